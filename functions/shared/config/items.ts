@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, isAnomalyEvent } from '../anomaly-catalogue';
+import { formatIssues, ValidationError } from '../validation';
+import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from './schema';
+
+/**
+ * The config table holds one plain item per concern, keyed by `id`, so each is readable and
+ * editable in the DynamoDB console:
+ *   event#<reason code>      { action, excludedUsers, excludedGroups }
+ *   exclusions               { excludedUsers, excludedGroups }   (apply to every event)
+ *   notify#affected_user     { email, slack }
+ *   notify#<type>            { primaryOwner, securityAdmins, extraEmails, slackChannel }
+ *   safety                   { cooldownMinutes, maxSessionResetsPerHour }
+ * Items may carry a `description` for people reading the console; it is ignored on load.
+ */
+export type ConfigItem = { id: string; description?: string } & Record<string, unknown>;
+
+const EVENT_PREFIX = 'event#';
+const NOTIFY_PREFIX = 'notify#';
+
+export class ConfigError extends ValidationError {
+  constructor(issues: string[]) {
+    super('response configuration', issues);
+    this.name = 'ConfigError';
+  }
+}
+
+export function configToItems(config: ResponseConfig): ConfigItem[] {
+  return [
+    ...ANOMALY_EVENT_NAMES.map((event) => ({
+      id: `${EVENT_PREFIX}${event}`,
+      description: `Response to "${ANOMALY_EVENTS[event].label}": end_sessions, notify_only or off`,
+      ...config.events[event],
+    })),
+    { id: 'exclusions', description: 'People and user groups excluded from every event', ...config.exclusions },
+    {
+      id: `${NOTIFY_PREFIX}affected_user`,
+      description: 'How the affected user is told their sessions were ended',
+      ...config.notifications.affected_user,
+    },
+    ...NOTIFICATION_TYPES.map((type) => ({
+      id: `${NOTIFY_PREFIX}${type}`,
+      description: `Who is told about "${type.replace(/_/g, ' ')}", by which channels (email, slack)`,
+      ...config.notifications[type],
+    })),
+    { id: 'safety', description: 'Loop protection and circuit breaker', ...config.safety },
+  ];
+}
+
+/**
+ * Rebuild and validate the configuration from the table's items. Missing items take their
+ * defaults; an unknown item or a bad attribute is an error naming the item and field. An empty
+ * table is an error too: an unseeded deployment must not start ending sessions.
+ */
+export function configFromItems(items: readonly Record<string, unknown>[]): ResponseConfig {
+  if (items.length === 0) {
+    throw new ConfigError(['(table): the config table is empty; write a configuration with `npm run seed`']);
+  }
+  const issues: string[] = [];
+  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown } = {
+    events: {},
+    notifications: {},
+  };
+  for (const item of items) {
+    const { id, description, ...attributes } = item as ConfigItem;
+    if (typeof id !== 'string') {
+      issues.push('(item): an item has no string `id`');
+      continue;
+    }
+    if (description !== undefined && typeof description !== 'string') issues.push(`${id}.description: must be a string`);
+    if (id.startsWith(EVENT_PREFIX)) {
+      const event = id.slice(EVENT_PREFIX.length);
+      if (!isAnomalyEvent(event)) {
+        issues.push(`${id}: unknown anomaly event "${event}" (known: ${ANOMALY_EVENT_NAMES.join(', ')})`);
+        continue;
+      }
+      doc.events[event] = attributes;
+    } else if (id.startsWith(NOTIFY_PREFIX)) {
+      doc.notifications[id.slice(NOTIFY_PREFIX.length)] = attributes;
+    } else if (id === 'exclusions') {
+      doc.exclusions = attributes;
+    } else if (id === 'safety') {
+      doc.safety = attributes;
+    } else {
+      issues.push(`${id}: unknown config item`);
+    }
+  }
+  const parsed = responseConfigSchema.safeParse(doc);
+  if (!parsed.success) issues.push(...formatIssues(parsed.error).map(toItemPath));
+  if (issues.length) throw new ConfigError(issues);
+  return (parsed as z.ZodSafeParseSuccess<ResponseConfig>).data;
+}
+
+/** Map a document path (events.tor.action) to the item that holds it (event#tor.action). */
+function toItemPath(issue: string): string {
+  return issue
+    .replace(/^events\.([a-z_]+)/, `${EVENT_PREFIX}$1`)
+    .replace(/^notifications\.([a-z_]+)/, `${NOTIFY_PREFIX}$1`);
+}

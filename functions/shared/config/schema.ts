@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, RESPONSE_ACTIONS, type AnomalyEvent } from '../anomaly-catalogue';
+import { SLACK_CHANNEL_ID, SLACK_GROUP_ID, SLACK_USER_ID } from '../audit-entry';
+
+/**
+ * The response configuration: what to do per anomaly event, whom never to touch, and who is
+ * told what by which channel. The seed file is this document as JSON; the config table holds
+ * the same data as one plain item per concern (see ./items.ts) so it can be edited in the
+ * DynamoDB console.
+ */
+
+// The DynamoDB console can store a list as a string set; the document client hands that back as a Set.
+const stringList = <T extends z.ZodType<string>>(item: T) =>
+  z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(item)).default([]);
+
+const userIds = stringList(z.string().regex(SLACK_USER_ID, 'must be a Slack user ID (U… or W…)'));
+const groupIds = stringList(z.string().regex(SLACK_GROUP_ID, 'must be a Slack user group ID (S…)'));
+
+export const NOTIFICATION_CHANNELS = ['email', 'slack'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+const channels = stringList(z.enum(NOTIFICATION_CHANNELS)).transform((list) => [...new Set(list)]);
+
+export const eventRuleSchema = z
+  .object({
+    action: z.enum(RESPONSE_ACTIONS),
+    excludedUsers: userIds,
+    excludedGroups: groupIds,
+  })
+  .strict();
+
+export const exclusionsSchema = z.object({ excludedUsers: userIds, excludedGroups: groupIds }).strict();
+
+export const recipientRuleSchema = z
+  .object({
+    primaryOwner: channels,
+    securityAdmins: channels,
+    extraEmails: stringList(z.email('must be an email address')),
+    /** A channel to post to (C…/G…); the bot must be a member. */
+    slackChannel: z.string().regex(SLACK_CHANNEL_ID, 'must be a Slack channel ID (C…, G… or D…)').optional(),
+  })
+  .strict();
+
+export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export const affectedUserRuleSchema = z
+  .object({
+    /** Email the affected user when their sessions are ended (Slack always does). */
+    email: z.boolean().default(true),
+    /** Also send them a Slack DM from the bot. */
+    slack: z.boolean().default(false),
+  })
+  .strict();
+
+export const safetySchema = z
+  .object({
+    /** No second session reset of the same user within this many minutes (loop protection). */
+    cooldownMinutes: z.number().int().min(0).max(24 * 60).default(30),
+    /** Circuit breaker: at most this many session resets per rolling clock hour, org-wide. */
+    maxSessionResetsPerHour: z.number().int().min(1).max(10_000).default(25),
+  })
+  .strict();
+
+const eventsShape = Object.fromEntries(
+  ANOMALY_EVENT_NAMES.map((event) => [
+    event,
+    eventRuleSchema.default({ action: ANOMALY_EVENTS[event].defaultAction, excludedUsers: [], excludedGroups: [] }),
+  ]),
+) as { [E in AnomalyEvent]: z.ZodDefault<typeof eventRuleSchema> };
+
+export const DEFAULT_RECIPIENTS: Record<NotificationType, z.input<typeof recipientRuleSchema>> = {
+  sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+  anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+  action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+};
+
+export const responseConfigSchema = z
+  .object({
+    events: z.object(eventsShape).strict().prefault({}),
+    exclusions: exclusionsSchema.prefault({}),
+    notifications: z
+      .object({
+        affected_user: affectedUserRuleSchema.prefault({}),
+        sessions_ended: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.sessions_ended)),
+        anomaly_not_acted_on: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.anomaly_not_acted_on)),
+        action_failed: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.action_failed)),
+      })
+      .strict()
+      .prefault({}),
+    safety: safetySchema.prefault({}),
+  })
+  .strict();
+
+export type ResponseConfig = z.output<typeof responseConfigSchema>;
+export type ResponseConfigInput = z.input<typeof responseConfigSchema>;
+export type EventRule = z.output<typeof eventRuleSchema>;
+export type RecipientRule = z.output<typeof recipientRuleSchema>;
+
+/** Slack's own defaults: Tor and data scraping end sessions, the rest are off; the user is emailed. */
+export function defaultConfig(): ResponseConfig {
+  return responseConfigSchema.parse({});
+}
