@@ -1,0 +1,28 @@
+/**
+ * Raised by a use case when a message must be retried later rather than now, e.g. on a Slack
+ * 429: the handler gives the message back to SQS with this delay instead of sleeping in Lambda.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    readonly delaySeconds: number,
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/**
+ * A failure recorded as final: retrying the message cannot fix it (e.g. SES MessageRejected
+ * for one address). The use case records it; the message is not failed.
+ */
+export class PermanentFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentFailure';
+  }
+}
