@@ -36,8 +36,12 @@ export const pollerEnvSchema = z.object({
   POLL_PAGE_LIMIT: z.coerce.number().int().min(1).max(9999).default(200),
 });
 
+/** The queue a consumer reads: it gives messages back with a delay on Slack 429s. */
+const SOURCE_QUEUE_URL = z.string().min(1);
+
 export const respondEnvSchema = z.object({
   ...common,
+  SOURCE_QUEUE_URL,
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   CONFIG_CACHE_SECONDS: seconds(60),
   DIRECTORY_CACHE_SECONDS: seconds(900),
@@ -45,6 +49,7 @@ export const respondEnvSchema = z.object({
 
 export const notifyEnvSchema = z.object({
   ...common,
+  SOURCE_QUEUE_URL,
   SENDER_EMAIL: z.email(),
   DIRECTORY_CACHE_SECONDS: seconds(900),
   CONFIG_CACHE_SECONDS: seconds(60),

@@ -4,7 +4,8 @@ import { NOTIFICATION_TYPES } from './config/schema';
 
 /** anomalies queue: one raw audit entry per message, validated by `respond`, not by the poller. */
 export const anomalyMessageSchema = z.object({
-  entry: z.unknown().refine((v) => v !== undefined && v !== null, 'is required'),
+  /** Validated by `respond` (parseAuditEntry), which records a bad entry as rejected. */
+  entry: z.unknown(),
   /** When the poller fetched it (epoch ms). */
   polledAt: z.number().int(),
 });

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -49,8 +50,8 @@ export interface DecisionRecord {
   /** Notification type queued for this entry, or none. */
   notification?: string;
   notificationQueued?: boolean;
-  /** Set just before the Admin API call, so a crash mid-call is never followed by a second reset. */
-  actionStartedAt?: number;
+  /** The notification job to (re-)enqueue if the first enqueue did not complete. */
+  notificationJob?: Record<string, unknown>;
   decidedAt?: string;
   day?: string;
   leaseUntil?: number;
@@ -168,16 +169,21 @@ export class Ledger {
     return out.Item as DecisionRecord | undefined;
   }
 
-  /** Mark that the irreversible action is about to start (see DecisionRecord.actionStartedAt). */
-  async markActionStarted(entryId: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `entry#${entryId}`, sk: 'decision' },
-        UpdateExpression: 'SET actionStartedAt = :now',
-        ExpressionAttributeValues: { ':now': this.now() },
-      }),
-    );
+  /** Drop an unfinished claim so a retry of the message can decide afresh (nothing was done). */
+  async releaseEntry(entryId: string): Promise<void> {
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `entry#${entryId}`, sk: 'decision' },
+          ConditionExpression: '#status = :inProgress',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':inProgress': 'in_progress' },
+        }),
+      )
+      .catch((error) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   /** Write the final decision record (status done); searchable by user and by day. */

@@ -1,0 +1,64 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { METRIC, MetricUnit } from '../shared/observability';
+import { isSlackError } from '../shared/slack/errors';
+import { pollAuditLog, type PollDeps, type PollResult } from './poll';
+
+export interface PollerApp {
+  deps: Omit<PollDeps, 'remainingMs'>;
+  /** Polls per invocation; one minute is the scheduler's floor, so poll a few times inside it. */
+  rounds: number;
+  intervalMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The scheduled invocation: several polls spaced `intervalMs` apart while time allows, so
+ * anomalies are acted on within seconds, not at the scheduler's one-minute granularity.
+ */
+export function makePollHandler(app: PollerApp) {
+  const now = app.deps.now ?? Date.now;
+  const sleep = app.deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return async (_event: unknown, context: Context): Promise<{ rounds: PollResult[] }> => {
+    const remainingMs = () => context.getRemainingTimeInMillis();
+    const rounds: PollResult[] = [];
+    let checkpoint: number | undefined;
+    try {
+      for (let round = 1; round <= app.rounds; round++) {
+        const result = await pollAuditLog({ ...app.deps, remainingMs });
+        rounds.push(result);
+        checkpoint = result.checkpoint;
+        app.metrics.addMetric(METRIC.entriesPolled, MetricUnit.Count, result.entriesSeen);
+        app.metrics.addMetric(METRIC.entriesEnqueued, MetricUnit.Count, result.enqueued);
+        app.metrics.addMetric(METRIC.duplicatesDropped, MetricUnit.Count, result.duplicatesDropped);
+        app.logger.info('Audit log polled', { round, ...result });
+        if (!result.completed) break;
+        const settings = app.deps.settings;
+        if (round === app.rounds || remainingMs() < app.intervalMs + 2 * settings.safetyMarginMs) break;
+        await sleep(app.intervalMs);
+      }
+    } catch (error) {
+      app.metrics.addMetric(METRIC.pollFailures, MetricUnit.Count, 1);
+      if (isSlackError(error, 'auth')) {
+        app.metrics.addMetric(METRIC.slackAuthFailures, MetricUnit.Count, 1);
+        app.logger.error('Slack refused the audit-logs token: fix the token or its scope in the Slack secret', {
+          token: error.token,
+          slackError: error.code,
+          neededScope: error.extra.needed ?? 'auditlogs:read',
+          method: error.method,
+        });
+      } else {
+        app.logger.error('Audit log poll failed; the next run resumes from the saved position', { error: error as Error });
+      }
+      throw error;
+    } finally {
+      const saved = checkpoint ?? (await app.deps.ledger.getCheckpoint().catch(() => undefined))?.checkpoint;
+      if (saved !== undefined) {
+        app.metrics.addMetric(METRIC.checkpointAgeSeconds, MetricUnit.Seconds, Math.max(0, Math.floor(now() / 1000) - saved));
+      }
+    }
+    return { rounds };
+  };
+}

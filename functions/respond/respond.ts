@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { eventLabel } from '../shared/anomaly-catalogue';
+import { parseAuditEntry, type AnomalyEntry } from '../shared/audit-entry';
+import type { DecisionRecord, Ledger } from '../shared/aws/ledger';
+import type { MessagePublisher } from '../shared/aws/queue';
+import { ConfigError } from '../shared/config/items';
+import type { ResponseConfig, NotificationType } from '../shared/config/schema';
+import type { ConfigSource } from '../shared/config/store';
+import { applySafety, decide, groupsToExpand, type Decision } from '../shared/decide';
+import { RetryLaterError } from '../shared/errors';
+import { anomalyMessageSchema, type NotificationJob } from '../shared/messages';
+import { isSlackError, SlackError } from '../shared/slack/errors';
+import type { DirectoryUser, SlackApi } from '../shared/slack/web-api';
+import { TtlCache } from '../shared/ttl-cache';
+import { formatIssues } from '../shared/validation';
+
+export type RespondLedger = Pick<
+  Ledger,
+  'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued' | 'lastReset' | 'recordReset' | 'consumeResetBudget' | 'refundResetBudget'
+>;
+
+export interface RespondDeps {
+  config: ConfigSource;
+  ledger: RespondLedger;
+  slack: Pick<SlackApi, 'resetSessions' | 'getUser' | 'usergroupMembers'>;
+  notifications: MessagePublisher;
+  directory: RespondDirectory;
+  logger?: Logger;
+  /** How long one invocation may hold an entry before another may take it over. */
+  leaseMs?: number;
+  now?: () => number;
+}
+
+/** Delay before retrying after Slack refused a token: slow enough not to storm, fast enough to recover. */
+const AUTH_RETRY_DELAY_SECONDS = 300;
+
+export type RespondOutcome =
+  | { kind: 'rejected'; entryId: string; issues: string[] }
+  | { kind: 'duplicate'; entryId: string; outcome?: string }
+  | { kind: 'decided'; entryId: string; decision: Decision; outcome: string; userId?: string; notification?: NotificationType };
+
+/** Directory lookups the decision needs, cached per container (users, group members). */
+export class RespondDirectory {
+  private readonly users: TtlCache<DirectoryUser | undefined>;
+  private readonly groups: TtlCache<ReadonlySet<string>>;
+
+  constructor(
+    private readonly slack: Pick<SlackApi, 'getUser' | 'usergroupMembers'>,
+    ttlMs: number,
+    now?: () => number,
+  ) {
+    this.users = new TtlCache(ttlMs, now);
+    this.groups = new TtlCache(ttlMs, now);
+  }
+
+  user(userId: string): Promise<DirectoryUser | undefined> {
+    return this.users.get(userId, () => this.slack.getUser(userId));
+  }
+
+  async groupMembers(groupIds: string[]): Promise<Map<string, ReadonlySet<string>>> {
+    const entries = await Promise.all(
+      groupIds.map(async (group) => {
+        try {
+          return [group, await this.groups.get(group, async () => new Set(await this.slack.usergroupMembers(group)))] as const;
+        } catch (error) {
+          if (isSlackError(error, 'permanent')) {
+            // Without the members we cannot tell who is excluded: fail safe, as for a bad config.
+            throw new ConfigError([`excludedGroups: user group ${group} cannot be expanded (${error.code})`]);
+          }
+          throw error;
+        }
+      }),
+    );
+    return new Map(entries);
+  }
+}
+
+/**
+ * Handle one anomalies-queue message: validate, decide once per audit entry, end sessions if the
+ * rules say so, record the outcome in the ledger and queue one notification job.
+ * Throws only for what a retry can fix (config, Slack availability, rate limits, AWS errors).
+ */
+export async function respondToMessage(body: string, deps: RespondDeps): Promise<RespondOutcome> {
+  const now = deps.now ?? Date.now;
+  const parsed = parseMessage(body);
+  if (!parsed.ok) {
+    const entryId = parsed.entryId ?? `sha256-${createHash('sha256').update(body).digest('hex')}`;
+    return recordRejected(deps, entryId, parsed.issues);
+  }
+  const entry = parsed.entry;
+
+  // Loaded before claiming, so a broken config holds no lease: the message waits for a fix.
+  const config = await deps.config.load();
+
+  const claim = await deps.ledger.claimEntry(entry.id, deps.leaseMs ?? 120_000);
+  if (!claim.claimed) {
+    await finishNotification(deps, claim.existing);
+    return { kind: 'duplicate', entryId: entry.id, outcome: claim.existing.outcome };
+  }
+
+  try {
+    let decision = await decideEntry(entry, config, deps.directory);
+    let outcome: string;
+    let notification: NotificationType | undefined;
+    let detail: string | undefined;
+
+    if (decision.action === 'end_sessions') {
+      const userId = (entry.entity as { userId: string }).userId;
+      const lastResetAt = await deps.ledger.lastReset(userId);
+      const inCooldown = lastResetAt !== undefined && now() - lastResetAt < config.safety.cooldownMinutes * 60_000;
+      const budgetExhausted = inCooldown ? false : !(await deps.ledger.consumeResetBudget(config.safety.maxSessionResetsPerHour));
+      decision = applySafety(decision, { lastResetAt, budgetExhausted }, config, now());
+    }
+
+    if (decision.action === 'end_sessions') {
+      const userId = (entry.entity as { userId: string }).userId;
+      try {
+        await deps.slack.resetSessions(userId);
+        await deps.ledger.recordReset(userId, entry.id, config.safety.cooldownMinutes);
+        outcome = 'sessions_ended';
+        notification = 'sessions_ended';
+      } catch (error) {
+        await deps.ledger.refundResetBudget();
+        if (!isSlackError(error, 'permanent')) throw error;
+        // The reset can never succeed for this user (primary owner, bot, unknown): record and tell people.
+        outcome = `failed:${error.code}`;
+        notification = 'action_failed';
+        detail = explainResetFailure(error);
+      }
+    } else if (decision.action === 'notify_only') {
+      outcome = 'notified';
+      notification = decision.reason === 'circuit_breaker' ? 'action_failed' : 'anomaly_not_acted_on';
+      detail = explainHold(decision, config);
+    } else {
+      outcome = 'ignored';
+    }
+
+    const userId = entry.entity.kind === 'user' ? entry.entity.userId : undefined;
+    const job = notification ? buildJob(entry, notification, decision, outcome, detail) : undefined;
+    const record = await deps.ledger.completeDecision({
+      entryId: entry.id,
+      userId,
+      entityType: entry.entity.kind === 'other' ? entry.entity.type : entry.entity.kind,
+      occurredAt: entry.dateCreate,
+      events: decision.events,
+      otherReasons: decision.otherReasons,
+      decision: decision.action,
+      reason: decision.reason,
+      outcome,
+      detail,
+      notification: notification ?? 'none',
+      notificationQueued: false,
+      notificationJob: job as Record<string, unknown> | undefined,
+    });
+    await finishNotification(deps, record);
+    deps.logger?.info('Anomaly decided', { userId, decision: decision.action, reason: decision.reason, outcome, events: decision.events });
+    return { kind: 'decided', entryId: entry.id, decision, outcome, userId, notification };
+  } catch (error) {
+    // Nothing irreversible was recorded: let the retry decide afresh.
+    await deps.ledger.releaseEntry(entry.id).catch(() => undefined);
+    throw toRetryable(error, deps.logger);
+  }
+}
+
+function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: false; entryId?: string; issues: string[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, issues: ['(message): body is not JSON'] };
+  }
+  const message = anomalyMessageSchema.safeParse(json);
+  if (!message.success) return { ok: false, issues: formatIssues(message.error).map((i) => `message.${i}`) };
+  return parseAuditEntry(message.data.entry);
+}
+
+async function recordRejected(deps: RespondDeps, entryId: string, issues: string[]): Promise<RespondOutcome> {
+  const claim = await deps.ledger.claimEntry(entryId, deps.leaseMs ?? 120_000);
+  if (!claim.claimed) return { kind: 'duplicate', entryId, outcome: claim.existing.outcome };
+  await deps.ledger.completeDecision({
+    entryId,
+    decision: 'rejected',
+    reason: 'invalid_entry',
+    outcome: 'rejected',
+    detail: issues.join('; ').slice(0, 2000),
+    notification: 'none',
+  });
+  deps.logger?.warn('Audit entry rejected', { entryId, issues });
+  return { kind: 'rejected', entryId, issues };
+}
+
+async function decideEntry(entry: AnomalyEntry, config: ResponseConfig, directory: RespondDirectory): Promise<Decision> {
+  const first = decide({ entry, config, groupMembers: new Map() });
+  // Ignored without any lookup (apps, other reason codes, rules off): no Slack call spent.
+  if (first.action === 'ignore' || entry.entity.kind !== 'user') return first;
+  const [user, groupMembers] = await Promise.all([directory.user(entry.entity.userId), directory.groupMembers(groupsToExpand(entry, config))]);
+  return decide({ entry, config, groupMembers, user: user ? { isExternal: user.isExternal } : undefined });
+}
+
+/** Queue the entry's notification job once; a retry after a crash re-sends it (notify de-duplicates). */
+async function finishNotification(deps: RespondDeps, record: DecisionRecord): Promise<void> {
+  if (!record.notificationJob || record.notificationQueued) return;
+  await deps.notifications.publish([{ id: record.entryId, body: record.notificationJob }]);
+  await deps.ledger.markNotificationQueued(record.entryId);
+}
+
+function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, outcome: string, detail?: string): NotificationJob {
+  const user = entry.entity.kind === 'user' ? entry.entity : undefined;
+  const { sessionId: _sessionId, ...context } = entry.context;
+  return {
+    entryId: entry.id,
+    type,
+    occurredAt: entry.dateCreate,
+    user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
+    events: decision.events,
+    otherReasons: decision.otherReasons,
+    context,
+    actionTaken:
+      outcome === 'sessions_ended'
+        ? 'Ended all of the user\u2019s Slack sessions on every device'
+        : outcome.startsWith('failed:')
+          ? 'Tried to end the user\u2019s sessions, but Slack refused'
+          : decision.action === 'notify_only' && decision.reason === 'circuit_breaker'
+            ? 'Did not end sessions: the hourly limit on automatic resets was reached'
+            : 'No action taken; this is a notification only',
+    ...(detail ? { detail } : {}),
+  };
+}
+
+function explainResetFailure(error: SlackError): string {
+  switch (error.code) {
+    case 'cannot_reset_primary_owner':
+      return 'Slack does not allow ending the primary owner\u2019s sessions through the API. Review this activity by hand.';
+    case 'cannot_reset_bot':
+      return 'The entity is a bot user; bot sessions cannot be ended.';
+    case 'user_not_found':
+      return 'Slack does not know this user (deleted or outside the org).';
+    default:
+      return `Slack answered ${error.code}.`;
+  }
+}
+
+function explainHold(decision: Extract<Decision, { action: 'notify_only' }>, config: ResponseConfig): string {
+  switch (decision.reason) {
+    case 'rule_notify_only':
+      return `The response rule for ${decision.events.filter((e) => config.events[e].action === 'notify_only').map(eventLabel).join(', ')} is notify only.`;
+    case 'excluded':
+      return `The user is excluded from automatic responses: ${decision.exclusions.join(', ')}.`;
+    case 'cooldown':
+      return `Sessions were already ended within the last ${config.safety.cooldownMinutes} minutes; not ending them again (loop protection).`;
+    case 'circuit_breaker':
+      return `More than ${config.safety.maxSessionResetsPerHour} automatic session resets this hour: automatic resets are paused until the next hour. Review the anomalies and act by hand.`;
+  }
+}
+
+function toRetryable(error: unknown, logger?: Logger): unknown {
+  if (error instanceof SlackError) {
+    if (error.kind === 'rate_limited') return new RetryLaterError(error.retryAfterSeconds ?? 30, error.message, error);
+    if (error.kind === 'auth') {
+      logger?.error('Slack refused a token: fix the token or its scopes in the Slack secret', {
+        token: error.token,
+        slackError: error.code,
+        neededScope: error.extra.needed,
+        method: error.method,
+      });
+      return new RetryLaterError(AUTH_RETRY_DELAY_SECONDS, error.message, error);
+    }
+  }
+  return error;
+}

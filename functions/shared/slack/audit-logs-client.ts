@@ -1,0 +1,94 @@
+import { classifySlackError, SlackError } from './errors';
+import type { TokenProvider } from './tokens';
+
+export interface AuditLogQuery {
+  /** Unix seconds, inclusive. */
+  oldest: number;
+  /** Unix seconds, inclusive. */
+  latest: number;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AuditLogPage {
+  /** Raw entries, newest first; validated downstream by `respond`. */
+  entries: unknown[];
+  /** Empty when this was the last page. */
+  nextCursor?: string;
+}
+
+export interface AuditLogSource {
+  fetchAnomalies(query: AuditLogQuery): Promise<AuditLogPage>;
+}
+
+export interface AuditLogsClientOptions {
+  tokens: TokenProvider;
+  /** e.g. https://api.slack.com/audit/v1/ */
+  baseUrl: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * The Audit Logs API is GET-only, so @slack/web-api (which POSTs) cannot call it: this is a
+ * small fetch client. It does not retry: the poller decides, by error kind, whether to wait for
+ * Retry-After within its time budget or to stop and resume next run from the saved cursor.
+ */
+export class AuditLogsClient implements AuditLogSource {
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: AuditLogsClientOptions) {
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  async fetchAnomalies(query: AuditLogQuery): Promise<AuditLogPage> {
+    const url = new URL('logs', this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`);
+    url.searchParams.set('action', 'anomaly');
+    url.searchParams.set('oldest', String(query.oldest));
+    url.searchParams.set('latest', String(query.latest));
+    url.searchParams.set('limit', String(query.limit));
+    if (query.cursor) url.searchParams.set('cursor', query.cursor);
+
+    const token = await this.options.tokens.get('audit');
+    let response: Response;
+    try {
+      response = await this.fetch(url, {
+        method: 'GET',
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+    } catch (error) {
+      const name = (error as { name?: string })?.name;
+      const code = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error';
+      throw new SlackError(code, 'transient', 'audit', 'audit.logs');
+    }
+
+    if (response.status === 429) {
+      const retryAfter = Number(response.headers.get('retry-after'));
+      await response.body?.cancel();
+      throw new SlackError('ratelimited', 'rate_limited', 'audit', 'audit.logs', {
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 60,
+        status: 429,
+      });
+    }
+
+    let body: { ok?: boolean; error?: string; needed?: string; provided?: string; entries?: unknown; response_metadata?: { next_cursor?: string } };
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      throw new SlackError(`http_${response.status}`, response.status >= 500 ? 'transient' : 'permanent', 'audit', 'audit.logs', {
+        status: response.status,
+      });
+    }
+    if (!response.ok || body.ok !== true) {
+      const code = body.error ?? `http_${response.status}`;
+      const kind = body.error ? classifySlackError(code) : response.status >= 500 ? 'transient' : 'permanent';
+      if (code === 'invalid_auth' || code === 'token_revoked' || code === 'token_expired') this.options.tokens.invalidate();
+      throw new SlackError(code, kind, 'audit', 'audit.logs', { needed: body.needed, provided: body.provided, status: response.status });
+    }
+    if (!Array.isArray(body.entries)) {
+      throw new SlackError('malformed_response', 'transient', 'audit', 'audit.logs', { status: response.status });
+    }
+    return { entries: body.entries, nextCursor: body.response_metadata?.next_cursor || undefined };
+  }
+}
