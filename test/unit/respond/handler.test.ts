@@ -1,0 +1,119 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { makeRespondHandler } from '../../../functions/respond/app';
+import { RespondDirectory } from '../../../functions/respond/respond';
+import { ConfigError } from '../../../functions/shared/config/items';
+import { defaultConfig } from '../../../functions/shared/config/schema';
+import { withObservability } from '../../../functions/shared/lambda';
+import { SlackError } from '../../../functions/shared/slack/errors';
+import { anomalyEntry, message } from '../../support/entries';
+import { FakeSlack } from '../../support/fake-slack';
+import { InMemoryLedger } from '../../support/in-memory-ledger';
+import { RecordingPublisher } from '../../support/recording-publisher';
+
+const context = {
+  functionName: 'respond',
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+function sqsEvent(bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `rh${i}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 'x', ApproximateFirstReceiveTimestamp: '1' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:anomalies',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async () => defaultConfig()) {
+  const sqs = mockClient(SQSClient);
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  const slack = new FakeSlack();
+  const ledger = new InMemoryLedger();
+  const logs: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logs.push(String(chunk));
+      return true;
+    });
+  }
+  const logger = new Logger({ serviceName: 'respond' });
+  const metrics = new Metrics({ serviceName: 'respond', namespace: 'Test' });
+  const handler = withObservability(
+    makeRespondHandler({
+      deps: { config: { load: config }, ledger, slack, directory: new RespondDirectory(slack, 60_000), notifications: new RecordingPublisher() },
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      queueUrl: 'http://127.0.0.1:1/queue/anomalies',
+      logger,
+      metrics,
+    }),
+    logger,
+    metrics,
+  );
+  return { handler, sqs, slack, ledger, logs };
+}
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('respond handler', () => {
+  it('reports only the failed records; a malformed entry never fails its batch; a 429 comes back with a delay', async () => {
+    const t = setup();
+    t.slack.failures.resetSessions = [
+      new SlackError('ratelimited', 'rate_limited', 'admin', 'admin.users.session.reset', { retryAfterSeconds: 42 }),
+    ];
+    const result = await t.handler(
+      sqsEvent([message(anomalyEntry({ id: 'limited', userId: 'U0AAA00001' })), '{"entry": {"id": 7}}', message(anomalyEntry({ id: 'ok', userId: 'U0BBB00002' }))]),
+      context,
+    );
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
+    expect(t.slack.resets).toEqual(['U0BBB00002']);
+    expect(t.sqs.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input).toEqual({
+      QueueUrl: 'http://127.0.0.1:1/queue/anomalies',
+      ReceiptHandle: 'rh0',
+      VisibilityTimeout: 42,
+    });
+  });
+
+  it('puts the audit entry id on every log line of its record', async () => {
+    const t = setup();
+    await t.handler(sqsEvent([message(anomalyEntry({ id: 'entry-42' }))]), context);
+    const lines = t.logs.filter((l) => l.startsWith('{') && l.includes('"level"')).map((l) => JSON.parse(l));
+    const decided = lines.find((l) => l.message === 'Anomaly decided');
+    expect(decided).toMatchObject({ entryId: 'entry-42', decision: 'end_sessions', function_name: 'respond' });
+  });
+
+  it('fails every record safe on an invalid config, names the bad fields, and delays the retry', async () => {
+    const t = setup(async () => {
+      throw new ConfigError(['event#tor.action: Invalid option', 'exclusions.excludedUsers.0: must be a Slack user ID']);
+    });
+    const result = await t.handler(sqsEvent([message(anomalyEntry({ id: 'a' })), message(anomalyEntry({ id: 'b' }))]), context);
+    expect(result.batchItemFailures).toHaveLength(2);
+    expect(t.slack.resets).toEqual([]);
+    const error = t.logs.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.badFields);
+    expect(error.badFields).toEqual(['event#tor.action: Invalid option', 'exclusions.excludedUsers.0: must be a Slack user ID']);
+    expect(t.sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout)).toEqual([120, 120]);
+  });
+
+  it('logs an auth failure naming the token and scope, never the token itself', async () => {
+    const t = setup();
+    t.slack.failures.resetSessions = [
+      new SlackError('missing_scope', 'auth', 'admin', 'admin.users.session.reset', { needed: 'admin.users:write', provided: 'xoxp-sim-admin' }),
+    ];
+    await t.handler(sqsEvent([message(anomalyEntry({ id: 'a' }))]), context);
+    const line = t.logs.find((l) => l.includes('Slack refused a token'));
+    expect(JSON.parse(line!)).toMatchObject({ token: 'admin', slackError: 'missing_scope', neededScope: 'admin.users:write' });
+    expect(t.logs.join('\n')).not.toMatch(/xox[a-z]-/);
+  });
+});

@@ -1,0 +1,226 @@
+import { ConfigError } from '../../../functions/shared/config/items';
+import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/shared/config/schema';
+import { RetryLaterError } from '../../../functions/shared/errors';
+import type { NotificationJob } from '../../../functions/shared/messages';
+import { SlackError } from '../../../functions/shared/slack/errors';
+import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
+import { LeaseHeldError } from '../../../functions/shared/aws/ledger';
+import { anomalyEntry, message } from '../../support/entries';
+import { FakeSlack } from '../../support/fake-slack';
+import { InMemoryLedger } from '../../support/in-memory-ledger';
+import { RecordingPublisher } from '../../support/recording-publisher';
+
+function setup(configInput: ResponseConfigInput | ResponseConfig = defaultConfig()) {
+  let nowMs = 1_800_000_100_000;
+  const clock = () => nowMs;
+  const ledger = new InMemoryLedger(clock);
+  const slack = new FakeSlack();
+  slack.users.set('U0ANA00001', { name: 'ana', email: 'ana@example.com' });
+  const notifications = new RecordingPublisher();
+  let config: ResponseConfig | Error = responseConfigSchema.parse(configInput);
+  const deps: RespondDeps = {
+    config: { load: async () => (config instanceof Error ? Promise.reject(config) : config) },
+    ledger,
+    slack,
+    notifications,
+    directory: new RespondDirectory(slack, 60_000, clock),
+    now: clock,
+  };
+  return {
+    deps,
+    ledger,
+    slack,
+    notifications,
+    jobs: () => notifications.bodies<NotificationJob>(),
+    advance: (ms: number) => (nowMs += ms),
+    setConfig: (c: ResponseConfig | Error) => (config = c),
+  };
+}
+
+describe('respondToMessage', () => {
+  it('ends the sessions of a Tor user by default, records it and queues a sessions_ended job', async () => {
+    const t = setup();
+    const entry = anomalyEntry({ id: 'e-tor', reasons: ['tor'] });
+    const outcome = await respondToMessage(message(entry), t.deps);
+    expect(outcome).toMatchObject({ kind: 'decided', outcome: 'sessions_ended', notification: 'sessions_ended' });
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+    expect(t.ledger.decisions.get('e-tor')).toMatchObject({
+      status: 'done',
+      userId: 'U0ANA00001',
+      decision: 'end_sessions',
+      reason: 'rule_end_sessions',
+      outcome: 'sessions_ended',
+      events: ['tor'],
+      notificationQueued: true,
+    });
+    const [job] = t.jobs();
+    expect(job).toMatchObject({
+      entryId: 'e-tor',
+      type: 'sessions_ended',
+      user: { id: 'U0ANA00001', email: 'ana@example.com' },
+      events: ['tor'],
+      context: { ipAddress: '198.51.100.23', location: 'Reno, Nevada', previousIpAddress: '203.0.113.7' },
+    });
+    expect(job.context).not.toHaveProperty('sessionId');
+  });
+
+  it('records but does not act on events that are off by default, and sends nothing', async () => {
+    const t = setup();
+    const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-dl', reasons: ['excessive_downloads'] })), t.deps);
+    expect(outcome).toMatchObject({ outcome: 'ignored', decision: { reason: 'rules_off' } });
+    expect(t.slack.resets).toEqual([]);
+    expect(t.jobs()).toEqual([]);
+    expect(t.slack.calls.getUser).toBeUndefined(); // no directory call spent on an ignored entry
+  });
+
+  it('notifies without acting when the rule says notify_only', async () => {
+    const t = setup({ events: { excessive_downloads: { action: 'notify_only' } } });
+    await respondToMessage(message(anomalyEntry({ id: 'e1', reasons: ['excessive_downloads'] })), t.deps);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.jobs()[0]).toMatchObject({ type: 'anomaly_not_acted_on', detail: expect.stringMatching(/notify only/) });
+  });
+
+  it('leaves excluded people and members of excluded groups untouched', async () => {
+    const t = setup({ exclusions: { excludedUsers: ['U0BOB00002'], excludedGroups: [] }, events: { tor: { action: 'end_sessions', excludedGroups: ['S0SEC00001'] } } });
+    t.slack.groups.set('S0SEC00001', ['U0ANA00001']);
+    await respondToMessage(message(anomalyEntry({ id: 'e1', userId: 'U0ANA00001' })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'e2', userId: 'U0BOB00002' })), t.deps);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.get('e1')).toMatchObject({ reason: 'excluded', outcome: 'notified' });
+    expect(t.jobs().map((j) => j.detail)).toEqual([expect.stringContaining('group S0SEC00001 (tor)'), expect.stringContaining('user U0BOB00002 (all events)')]);
+  });
+
+  it('never acts on apps or Slack Connect people', async () => {
+    const t = setup();
+    t.slack.users.set('U0EXT00003', { isExternal: true });
+    await respondToMessage(message(anomalyEntry({ id: 'app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Scraper' } } })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'ext', userId: 'U0EXT00003' })), t.deps);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.get('app')).toMatchObject({ reason: 'not_a_user', entityType: 'app' });
+    expect(t.ledger.decisions.get('ext')).toMatchObject({ reason: 'external_user' });
+  });
+
+  it('acts once per audit entry: a redelivered message is a duplicate', async () => {
+    const t = setup();
+    const body = message(anomalyEntry({ id: 'e-dup' }));
+    await respondToMessage(body, t.deps);
+    const again = await respondToMessage(body, t.deps);
+    expect(again).toEqual({ kind: 'duplicate', entryId: 'e-dup', outcome: 'sessions_ended' });
+    expect(t.slack.resets).toHaveLength(1);
+    expect(t.jobs()).toHaveLength(1);
+  });
+
+  it('refuses to work on an entry another invocation holds', async () => {
+    const t = setup();
+    await t.ledger.claimEntry('e-held', 60_000);
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e-held' })), t.deps)).rejects.toBeInstanceOf(LeaseHeldError);
+    expect(t.slack.resets).toEqual([]);
+  });
+
+  it('re-queues a notification whose enqueue failed after the decision was recorded, without a second reset', async () => {
+    const t = setup();
+    const body = message(anomalyEntry({ id: 'e-n' }));
+    t.notifications.failNext = 1;
+    await expect(respondToMessage(body, t.deps)).rejects.toThrow('SQS unavailable');
+    expect(t.ledger.decisions.get('e-n')).toMatchObject({ status: 'done', notificationQueued: false });
+    await respondToMessage(body, t.deps);
+    expect(t.slack.resets).toHaveLength(1);
+    expect(t.jobs()).toHaveLength(1);
+    expect(t.ledger.decisions.get('e-n')?.notificationQueued).toBe(true);
+  });
+
+  it('holds back a second reset of the same user within the cooldown (loop protection)', async () => {
+    const t = setup();
+    await respondToMessage(message(anomalyEntry({ id: 'first' })), t.deps);
+    t.advance(5 * 60_000);
+    const second = await respondToMessage(message(anomalyEntry({ id: 'second' })), t.deps);
+    expect(second).toMatchObject({ decision: { action: 'notify_only', reason: 'cooldown' } });
+    t.advance(30 * 60_000);
+    await respondToMessage(message(anomalyEntry({ id: 'third' })), t.deps);
+    expect(t.slack.resets).toEqual(['U0ANA00001', 'U0ANA00001']);
+  });
+
+  it('trips the circuit breaker instead of mass-resetting, and says so as a failure', async () => {
+    const t = setup({ safety: { maxSessionResetsPerHour: 2, cooldownMinutes: 30 } });
+    for (const [i, user] of ['U0AAA00001', 'U0BBB00002', 'U0CCC00003'].entries()) {
+      await respondToMessage(message(anomalyEntry({ id: `e${i}`, userId: user })), t.deps);
+    }
+    expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002']);
+    expect(t.ledger.decisions.get('e2')).toMatchObject({ reason: 'circuit_breaker', outcome: 'notified' });
+    expect(t.jobs()[2]).toMatchObject({ type: 'action_failed', detail: expect.stringMatching(/paused/) });
+  });
+
+  it('records Slack refusals that cannot succeed and tells people the action failed, without retrying', async () => {
+    const t = setup();
+    t.slack.primaryOwnerId = 'U0OWN00001';
+    const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-owner', userId: 'U0OWN00001' })), t.deps);
+    expect(outcome).toMatchObject({ outcome: 'failed:cannot_reset_primary_owner', notification: 'action_failed' });
+    expect(t.jobs()[0].detail).toMatch(/primary owner/);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+  });
+
+  it('gives the message back after a Slack 429, with nothing recorded, so the retry acts', async () => {
+    const t = setup();
+    t.slack.failures.resetSessions = [new SlackError('ratelimited', 'rate_limited', 'admin', 'admin.users.session.reset', { retryAfterSeconds: 42 })];
+    const body = message(anomalyEntry({ id: 'e-429' }));
+    const error = await respondToMessage(body, t.deps).catch((e) => e);
+    expect(error).toBeInstanceOf(RetryLaterError);
+    expect(error.delaySeconds).toBe(42);
+    expect(t.ledger.decisions.has('e-429')).toBe(false);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    await respondToMessage(body, t.deps);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+  });
+
+  it('retries auth failures slowly (no storm) and transient failures as plain errors', async () => {
+    const t = setup();
+    t.slack.failures.resetSessions = [new SlackError('invalid_auth', 'auth', 'admin', 'admin.users.session.reset')];
+    const auth = await respondToMessage(message(anomalyEntry({ id: 'a' })), t.deps).catch((e) => e);
+    expect(auth).toBeInstanceOf(RetryLaterError);
+    expect(auth.delaySeconds).toBeGreaterThanOrEqual(60);
+    t.slack.failures.resetSessions = [new SlackError('http_503', 'transient', 'admin', 'admin.users.session.reset')];
+    const transient = await respondToMessage(message(anomalyEntry({ id: 'b' })), t.deps).catch((e) => e);
+    expect(transient).toBeInstanceOf(SlackError);
+    expect(t.ledger.decisions.size).toBe(0);
+  });
+
+  it('fails safe on an invalid configuration: nothing claimed, nothing reset', async () => {
+    const t = setup();
+    t.setConfig(new ConfigError(['event#tor.action: Invalid option']));
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps)).rejects.toBeInstanceOf(ConfigError);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.size).toBe(0);
+  });
+
+  it('fails safe when an excluded group cannot be expanded', async () => {
+    const t = setup({ exclusions: { excludedGroups: ['S0GONE0001'] } });
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps)).rejects.toThrow(/S0GONE0001 cannot be expanded/);
+    expect(t.slack.resets).toEqual([]);
+  });
+
+  it.each([
+    ['not JSON', '{oops'],
+    ['no entry', JSON.stringify({ polledAt: 1 })],
+    ['entry without user id', message({ ...anomalyEntry({ id: 'bad-1' }), entity: { type: 'user', user: { name: 'x' } } })],
+    ['wrong types', message({ ...anomalyEntry({ id: 'bad-2' }), date_create: 'yesterday' })],
+  ])('records a malformed message (%s) as rejected without failing', async (_name, body) => {
+    const t = setup();
+    const outcome = await respondToMessage(body, t.deps);
+    expect(outcome.kind).toBe('rejected');
+    const [record] = [...t.ledger.decisions.values()];
+    expect(record).toMatchObject({ decision: 'rejected', outcome: 'rejected', detail: expect.any(String) });
+    expect(t.slack.resets).toEqual([]);
+  });
+
+  it('caches directory lookups (users, group members) for their TTL, then refreshes', async () => {
+    const t = setup({ exclusions: { excludedGroups: ['S0SEC00001'] } });
+    t.slack.groups.set('S0SEC00001', []);
+    await respondToMessage(message(anomalyEntry({ id: 'c1', userId: 'U0AAA00001' })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'c2', userId: 'U0AAA00001', reasons: ['unexpected_scraping'] })), t.deps);
+    expect(t.slack.calls.usergroupMembers).toBe(1);
+    expect(t.slack.calls.getUser).toBe(1);
+    t.advance(61_000);
+    await respondToMessage(message(anomalyEntry({ id: 'c3', userId: 'U0BBB00002' })), t.deps);
+    expect(t.slack.calls.usergroupMembers).toBe(2);
+  });
+});
