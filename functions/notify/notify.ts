@@ -1,0 +1,181 @@
+import type { Ledger } from '../shared/aws/ledger';
+import { LeaseHeldError } from '../shared/aws/ledger';
+import type { Mailer } from '../shared/aws/mailer';
+import type { ConfigSource } from '../shared/config/store';
+import { PermanentFailure, RetryLaterError } from '../shared/errors';
+import type { NotificationJob } from '../shared/messages';
+import { isSlackError } from '../shared/slack/errors';
+import type { SlackApi } from '../shared/slack/web-api';
+import { mapLimit } from './map-limit';
+import { planDeliveries, type Delivery, type DeliveryChannel, type Directory } from './recipients';
+import { renderEmail, renderSlackMessage, type Audience, type RenderedEmail, type RenderedSlackMessage } from './templates';
+
+/** Structurally satisfied by the Powertools Logger. */
+export interface NotifyLogger {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface NotifyDeps {
+  config: ConfigSource;
+  directory: Directory;
+  slack: Pick<SlackApi, 'openDirectMessage' | 'postMessage'>;
+  mailer: Mailer;
+  ledger: Pick<Ledger, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>;
+  logger?: NotifyLogger;
+  /** How long a claimed delivery stays reserved for this invocation; longer than any one send. */
+  leaseMs?: number;
+  /** Deliveries in flight at once. */
+  concurrency?: number;
+}
+
+export interface DeliveryRef {
+  channel: DeliveryChannel;
+  recipientKey: string;
+  audience: Audience;
+}
+
+export interface NotifyResult {
+  sent: (DeliveryRef & { detail: string })[];
+  /** Not sent by this call and not to be: already sent earlier, or nobody to send to. */
+  skipped: { channel?: DeliveryChannel; recipient: string; reason: string }[];
+  /** Recorded as failed for good (e.g. an address SES rejects): never retried. */
+  failedPermanently: (DeliveryRef & { code: string; message: string })[];
+}
+
+const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_CONCURRENCY = 4;
+/** A Slack 429 without Retry-After (should not happen) waits this long. */
+const DEFAULT_RATE_LIMIT_SECONDS = 30;
+
+/** Ledger key of one delivery: the same notification to the same destination is sent once. */
+export function deliveryKey(job: Pick<NotificationJob, 'type'>, delivery: Pick<Delivery, 'channel' | 'recipientKey'>): string {
+  return `${job.type}#${delivery.channel}#${delivery.recipientKey}`;
+}
+
+/**
+ * Sends one notification job to everyone the configuration names, each (recipient × channel)
+ * at most once: a delivery is claimed in the ledger before it is sent and marked after, so a
+ * retried message re-sends only what did not go out. Deliveries are independent; when any
+ * failed in a retryable way, this throws after all were tried:
+ * - an auth SlackError as is (a human must fix the bot or admin token);
+ * - RetryLaterError with the longest delay asked for (Slack 429, SES throttling, a lease held
+ *   by another invocation);
+ * - otherwise the first error (e.g. the SES sender is not verified), which names the fix.
+ */
+export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<NotifyResult> {
+  const config = await deps.config.load();
+  const plan = await planDeliveries(job, config, deps.directory);
+  const result: NotifyResult = { sent: [], skipped: [...plan.skipped], failedPermanently: [] };
+  const retryable: unknown[] = [];
+
+  for (const failure of plan.lookupFailures) {
+    const code = permanentCode(failure.error);
+    if (code) result.skipped.push({ recipient: failure.recipient, reason: `lookup_failed:${code}` });
+    else retryable.push(failure.error);
+    deps.logger?.warn('Recipient lookup failed', { entryId: job.entryId, recipient: failure.recipient, error: describe(failure.error) });
+  }
+
+  const renderJob = withDirectoryFacts(job, plan.affectedUser);
+  const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience), slack: renderSlackMessage(renderJob, audience) }));
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+
+  await mapLimit(plan.deliveries, deps.concurrency ?? DEFAULT_CONCURRENCY, async (delivery) => {
+    const key = deliveryKey(job, delivery);
+    const ref: DeliveryRef = { channel: delivery.channel, recipientKey: delivery.recipientKey, audience: delivery.audience };
+    try {
+      if (!(await deps.ledger.claimDelivery(job.entryId, key, leaseMs))) {
+        result.skipped.push({ channel: delivery.channel, recipient: delivery.recipientKey, reason: 'already_sent' });
+        return;
+      }
+    } catch (error) {
+      retryable.push(error instanceof LeaseHeldError ? new RetryLaterError(Math.ceil(leaseMs / 1000), error.message, error) : error);
+      return;
+    }
+
+    let detail: string;
+    try {
+      detail = await send(delivery, render(delivery.audience), deps);
+    } catch (error) {
+      const code = permanentCode(error);
+      if (code) {
+        await deps.ledger
+          .markDelivered(job.entryId, key, `failed:${code}`)
+          .then(() => result.failedPermanently.push({ ...ref, code, message: describe(error) }))
+          .catch((markError) => retryable.push(markError));
+        deps.logger?.warn('Notification failed permanently; recorded, not retried', { entryId: job.entryId, ...ref, code, error: describe(error) });
+      } else {
+        retryable.push(error);
+        deps.logger?.warn('Notification failed; it will be retried', { entryId: job.entryId, ...ref, error: describe(error) });
+        // Free it for the retry now rather than when the lease runs out.
+        await deps.ledger.releaseDelivery(job.entryId, key).catch(() => undefined);
+      }
+      return;
+    }
+
+    try {
+      await deps.ledger.markDelivered(job.entryId, key, detail);
+      result.sent.push({ ...ref, detail });
+    } catch (error) {
+      // Sent but not recorded: keep the lease (no release) so an immediate retry does not send it again.
+      retryable.push(error);
+    }
+  });
+
+  if (retryable.length) {
+    deps.logger?.warn('Some notifications must be retried', { entryId: job.entryId, failures: retryable.length, sent: result.sent.length });
+    throw errorToRethrow(retryable);
+  }
+  return result;
+}
+
+async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, deps: NotifyDeps): Promise<string> {
+  if (delivery.channel === 'email') {
+    const { messageId } = await deps.mailer.send({ to: [delivery.address], ...rendered.email });
+    return `ses:${messageId}`;
+  }
+  const channel = delivery.recipientKey.startsWith('slack-dm:') ? await deps.slack.openDirectMessage(delivery.address) : delivery.address;
+  await deps.slack.postMessage(channel, rendered.slack);
+  return `slack:${channel}`;
+}
+
+/** The code to record when no retry can fix this failure; undefined when a retry may. */
+function permanentCode(error: unknown): string | undefined {
+  if (error instanceof PermanentFailure) return error.code;
+  if (isSlackError(error, 'permanent')) return error.code;
+  return undefined;
+}
+
+function errorToRethrow(errors: unknown[]): unknown {
+  const auth = errors.find((error) => isSlackError(error, 'auth'));
+  if (auth) return auth;
+  const delays = errors.map(retryDelaySeconds).filter((delay): delay is number => delay !== undefined);
+  if (delays.length) {
+    const first = errors.find((error) => retryDelaySeconds(error) !== undefined);
+    return new RetryLaterError(Math.max(...delays), `${errors.length} notification deliveries must be retried: ${describe(first)}`, first);
+  }
+  return errors[0];
+}
+
+function retryDelaySeconds(error: unknown): number | undefined {
+  if (error instanceof RetryLaterError) return error.delaySeconds;
+  if (isSlackError(error, 'rate_limited')) return error.retryAfterSeconds ?? DEFAULT_RATE_LIMIT_SECONDS;
+  return undefined;
+}
+
+/** Fill in what the job lacks (name, email) from the directory record looked up for delivery. */
+function withDirectoryFacts(job: NotificationJob, user: { realName?: string; name?: string; email?: string } | undefined): NotificationJob {
+  if (!user) return job;
+  return { ...job, user: { ...job.user, name: job.user.name ?? user.realName ?? user.name, email: job.user.email ?? user.email } };
+}
+
+function memoize<K, V>(compute: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, compute(key));
+    return cache.get(key) as V;
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,226 @@
+import { eventLabel, reasonLabel, type AnomalyEvent } from '../shared/anomaly-catalogue';
+import type { NotificationType } from '../shared/config/schema';
+import type { NotificationJob } from '../shared/messages';
+import { escapeHtml, escapeMrkdwn, escapeWithin, formatEpochSeconds, oneLine, truncate } from './format';
+
+/**
+ * Pure renderers: one notification job → an email (subject, HTML, text) or a Slack Block Kit
+ * message, for one of two audiences. The affected user gets a plain-language note about their
+ * own account; admins get every fact the audit entry and the responder's decision hold.
+ */
+export type Audience = 'affected_user' | 'admin';
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export type SlackBlock = Record<string, unknown>;
+
+export interface RenderedSlackMessage {
+  /** Notification / fallback text (mrkdwn-escaped). */
+  text: string;
+  blocks: SlackBlock[];
+}
+
+/** Slack Block Kit limits we render against. */
+export const SLACK_LIMITS = { headerText: 150, sectionText: 3000, fieldText: 2000, fieldsPerSection: 10, contextText: 2000 } as const;
+
+/** Raw-value caps, applied before escaping, so neither SES nor Slack receives unbounded input. */
+const MAX = { name: 100, userAgent: 512, detail: 1000, value: 200, list: 500 } as const;
+
+const SUBJECT_PREFIX = '[Slack security]';
+
+/** Short event names for subjects and headers; the catalogue's labels are the long forms. */
+const SHORT_LABEL: Partial<Record<AnomalyEvent, string>> = { tor: 'Tor exit node' };
+
+/** What each event means, said to the person it happened to. */
+const USER_REASON: Record<AnomalyEvent, string> = {
+  tor: 'your account was accessed from a Tor exit node',
+  unexpected_scraping: 'we noticed activity on your account that looks like data scraping',
+  excessive_downloads: 'we noticed an unusually large number of downloads from your account',
+  session_fingerprint: 'a stale or unexpected session cookie was used with your account',
+  spoofed_user_agent: 'your account was used with a disguised (spoofed) browser or app',
+  unexpected_api_call_volume: 'we noticed an unusual volume of API calls from your account',
+  unexpected_user_agent: 'your account was used from an unexpected browser or app',
+};
+
+interface Fact {
+  label: string;
+  value: string;
+  /** Long values: their own line / block rather than a Slack section field. */
+  wide?: boolean;
+}
+
+interface Content {
+  subject: string;
+  /** Heading of the email and header block of the Slack message. */
+  title: string;
+  /** Sentences before the facts, in order. */
+  paragraphs: string[];
+  facts: Fact[];
+  footer: string;
+}
+
+export function renderEmail(job: NotificationJob, audience: Audience): RenderedEmail {
+  const content = audience === 'admin' ? adminContent(job) : affectedUserContent(job);
+  return { subject: content.subject, html: toHtml(content), text: toText(content) };
+}
+
+export function renderSlackMessage(job: NotificationJob, audience: Audience): RenderedSlackMessage {
+  return toSlack(audience === 'admin' ? adminContent(job) : affectedUserContent(job));
+}
+
+// ---------- content: what each audience is told ----------
+
+function adminContent(job: NotificationJob): Content {
+  const who = displayName(job);
+  const anomaly = shortAnomaly(job);
+  const when = formatEpochSeconds(job.occurredAt);
+  const ctx = job.context;
+  const title = ADMIN_TITLE[job.type](who, anomaly);
+  const reasonCodes = [...job.events, ...job.otherReasons];
+  const facts: Fact[] = [
+    { label: 'User', value: capped(job.user.name, MAX.name) },
+    { label: 'Email', value: capped(job.user.email) },
+    { label: 'User ID', value: capped(job.user.id) },
+    {
+      label: 'Anomaly',
+      value: job.events.length ? capped(job.events.map((e) => eventLabel(e as AnomalyEvent)).join('; '), MAX.list) : 'none of the seven response events',
+    },
+    { label: 'Reason codes', value: capped(reasonCodes.join(', '), MAX.list) },
+    { label: 'When', value: `${when.iso} (${when.readable})` },
+    { label: 'IP address', value: capped(ctx.ipAddress) },
+    { label: 'Location', value: capped(ctx.location) },
+    { label: 'Workspace', value: capped(ctx.workspace) },
+  ];
+  if (ctx.previousIpAddress) facts.push({ label: 'Previous IP address', value: capped(ctx.previousIpAddress) });
+  facts.push({ label: 'User agent', value: capped(ctx.userAgent, MAX.userAgent), wide: true });
+  if (ctx.previousUserAgent) facts.push({ label: 'Previous user agent', value: capped(ctx.previousUserAgent, MAX.userAgent), wide: true });
+  facts.push({ label: 'Action taken', value: capped(job.actionTaken, MAX.list), wide: true });
+  if (job.detail) facts.push({ label: 'Detail', value: capped(job.detail, MAX.detail), wide: true });
+  facts.push({ label: 'Audit entry ID', value: capped(job.entryId), wide: true });
+  return {
+    subject: `${SUBJECT_PREFIX} ${title}`,
+    title,
+    paragraphs: [ADMIN_HEADLINE[job.type](oneLine(truncate(job.user.name ?? job.user.email ?? job.user.id, MAX.name)))],
+    facts,
+    footer: 'Sent automatically by slack-anomaly-responder.',
+  };
+}
+
+const ADMIN_TITLE: Record<NotificationType, (who: string, anomaly: string) => string> = {
+  sessions_ended: (who, anomaly) => `Sessions ended for ${who} — ${anomaly}`,
+  anomaly_not_acted_on: (who, anomaly) => `${anomaly} anomaly detected for ${who}, no action taken`,
+  action_failed: (who, anomaly) => `Automatic response FAILED for ${who} — ${anomaly}`,
+};
+
+const ADMIN_HEADLINE: Record<NotificationType, (who: string) => string> = {
+  sessions_ended: (who) => `Slack reported an anomaly for ${who}. Their Slack sessions were ended on all devices; they can sign back in with their usual login.`,
+  anomaly_not_acted_on: (who) => `Slack reported an anomaly for ${who}. No automatic action was taken; review the details below.`,
+  action_failed: (who) =>
+    `Slack reported an anomaly for ${who}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
+};
+
+/**
+ * The affected person sees what happened to their own account (when, where from, what we did)
+ * but nothing about our internals: no rules, exclusions, reason codes or error detail.
+ */
+function affectedUserContent(job: NotificationJob): Content {
+  const when = formatEpochSeconds(job.occurredAt);
+  const because = userReasons(job);
+  const greeting = job.user.name ? `Hi ${oneLine(truncate(job.user.name, MAX.name))},` : 'Hello,';
+  const contact = "If this wasn't you or you have questions, contact your security team.";
+  const signedOut = job.type === 'sessions_ended';
+  const title = signedOut ? 'You were signed out of Slack on all devices' : 'Unusual activity on your Slack account';
+  const paragraphs = signedOut
+    ? [greeting, `For your security, we signed you out of Slack on all devices because ${because}.`, `You can sign back in right away with your usual login. ${contact}`]
+    : [greeting, `For your security, we are letting you know that ${because}.`, contact];
+  const facts: Fact[] = [{ label: 'When', value: `${when.iso} (${when.readable})` }];
+  if (job.context.location) facts.push({ label: 'Where', value: capped(job.context.location) });
+  if (job.context.ipAddress) facts.push({ label: 'IP address', value: capped(job.context.ipAddress) });
+  facts.push({ label: 'Reference', value: capped(job.entryId), wide: true });
+  return {
+    subject: `${SUBJECT_PREFIX} ${title}`,
+    title,
+    paragraphs,
+    facts,
+    footer: 'This message was sent automatically by your organisation’s Slack security team.',
+  };
+}
+
+function userReasons(job: NotificationJob): string {
+  const phrases = job.events.map((event) => USER_REASON[event as AnomalyEvent]).filter(Boolean);
+  if (phrases.length === 0) return 'we noticed unusual activity on your account';
+  if (phrases.length === 1) return phrases[0];
+  return `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
+}
+
+function displayName(job: NotificationJob): string {
+  return oneLine(truncate(job.user.name ?? job.user.email ?? job.user.id, 60));
+}
+
+function shortAnomaly(job: NotificationJob): string {
+  const labels = job.events.map((event) => SHORT_LABEL[event as AnomalyEvent] ?? eventLabel(event as AnomalyEvent));
+  if (labels.length === 0) return oneLine(truncate(job.otherReasons.length ? reasonLabel(job.otherReasons[0]) : 'Anomaly', 60));
+  return labels.length === 1 ? labels[0] : `${labels[0]} (+${labels.length - 1} more)`;
+}
+
+function capped(value: string | undefined, max: number = MAX.value): string {
+  if (value === undefined || value.trim() === '') return 'not reported';
+  return truncate(value, max);
+}
+
+// ---------- formats ----------
+
+function toText(content: Content): string {
+  const width = Math.max(...content.facts.map((fact) => fact.label.length)) + 1;
+  const facts = content.facts.map((fact) => `${`${fact.label}:`.padEnd(width)} ${oneLine(fact.value)}`);
+  return [content.title, '', content.paragraphs.join('\n\n'), '', ...facts, '', '--', content.footer, ''].join('\n');
+}
+
+function toHtml(content: Content): string {
+  const rows = content.facts
+    .map(
+      (fact) =>
+        `<tr><th align="left" valign="top" style="padding:4px 12px 4px 0;white-space:nowrap">${escapeHtml(fact.label)}</th>` +
+        `<td style="padding:4px 0;word-break:break-all">${escapeHtml(fact.value)}</td></tr>`,
+    )
+    .join('\n');
+  return [
+    '<!DOCTYPE html>',
+    '<html><head><meta charset="utf-8"><title>' + escapeHtml(content.title) + '</title></head>',
+    '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1d1c1d">',
+    `<h2 style="font-size:18px">${escapeHtml(content.title)}</h2>`,
+    ...content.paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
+    `<table role="presentation" style="border-collapse:collapse;font-size:14px">\n${rows}\n</table>`,
+    `<p style="color:#616061;font-size:12px">${escapeHtml(content.footer)}</p>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+function toSlack(content: Content): RenderedSlackMessage {
+  const shortFacts = content.facts.filter((fact) => !fact.wide);
+  const wideFacts = content.facts.filter((fact) => fact.wide);
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(oneLine(content.title), SLACK_LIMITS.headerText), emoji: false } },
+    { type: 'section', text: { type: 'mrkdwn', text: escapeWithin(content.paragraphs.join('\n\n'), SLACK_LIMITS.sectionText, escapeMrkdwn) } },
+  ];
+  for (let i = 0; i < shortFacts.length; i += SLACK_LIMITS.fieldsPerSection) {
+    blocks.push({
+      type: 'section',
+      fields: shortFacts.slice(i, i + SLACK_LIMITS.fieldsPerSection).map((fact) => ({ type: 'mrkdwn', text: labelled(fact, SLACK_LIMITS.fieldText) })),
+    });
+  }
+  for (const fact of wideFacts) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: labelled(fact, SLACK_LIMITS.sectionText) } });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeWithin(content.footer, SLACK_LIMITS.contextText, escapeMrkdwn) }] });
+  return { text: escapeWithin(oneLine(content.title), SLACK_LIMITS.sectionText, escapeMrkdwn), blocks };
+}
+
+/** `*Label*` then the escaped value, cut so the whole text fits `max`. */
+function labelled(fact: Fact, max: number): string {
+  const label = `*${escapeMrkdwn(fact.label)}*\n`;
+  return label + escapeWithin(fact.value, max - label.length, escapeMrkdwn);
+}
