@@ -101,7 +101,9 @@ export function decide({ entry, config, groupMembers, user }: DecisionInput): De
   const heldEvents = excludedFrom.filter((event) => config.events[event].action === 'end_sessions');
   return {
     action: 'notify_only',
-    reason: notifying.length ? 'rule_notify_only' : 'excluded',
+    // Sessions stay up because of an exclusion whenever an end_sessions event was held by one, even
+    // if another event's rule is notify only: the reason must explain why nothing was ended.
+    reason: heldEvents.length || !notifying.length ? 'excluded' : 'rule_notify_only',
     events,
     otherReasons,
     heldEvents,

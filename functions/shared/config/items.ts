@@ -17,6 +17,7 @@ export type ConfigItem = { id: string; description?: string } & Record<string, u
 
 const EVENT_PREFIX = 'event#';
 const NOTIFY_PREFIX = 'notify#';
+const NOTIFY_ITEMS: readonly string[] = ['affected_user', ...NOTIFICATION_TYPES];
 
 export class ConfigError extends ValidationError {
   constructor(issues: string[]) {
@@ -76,7 +77,12 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       }
       doc.events[event] = attributes;
     } else if (id.startsWith(NOTIFY_PREFIX)) {
-      doc.notifications[id.slice(NOTIFY_PREFIX.length)] = attributes;
+      const type = id.slice(NOTIFY_PREFIX.length);
+      if (!NOTIFY_ITEMS.includes(type)) {
+        issues.push(`${id}: unknown notification item "${type}" (known: ${NOTIFY_ITEMS.join(', ')})`);
+        continue;
+      }
+      doc.notifications[type] = attributes;
     } else if (id === 'exclusions') {
       doc.exclusions = attributes;
     } else if (id === 'safety') {

@@ -64,9 +64,11 @@ export const safetySchema = z
 const eventsShape = Object.fromEntries(
   ANOMALY_EVENT_NAMES.map((event) => [
     event,
-    eventRuleSchema.default({ action: ANOMALY_EVENTS[event].defaultAction, excludedUsers: [], excludedGroups: [] }),
+    // prefault, not default: zod returns a default value shallow-cloned, so its lists would be shared
+    // by every parsed config (mutating one config's list would change the defaults of the next).
+    eventRuleSchema.prefault({ action: ANOMALY_EVENTS[event].defaultAction }),
   ]),
-) as { [E in AnomalyEvent]: z.ZodDefault<typeof eventRuleSchema> };
+) as { [E in AnomalyEvent]: z.ZodPrefault<typeof eventRuleSchema> };
 
 export const DEFAULT_RECIPIENTS: Record<NotificationType, z.input<typeof recipientRuleSchema>> = {
   sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
@@ -81,9 +83,9 @@ export const responseConfigSchema = z
     notifications: z
       .object({
         affected_user: affectedUserRuleSchema.prefault({}),
-        sessions_ended: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.sessions_ended)),
-        anomaly_not_acted_on: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.anomaly_not_acted_on)),
-        action_failed: recipientRuleSchema.default(recipientRuleSchema.parse(DEFAULT_RECIPIENTS.action_failed)),
+        sessions_ended: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.sessions_ended),
+        anomaly_not_acted_on: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.anomaly_not_acted_on),
+        action_failed: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.action_failed),
       })
       .strict()
       .prefault({}),

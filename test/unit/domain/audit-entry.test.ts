@@ -1,0 +1,191 @@
+import { MAX_ENTRY_BYTES, parseAuditEntry, type EntryParseResult } from '../../../functions/shared/audit-entry';
+import { rawEntry } from './helpers';
+
+function ok(result: EntryParseResult) {
+  if (!result.ok) throw new Error(`expected the entry to parse, got: ${result.issues.join('; ')}`);
+  return result.entry;
+}
+
+function issues(result: EntryParseResult): string[] {
+  if (result.ok) throw new Error('expected the entry to be rejected');
+  return result.issues;
+}
+
+/** The entry with one nested field replaced (or removed, with `undefined`). */
+function withField(path: string, value: unknown): Record<string, unknown> {
+  const entry = rawEntry();
+  const keys = path.split('.');
+  let node = entry as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  const last = keys[keys.length - 1];
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return entry;
+}
+
+describe('parseAuditEntry: valid entries', () => {
+  it('parses and normalises a realistic user anomaly', () => {
+    expect(ok(parseAuditEntry(rawEntry()))).toEqual({
+      id: '0b5c3c5e-2b53-4b3b-8d1e-0d4f3a8c9e11',
+      dateCreate: 1644428305,
+      entity: { kind: 'user', userId: 'U123ABC456', name: 'ana', email: 'ana@example.com', team: 'T123ABC456' },
+      reasons: ['tor'],
+      context: {
+        ipAddress: '1.23.45.67',
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+        location: 'Reno, Nevada',
+        workspace: 'Acme',
+        sessionId: '847288190092',
+        previousIpAddress: '9.87.65.43',
+        previousUserAgent: 'Mozilla/5.0 (Macintosh)',
+      },
+    });
+  });
+
+  it('turns a single reason string into a list', () => {
+    expect(ok(parseAuditEntry(withField('details.reason', 'unexpected_scraping'))).reasons).toEqual(['unexpected_scraping']);
+  });
+
+  it('keeps several reasons in order and de-duplicates them', () => {
+    expect(ok(parseAuditEntry(withField('details.reason', ['user_agent', 'unexpected_user_agent', 'user_agent']))).reasons).toEqual([
+      'user_agent',
+      'unexpected_user_agent',
+    ]);
+  });
+
+  it('turns a numeric session_id into a string', () => {
+    expect(ok(parseAuditEntry(withField('context.session_id', 847288190092))).context.sessionId).toBe('847288190092');
+  });
+
+  it('accepts an entry without context or optional details', () => {
+    const entry = rawEntry({ context: undefined, details: { reason: ['tor'] } });
+    delete entry.context;
+    delete entry.actor;
+    expect(ok(parseAuditEntry(entry)).context).toEqual({
+      ipAddress: undefined,
+      userAgent: undefined,
+      location: undefined,
+      workspace: undefined,
+      sessionId: undefined,
+      previousIpAddress: undefined,
+      previousUserAgent: undefined,
+    });
+  });
+
+  it('falls back to the workspace domain when it has no name', () => {
+    expect(ok(parseAuditEntry(withField('context.location', { type: 'workspace', domain: 'acme' }))).context.workspace).toBe('acme');
+  });
+
+  it('tolerates malformed optional context (dropped, not fatal)', () => {
+    const entry = rawEntry({ context: { location: 'not-an-object', ua: 42, ip_address: ['x'], session_id: { bad: true } } });
+    const context = ok(parseAuditEntry(entry)).context;
+    expect(context.workspace).toBeUndefined();
+    expect(context.userAgent).toBeUndefined();
+    expect(context.ipAddress).toBeUndefined();
+    expect(context.sessionId).toBeUndefined();
+  });
+
+  it('accepts enterprise (W…) user ids and unknown extra fields', () => {
+    const entry = withField('entity.user', { id: 'W0123ABCD', something_new: { nested: true } });
+    (entry as { brand_new_field?: number }).brand_new_field = 1;
+    expect(ok(parseAuditEntry(entry)).entity).toEqual({ kind: 'user', userId: 'W0123ABCD', name: undefined, email: undefined, team: undefined });
+  });
+
+  it('parses an app entity', () => {
+    const entry = rawEntry({ entity: { type: 'app', app: { id: 'A0123ABC', name: 'Scraper', is_distributed: false } } });
+    expect(ok(parseAuditEntry(entry)).entity).toEqual({ kind: 'app', appId: 'A0123ABC', name: 'Scraper' });
+  });
+
+  it.each(['workspace', 'enterprise', 'channel', 'file', 'workflow', 'usergroup'])('records a %s entity as "other"', (type) => {
+    const entry = rawEntry({ entity: { type, [type]: { id: 'X123' } } });
+    expect(ok(parseAuditEntry(entry)).entity).toEqual({ kind: 'other', type });
+  });
+
+  it('accepts an entry exactly at the size limit', () => {
+    const entry = rawEntry({ padding: '' });
+    const base = Buffer.byteLength(JSON.stringify(entry));
+    entry.padding = 'x'.repeat(MAX_ENTRY_BYTES - base);
+    expect(Buffer.byteLength(JSON.stringify(entry))).toBe(MAX_ENTRY_BYTES);
+    expect(parseAuditEntry(entry).ok).toBe(true);
+  });
+});
+
+describe('parseAuditEntry: rejections name the field', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['missing id', withField('id', undefined), /^id: /],
+    ['empty id', withField('id', ''), /^id: is required$/],
+    ['id not a string', withField('id', 123), /^id: /],
+    ['date_create as a string', withField('date_create', '1644428305'), /^date_create: .*number/],
+    ['date_create negative', withField('date_create', -1), /^date_create: /],
+    ['date_create fractional', withField('date_create', 1.5), /^date_create: /],
+    ['action not anomaly', withField('action', 'user_login'), /^action: /],
+    ['missing entity', withField('entity', undefined), /^entity: /],
+    ['missing entity.user', withField('entity.user', undefined), /^entity\.user: /],
+    ['missing entity.user.id', withField('entity.user.id', undefined), /^entity\.user\.id: /],
+    ['lower-case user id', withField('entity.user.id', 'u123abc456'), /^entity\.user\.id: must be a Slack user ID/],
+    ['user id with a wrong prefix', withField('entity.user.id', 'B123ABC456'), /^entity\.user\.id: must be a Slack user ID/],
+    ['user id too short', withField('entity.user.id', 'U1'), /^entity\.user\.id: must be a Slack user ID/],
+    ['app without id', rawEntry({ entity: { type: 'app', app: { name: 'x' } } }), /^entity\.app\.id: /],
+    ['unknown entity type', withField('entity.type', 'spaceship'), /^entity\.type: /],
+    ['missing details', withField('details', undefined), /^details: /],
+    ['missing reason', withField('details.reason', undefined), /^details\.reason: /],
+    ['reason a number', withField('details.reason', 7), /^details\.reason: /],
+    ['reason an empty array', withField('details.reason', []), /^details\.reason: /],
+    ['reason an empty string', withField('details.reason', ''), /^details\.reason: /],
+    ['reason list with a non-string', withField('details.reason', ['tor', 5]), /^details\.reason/],
+  ];
+
+  it.each(cases)('%s', (_name, entry, expected) => {
+    const result = parseAuditEntry(entry);
+    expect(issues(result)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it('reports the entry id when it has one, so the rejection can be recorded', () => {
+    const result = parseAuditEntry(withField('details.reason', 7));
+    expect(result).toMatchObject({ ok: false, entryId: '0b5c3c5e-2b53-4b3b-8d1e-0d4f3a8c9e11' });
+    expect(parseAuditEntry(withField('id', 5))).toMatchObject({ ok: false, entryId: undefined });
+  });
+
+  it('reports every bad field, not just the first', () => {
+    const entry = rawEntry({ date_create: 'yesterday', action: 'login' });
+    const found = issues(parseAuditEntry(entry));
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^date_create: /), expect.stringMatching(/^action: /)]));
+  });
+
+  it('refuses an entry over 64 KiB before validating it, naming its size', () => {
+    const entry = rawEntry({ padding: '' });
+    const base = Buffer.byteLength(JSON.stringify(entry));
+    entry.padding = 'x'.repeat(MAX_ENTRY_BYTES - base + 1);
+    const result = parseAuditEntry(entry);
+    expect(MAX_ENTRY_BYTES).toBe(64 * 1024);
+    expect(result).toMatchObject({ ok: false, entryId: '0b5c3c5e-2b53-4b3b-8d1e-0d4f3a8c9e11' });
+    expect(issues(result)).toEqual([`(root): entry is ${MAX_ENTRY_BYTES + 1} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`]);
+  });
+
+  it('counts bytes, not characters (multi-byte text)', () => {
+    const entry = rawEntry({ padding: '' });
+    const base = Buffer.byteLength(JSON.stringify(entry));
+    entry.padding = '\u00e9'.repeat(Math.ceil((MAX_ENTRY_BYTES - base) / 2) + 1); // 2 bytes each
+    expect(JSON.stringify(entry).length).toBeLessThan(MAX_ENTRY_BYTES);
+    expect(issues(parseAuditEntry(entry))[0]).toMatch(/^\(root\): entry is \d+ bytes, over/);
+  });
+
+  it.each([
+    ['null', null, 'null'],
+    ['a string', 'anomaly', 'string'],
+    ['an array', [rawEntry()], 'array'],
+    ['a number', 42, 'number'],
+    ['undefined', undefined, 'undefined'],
+  ])('refuses %s at the root', (_name, input, received) => {
+    const result = parseAuditEntry(input);
+    expect(result).toMatchObject({ ok: false, entryId: undefined });
+    expect(issues(result)).toEqual([expect.stringMatching(new RegExp(`^\\(root\\): .*object.*${received}`))]);
+  });
+
+  it('refuses what cannot be serialised (BigInt, cycles) without throwing', () => {
+    const cyclic = rawEntry();
+    cyclic.self = cyclic;
+    expect(issues(parseAuditEntry(cyclic))).toEqual(['(root): is not serialisable JSON']);
+    expect(issues(parseAuditEntry(rawEntry({ date_create: BigInt(1) })))).toEqual(['(root): is not serialisable JSON']);
+  });
+});

@@ -1,0 +1,299 @@
+import { ANOMALY_EVENT_NAMES } from '../../../functions/shared/anomaly-catalogue';
+import { ConfigError, configFromItems, configToItems } from '../../../functions/shared/config/items';
+import { defaultConfig, responseConfigSchema, type ResponseConfig } from '../../../functions/shared/config/schema';
+import { ValidationError } from '../../../functions/shared/validation';
+
+const SLACK_DEFAULTS: ResponseConfig = {
+  events: {
+    tor: { action: 'end_sessions', excludedUsers: [], excludedGroups: [] },
+    unexpected_scraping: { action: 'end_sessions', excludedUsers: [], excludedGroups: [] },
+    excessive_downloads: { action: 'off', excludedUsers: [], excludedGroups: [] },
+    session_fingerprint: { action: 'off', excludedUsers: [], excludedGroups: [] },
+    spoofed_user_agent: { action: 'off', excludedUsers: [], excludedGroups: [] },
+    unexpected_api_call_volume: { action: 'off', excludedUsers: [], excludedGroups: [] },
+    unexpected_user_agent: { action: 'off', excludedUsers: [], excludedGroups: [] },
+  },
+  exclusions: { excludedUsers: [], excludedGroups: [] },
+  notifications: {
+    affected_user: { email: true, slack: false },
+    sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+    anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+    action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+  },
+  safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25 },
+};
+
+/** A config that differs from the defaults everywhere it can. */
+function customConfig(): ResponseConfig {
+  const config = defaultConfig();
+  config.events.tor = { action: 'notify_only', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] };
+  config.events.unexpected_scraping.action = 'off';
+  config.events.excessive_downloads = { action: 'end_sessions', excludedUsers: [], excludedGroups: ['S0DATA001', 'S0ETL0001'] };
+  config.events.unexpected_user_agent.action = 'notify_only';
+  config.exclusions = { excludedUsers: ['U0BREAKGLS'], excludedGroups: ['S0EXECS01'] };
+  config.notifications.affected_user = { email: false, slack: true };
+  config.notifications.sessions_ended = { primaryOwner: ['email', 'slack'], securityAdmins: ['slack'], extraEmails: ['soc@example.com'], slackChannel: 'C0SECALERT' };
+  config.notifications.anomaly_not_acted_on = { primaryOwner: [], securityAdmins: [], extraEmails: [], slackChannel: 'G0PRIVATE1' };
+  config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500 };
+  return config;
+}
+
+const itemsOf = (config: ResponseConfig) => configToItems(config) as Record<string, unknown>[];
+const item = (items: Record<string, unknown>[], id: string) => items.find((i) => i.id === id)!;
+
+/** The issues `configFromItems` throws for these items. */
+function configIssues(items: Record<string, unknown>[]): string[] {
+  try {
+    configFromItems(items);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ConfigError).issues;
+  }
+  throw new Error('expected configFromItems to throw');
+}
+
+/** Default items with one item replaced (by id) or added. */
+function itemsWith(...replacements: Record<string, unknown>[]): Record<string, unknown>[] {
+  const items = itemsOf(defaultConfig()).filter((i) => !replacements.some((r) => r.id === i.id));
+  return [...items, ...replacements];
+}
+
+describe('defaultConfig', () => {
+  it('is Slack\u2019s default: Tor and data scraping end sessions, others off, affected user emailed', () => {
+    expect(defaultConfig()).toStrictEqual(SLACK_DEFAULTS);
+  });
+
+  it('returns an independent copy every time (mutating one never changes the defaults)', () => {
+    const first = defaultConfig();
+    first.events.tor.excludedUsers.push('U0LEAK0001');
+    first.events.excessive_downloads.excludedGroups.push('S0LEAK0001');
+    first.exclusions.excludedUsers.push('U0LEAK0002');
+    first.notifications.sessions_ended.primaryOwner.push('slack');
+    first.notifications.anomaly_not_acted_on.extraEmails.push('leak@example.com');
+    first.notifications.action_failed.securityAdmins.length = 0;
+    expect(defaultConfig()).toStrictEqual(SLACK_DEFAULTS);
+    // ...nor the defaults filled in for items missing from the table
+    expect(configFromItems([{ id: 'safety', cooldownMinutes: 30, maxSessionResetsPerHour: 25 }])).toStrictEqual(SLACK_DEFAULTS);
+  });
+});
+
+describe('configToItems', () => {
+  it('writes one item per concern, with these ids', () => {
+    expect(itemsOf(defaultConfig()).map((i) => i.id)).toEqual([
+      ...ANOMALY_EVENT_NAMES.map((e) => `event#${e}`),
+      'exclusions',
+      'notify#affected_user',
+      'notify#sessions_ended',
+      'notify#anomaly_not_acted_on',
+      'notify#action_failed',
+      'safety',
+    ]);
+  });
+
+  it('writes plain console-editable attributes: scalars or lists of strings, never nested objects or undefined', () => {
+    for (const i of itemsOf(customConfig())) {
+      for (const [key, value] of Object.entries(i)) {
+        const plain =
+          typeof value === 'string' ||
+          typeof value === 'number' ||
+          typeof value === 'boolean' ||
+          (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+        expect({ item: i.id, key, plain }).toEqual({ item: i.id, key, plain: true });
+      }
+      expect(typeof i.description).toBe('string');
+    }
+  });
+
+  it('puts each concern\u2019s fields on its item', () => {
+    const items = itemsOf(customConfig());
+    expect(item(items, 'event#tor')).toMatchObject({ action: 'notify_only', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] });
+    expect(item(items, 'exclusions')).toMatchObject({ excludedUsers: ['U0BREAKGLS'], excludedGroups: ['S0EXECS01'] });
+    expect(item(items, 'notify#affected_user')).toMatchObject({ email: false, slack: true });
+    expect(item(items, 'notify#sessions_ended')).toMatchObject({ slackChannel: 'C0SECALERT', extraEmails: ['soc@example.com'] });
+    expect(item(items, 'safety')).toMatchObject({ cooldownMinutes: 0, maxSessionResetsPerHour: 500 });
+    expect(Object.keys(item(items, 'notify#action_failed'))).not.toContain('slackChannel');
+  });
+
+  it('mentions the event\u2019s name in its description', () => {
+    expect(item(itemsOf(defaultConfig()), 'event#session_fingerprint').description).toContain('Stale or unexpected session cookies');
+  });
+});
+
+describe('configFromItems', () => {
+  it.each([
+    ['the defaults', defaultConfig],
+    ['a custom config', customConfig],
+  ])('round-trips %s', (_name, make) => {
+    const config = make();
+    expect(configFromItems(itemsOf(config))).toStrictEqual(config);
+  });
+
+  it('round-trips through JSON (a console export / import)', () => {
+    const config = customConfig();
+    expect(configFromItems(JSON.parse(JSON.stringify(itemsOf(config))))).toStrictEqual(config);
+  });
+
+  it('takes defaults for missing items', () => {
+    const config = configFromItems([{ id: 'event#excessive_downloads', action: 'notify_only' }]);
+    expect(config).toStrictEqual({
+      ...SLACK_DEFAULTS,
+      events: { ...SLACK_DEFAULTS.events, excessive_downloads: { action: 'notify_only', excludedUsers: [], excludedGroups: [] } },
+    });
+  });
+
+  it('ignores descriptions', () => {
+    expect(configFromItems([{ id: 'safety', description: 'edited by hand', cooldownMinutes: 10 }]).safety).toEqual({ cooldownMinutes: 10, maxSessionResetsPerHour: 25 });
+  });
+
+  it('accepts a string set (a JS Set from the document client) as a list', () => {
+    const config = configFromItems(
+      itemsWith(
+        { id: 'event#tor', action: 'end_sessions', excludedUsers: new Set(['U0ALICE01', 'W0BOB0001']), excludedGroups: new Set(['S0SECTEAM1']) },
+        { id: 'exclusions', excludedUsers: new Set(['U0BREAKGLS']) },
+        { id: 'notify#sessions_ended', primaryOwner: new Set(['slack', 'email']), extraEmails: new Set(['soc@example.com']) },
+      ),
+    );
+    expect(config.events.tor).toEqual({ action: 'end_sessions', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] });
+    expect(config.exclusions).toEqual({ excludedUsers: ['U0BREAKGLS'], excludedGroups: [] });
+    expect(config.notifications.sessions_ended.primaryOwner).toEqual(['slack', 'email']);
+    expect(config.notifications.sessions_ended.extraEmails).toEqual(['soc@example.com']);
+  });
+
+  it('validates the members of a string set too', () => {
+    expect(configIssues(itemsWith({ id: 'event#tor', action: 'end_sessions', excludedUsers: new Set(['U0ALICE01', 'alice']) }))).toEqual([
+      expect.stringMatching(/^event#tor\.excludedUsers\.1: must be a Slack user ID/),
+    ]);
+  });
+
+  it('refuses an empty table: an unseeded deployment must not end sessions', () => {
+    expect(configIssues([])).toEqual([expect.stringMatching(/^\(table\): the config table is empty/)]);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['unknown event item', { id: 'event#bogus', action: 'end_sessions' }, /^event#bogus: unknown anomaly event "bogus" \(known: tor, /],
+    ['non-actionable reason as event', { id: 'event#asn', action: 'end_sessions' }, /^event#asn: unknown anomaly event/],
+    ['unknown item id', { id: 'settings' }, /^settings: unknown config item$/],
+    ['unknown notification item', { id: 'notify#bogus', primaryOwner: ['email'] }, /^notify#bogus: unknown notification item "bogus"/],
+    ['item without an id', { action: 'off' }, /^\(item\): an item has no string `id`$/],
+    ['non-string description', { id: 'safety', description: 5 }, /^safety\.description: must be a string$/],
+    ['bad user id in excludedUsers', { id: 'event#tor', action: 'end_sessions', excludedUsers: ['alice@example.com'] }, /^event#tor\.excludedUsers\.0: must be a Slack user ID/],
+    ['bad user id in global exclusions', { id: 'exclusions', excludedUsers: ['U0OK00001', 'u0lower'] }, /^exclusions\.excludedUsers\.1: must be a Slack user ID/],
+    ['bad group id', { id: 'event#unexpected_scraping', action: 'off', excludedGroups: ['U0NOTAGRP'] }, /^event#unexpected_scraping\.excludedGroups\.0: must be a Slack user group ID/],
+    ['bad global group id', { id: 'exclusions', excludedGroups: ['security-team'] }, /^exclusions\.excludedGroups\.0: must be a Slack user group ID/],
+    ['wrong action value', { id: 'event#tor', action: 'kill' }, /^event#tor\.action: .*end_sessions.*notify_only.*off/],
+    ['missing action on an event item', { id: 'event#tor', excludedUsers: [] }, /^event#tor\.action: /],
+    ['list given as a string', { id: 'event#tor', action: 'off', excludedUsers: 'U0ALICE01' }, /^event#tor\.excludedUsers: .*array/],
+    ['cooldownMinutes as a string', { id: 'safety', cooldownMinutes: '30' }, /^safety\.cooldownMinutes: .*number.*string/],
+    ['negative cooldown', { id: 'safety', cooldownMinutes: -1 }, /^safety\.cooldownMinutes: /],
+    ['cooldown over a day', { id: 'safety', cooldownMinutes: 24 * 60 + 1 }, /^safety\.cooldownMinutes: /],
+    ['fractional cooldown', { id: 'safety', cooldownMinutes: 2.5 }, /^safety\.cooldownMinutes: /],
+    ['zero reset budget', { id: 'safety', maxSessionResetsPerHour: 0 }, /^safety\.maxSessionResetsPerHour: /],
+    ['bad email in extraEmails', { id: 'notify#sessions_ended', extraEmails: ['soc@example.com', 'not-an-email'] }, /^notify#sessions_ended\.extraEmails\.1: must be an email address$/],
+    ['bad slackChannel', { id: 'notify#action_failed', slackChannel: '#security' }, /^notify#action_failed\.slackChannel: must be a Slack channel ID/],
+    ['user id as slackChannel', { id: 'notify#anomaly_not_acted_on', slackChannel: 'U0ALICE01' }, /^notify#anomaly_not_acted_on\.slackChannel: must be a Slack channel ID/],
+    ['unknown channel', { id: 'notify#sessions_ended', securityAdmins: ['sms'] }, /^notify#sessions_ended\.securityAdmins\.0: /],
+    ['affected_user flag as a string', { id: 'notify#affected_user', email: 'yes' }, /^notify#affected_user\.email: .*boolean/],
+    ['unknown attribute on an event item', { id: 'event#tor', action: 'off', excludeUsers: ['U0ALICE01'] }, /^event#tor: Unrecognized key: "excludeUsers"$/],
+    ['unknown attribute on exclusions', { id: 'exclusions', users: [] }, /^exclusions: Unrecognized key: "users"$/],
+    ['unknown attribute on a recipients item', { id: 'notify#sessions_ended', primaryOwners: ['email'] }, /^notify#sessions_ended: Unrecognized key: "primaryOwners"$/],
+    ['unknown attribute on affected_user', { id: 'notify#affected_user', primaryOwner: ['email'] }, /^notify#affected_user: Unrecognized key: "primaryOwner"$/],
+    ['unknown attribute on safety', { id: 'safety', cooldown: 5 }, /^safety: Unrecognized key: "cooldown"$/],
+  ])('names the item and field: %s', (_name, bad, expected) => {
+    const found = configIssues(itemsWith(bad));
+    expect(found).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('reports every problem at once', () => {
+    const found = configIssues([
+      { id: 'event#tor', action: 'kill' },
+      { id: 'event#bogus' },
+      { id: 'safety', cooldownMinutes: '30' },
+      { id: 'notify#sessions_ended', extraEmails: ['nope'] },
+    ]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^event#tor\.action: /),
+        expect.stringMatching(/^event#bogus: /),
+        expect.stringMatching(/^safety\.cooldownMinutes: /),
+        expect.stringMatching(/^notify#sessions_ended\.extraEmails\.0: /),
+      ]),
+    );
+    expect(found).toHaveLength(4);
+  });
+
+  it('says what is wrong in the error message', () => {
+    expect(() => configFromItems(itemsWith({ id: 'event#tor', action: 'kill' }))).toThrow(/^response configuration is invalid: event#tor\.action: /);
+  });
+
+  it('de-duplicates notification channels', () => {
+    expect(configFromItems([{ id: 'notify#sessions_ended', primaryOwner: ['email', 'email', 'slack'] }]).notifications.sessions_ended.primaryOwner).toEqual(['email', 'slack']);
+  });
+
+  it('accepts the boundary values', () => {
+    const config = configFromItems([
+      { id: 'safety', cooldownMinutes: 0, maxSessionResetsPerHour: 1 },
+      { id: 'notify#action_failed', slackChannel: 'D0DMCHAN1' },
+    ]);
+    expect(config.safety).toEqual({ cooldownMinutes: 0, maxSessionResetsPerHour: 1 });
+    expect(config.notifications.action_failed.slackChannel).toBe('D0DMCHAN1');
+    expect(configFromItems([{ id: 'safety', cooldownMinutes: 24 * 60, maxSessionResetsPerHour: 10_000 }]).safety.cooldownMinutes).toBe(1440);
+  });
+});
+
+describe('responseConfigSchema (the seed file document)', () => {
+  it('fills a partial seed document with defaults', () => {
+    const seed = {
+      events: {
+        excessive_downloads: { action: 'notify_only' },
+        tor: { action: 'end_sessions', excludedGroups: ['S0SECTEAM1'] },
+      },
+      exclusions: { excludedUsers: ['U0BREAKGLS'] },
+      notifications: { action_failed: { primaryOwner: ['email', 'slack'], securityAdmins: ['email'], slackChannel: 'C0SECALERT' } },
+      safety: { maxSessionResetsPerHour: 5 },
+    };
+    expect(responseConfigSchema.parse(seed)).toStrictEqual({
+      events: {
+        ...SLACK_DEFAULTS.events,
+        tor: { action: 'end_sessions', excludedUsers: [], excludedGroups: ['S0SECTEAM1'] },
+        excessive_downloads: { action: 'notify_only', excludedUsers: [], excludedGroups: [] },
+      },
+      exclusions: { excludedUsers: ['U0BREAKGLS'], excludedGroups: [] },
+      notifications: {
+        ...SLACK_DEFAULTS.notifications,
+        action_failed: { primaryOwner: ['email', 'slack'], securityAdmins: ['email'], extraEmails: [], slackChannel: 'C0SECALERT' },
+      },
+      safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5 },
+    });
+  });
+
+  it('an empty document is Slack\u2019s defaults', () => {
+    expect(responseConfigSchema.parse({})).toStrictEqual(SLACK_DEFAULTS);
+  });
+
+  it('refuses unknown top-level keys, naming the key', () => {
+    const result = responseConfigSchema.safeParse({ rules: {} });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ path: [], code: 'unrecognized_keys', keys: ['rules'] })]);
+  });
+
+  it('refuses unknown event names with the path', () => {
+    const result = responseConfigSchema.safeParse({ events: { tor: { action: 'off' }, data_scraping: { action: 'end_sessions' } } });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ path: ['events'], code: 'unrecognized_keys', keys: ['data_scraping'] })]);
+  });
+
+  it('refuses unknown notification types and bad nested fields with their paths', () => {
+    const result = responseConfigSchema.safeParse({
+      notifications: { sessions_ended: { primaryOwner: ['pager'] }, weekly_digest: {} },
+      events: { tor: { action: 'end_sessions', excludedUsers: ['nobody'] } },
+    });
+    expect(result.success).toBe(false);
+    const paths = result.error!.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['notifications', 'notifications.sessions_ended.primaryOwner.0', 'events.tor.excludedUsers.0']));
+  });
+
+  it('refuses a non-object document', () => {
+    for (const doc of [null, [], 'tor', 1]) expect(responseConfigSchema.safeParse(doc).success).toBe(false);
+  });
+});

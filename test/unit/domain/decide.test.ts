@@ -1,0 +1,380 @@
+import { ANOMALY_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/shared/anomaly-catalogue';
+import { applySafety, decide, groupsToExpand, type Decision } from '../../../functions/shared/decide';
+import type { ResponseConfig } from '../../../functions/shared/config/schema';
+import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
+
+/** Decide as respond does: expand exactly the groups `groupsToExpand` asks for, then decide. */
+function decideFor(reasons: string[], config: ResponseConfig, isExternal = false): Decision {
+  const entry = userEntry(reasons);
+  return decide({ entry, config, groupMembers: expand(groupsToExpand(entry, config)), user: { isExternal } });
+}
+
+type ExclusionCase =
+  | 'none'
+  | 'user excluded for this event'
+  | 'user excluded globally'
+  | 'group excluded for this event'
+  | 'group excluded globally'
+  | 'excluded for another event only'
+  | 'excluded group does not include them';
+
+/** Whether the case excludes the person from the event under test, and the match it should report. */
+const EXCLUSION_CASES: { name: ExclusionCase; apply: (config: ResponseConfig, event: AnomalyEvent, other: AnomalyEvent) => void; match?: (event: AnomalyEvent) => string }[] = [
+  { name: 'none', apply: () => undefined },
+  {
+    name: 'user excluded for this event',
+    apply: (c, e) => void c.events[e].excludedUsers.push(SOMEONE_ELSE, TARGET),
+    match: (e) => `user ${TARGET} (${e})`,
+  },
+  {
+    name: 'user excluded globally',
+    apply: (c) => void c.exclusions.excludedUsers.push(TARGET),
+    match: () => `user ${TARGET} (all events)`,
+  },
+  {
+    name: 'group excluded for this event',
+    apply: (c, e) => void c.events[e].excludedGroups.push(GROUP_WITH_TARGET),
+    match: (e) => `group ${GROUP_WITH_TARGET} (${e})`,
+  },
+  {
+    name: 'group excluded globally',
+    apply: (c) => void c.exclusions.excludedGroups.push(GROUP_WITH_TARGET),
+    match: () => `group ${GROUP_WITH_TARGET} (all events)`,
+  },
+  {
+    name: 'excluded for another event only',
+    apply: (c, _e, other) => {
+      c.events[other] = { action: 'end_sessions', excludedUsers: [TARGET], excludedGroups: [GROUP_WITH_TARGET] };
+    },
+  },
+  {
+    name: 'excluded group does not include them',
+    apply: (c, e) => {
+      c.events[e].excludedGroups.push(GROUP_WITHOUT_TARGET);
+      c.exclusions.excludedGroups.push(GROUP_WITHOUT_TARGET);
+      c.exclusions.excludedUsers.push(SOMEONE_ELSE);
+    },
+  },
+];
+
+const SETTINGS: ResponseAction[] = ['end_sessions', 'notify_only', 'off'];
+
+const TABLE = ANOMALY_EVENT_NAMES.flatMap((event) =>
+  SETTINGS.flatMap((setting) => EXCLUSION_CASES.map((exclusion) => [event, setting, exclusion.name, exclusion] as const)),
+);
+
+describe('decide: every event × setting × exclusion', () => {
+  it('covers 7 events × 3 settings × 7 exclusion cases', () => {
+    expect(TABLE).toHaveLength(7 * 3 * 7);
+  });
+
+  it.each(TABLE)('%s set to %s, %s', (event, setting, _name, exclusion) => {
+    const other = ANOMALY_EVENT_NAMES[(ANOMALY_EVENT_NAMES.indexOf(event) + 1) % ANOMALY_EVENT_NAMES.length];
+    const config = configWith({ [event]: { action: setting, excludedUsers: [], excludedGroups: [] } });
+    exclusion.apply(config, event, other);
+    // The entry reports the event under test plus a non-actionable companion code.
+    const decision = decideFor([event, 'ip_address'], config);
+
+    expect(decision.events).toEqual([event]);
+    expect(decision.otherReasons).toEqual(['ip_address']);
+
+    if (setting === 'off') {
+      expect(decision).toEqual({ action: 'ignore', reason: 'rules_off', events: [event], otherReasons: ['ip_address'] });
+      return;
+    }
+    const excluded = exclusion.match !== undefined;
+    if (setting === 'end_sessions' && !excluded) {
+      expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: [event], otherReasons: ['ip_address'], triggeringEvents: [event] });
+    } else if (setting === 'end_sessions') {
+      expect(decision).toEqual({
+        action: 'notify_only',
+        reason: 'excluded',
+        events: [event],
+        otherReasons: ['ip_address'],
+        heldEvents: [event],
+        exclusions: [exclusion.match!(event)],
+      });
+    } else if (!excluded) {
+      expect(decision).toEqual({ action: 'notify_only', reason: 'rule_notify_only', events: [event], otherReasons: ['ip_address'], heldEvents: [], exclusions: [] });
+    } else {
+      // notify_only and excluded: nothing would have been ended; the match is still reported.
+      expect(decision).toEqual({
+        action: 'notify_only',
+        reason: 'excluded',
+        events: [event],
+        otherReasons: ['ip_address'],
+        heldEvents: [],
+        exclusions: [exclusion.match!(event)],
+      });
+    }
+  });
+});
+
+describe('decide: several reasons in one entry', () => {
+  it('end_sessions wins over notify_only; only the ending events trigger', () => {
+    const config = configWith({ tor: { action: 'end_sessions' }, excessive_downloads: { action: 'notify_only' } });
+    expect(decideFor(['excessive_downloads', 'tor'], config)).toEqual({
+      action: 'end_sessions',
+      reason: 'rule_end_sessions',
+      events: ['tor', 'excessive_downloads'],
+      otherReasons: [],
+      triggeringEvents: ['tor'],
+    });
+  });
+
+  it('every non-excluded end_sessions event triggers, in catalogue order', () => {
+    const config = configWith({ unexpected_user_agent: { action: 'end_sessions' }, session_fingerprint: { action: 'end_sessions' } });
+    const decision = decideFor(['user_agent', 'unexpected_user_agent', 'session_fingerprint'], config);
+    expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: ['session_fingerprint', 'unexpected_user_agent'], otherReasons: ['user_agent'] });
+  });
+
+  it('an exclusion from one event does not shield from another that ends sessions', () => {
+    const config = configWith({ tor: { action: 'end_sessions', excludedUsers: [TARGET] }, unexpected_scraping: { action: 'end_sessions' } });
+    expect(decideFor(['tor', 'unexpected_scraping'], config)).toEqual({
+      action: 'end_sessions',
+      reason: 'rule_end_sessions',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: [],
+      triggeringEvents: ['unexpected_scraping'],
+    });
+  });
+
+  it('a group exclusion from one event does not shield from another that ends sessions', () => {
+    const config = configWith({ tor: { action: 'end_sessions' }, spoofed_user_agent: { action: 'end_sessions', excludedGroups: [GROUP_WITH_TARGET] } });
+    expect(decideFor(['spoofed_user_agent', 'unexpected_client', 'tor'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor'] });
+  });
+
+  it('excluded from every ending event: notify only, held events listed, all matches named once', () => {
+    const config = configWith({ tor: { action: 'end_sessions', excludedUsers: [TARGET] }, unexpected_scraping: { action: 'end_sessions' } });
+    config.exclusions.excludedGroups.push(GROUP_WITH_TARGET);
+    expect(decideFor(['tor', 'unexpected_scraping'], config)).toEqual({
+      action: 'notify_only',
+      reason: 'excluded',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: [],
+      heldEvents: ['tor', 'unexpected_scraping'],
+      exclusions: [`user ${TARGET} (tor)`, `group ${GROUP_WITH_TARGET} (all events)`],
+    });
+  });
+
+  it('excluded from an ending event while another is notify only: the reason is the exclusion', () => {
+    const config = configWith({ tor: { action: 'end_sessions', excludedUsers: [TARGET] }, excessive_downloads: { action: 'notify_only' } });
+    expect(decideFor(['tor', 'excessive_downloads'], config)).toEqual({
+      action: 'notify_only',
+      reason: 'excluded',
+      events: ['tor', 'excessive_downloads'],
+      otherReasons: [],
+      heldEvents: ['tor'],
+      exclusions: [`user ${TARGET} (tor)`],
+    });
+  });
+
+  it('notify only plus an off event: rule_notify_only, off event ignored', () => {
+    const config = configWith({ excessive_downloads: { action: 'notify_only' } });
+    expect(decideFor(['tor', 'excessive_downloads'], config)).toEqual({
+      action: 'notify_only',
+      reason: 'rule_notify_only',
+      events: ['tor', 'excessive_downloads'],
+      otherReasons: [],
+      heldEvents: [],
+      exclusions: [],
+    });
+  });
+
+  it('an exclusion on an off event neither triggers nor shields', () => {
+    const config = configWith({ unexpected_scraping: { action: 'end_sessions' } });
+    config.events.tor.excludedUsers.push(TARGET);
+    expect(decideFor(['tor', 'unexpected_scraping'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['unexpected_scraping'] });
+  });
+
+  it('the same exclusion matching several events is reported once', () => {
+    const config = configWith({ tor: { action: 'end_sessions' }, unexpected_scraping: { action: 'end_sessions' } });
+    config.exclusions.excludedUsers.push(TARGET);
+    expect(decideFor(['tor', 'unexpected_scraping'], config)).toMatchObject({ action: 'notify_only', exclusions: [`user ${TARGET} (all events)`] });
+  });
+});
+
+describe('decide: who and what is never acted on', () => {
+  const torEnds = () => configWith({ tor: { action: 'end_sessions' } });
+
+  it('non-actionable reasons only → ignore/no_actionable_event', () => {
+    expect(decideFor(['asn', 'ip_address', 'excessive_file_shares'], torEnds())).toEqual({
+      action: 'ignore',
+      reason: 'no_actionable_event',
+      events: [],
+      otherReasons: ['asn', 'ip_address', 'excessive_file_shares'],
+    });
+  });
+
+  it('an app entity → ignore/not_a_user, even for an event that ends sessions', () => {
+    expect(decide({ entry: appEntry(['tor', 'unexpected_credential_testing']), config: torEnds(), groupMembers: new Map() })).toEqual({
+      action: 'ignore',
+      reason: 'not_a_user',
+      events: ['tor'],
+      otherReasons: ['unexpected_credential_testing'],
+    });
+  });
+
+  it('another entity type → ignore/not_a_user', () => {
+    const entry = { ...userEntry(['tor']), entity: { kind: 'other' as const, type: 'workspace' } };
+    expect(decide({ entry, config: torEnds(), groupMembers: new Map() })).toMatchObject({ action: 'ignore', reason: 'not_a_user' });
+  });
+
+  it('an external (Slack Connect) person → ignore/external_user, for end_sessions and notify_only alike', () => {
+    expect(decideFor(['tor'], torEnds(), true)).toEqual({ action: 'ignore', reason: 'external_user', events: ['tor'], otherReasons: [] });
+    expect(decideFor(['tor'], configWith({ tor: { action: 'notify_only' } }), true)).toMatchObject({ action: 'ignore', reason: 'external_user' });
+  });
+
+  it('with no directory facts yet (first pass), a person is not assumed external', () => {
+    expect(decide({ entry: userEntry(['tor']), config: torEnds(), groupMembers: new Map() })).toMatchObject({ action: 'end_sessions' });
+  });
+
+  it('all events off → ignore/rules_off', () => {
+    expect(decideFor([...ANOMALY_EVENT_NAMES, 'asn'], configWith())).toEqual({
+      action: 'ignore',
+      reason: 'rules_off',
+      events: ANOMALY_EVENT_NAMES,
+      otherReasons: ['asn'],
+    });
+  });
+
+  it('an excluded group the caller did not expand does not match (the caller must expand groupsToExpand)', () => {
+    const config = torEnds();
+    config.events.tor.excludedGroups.push(GROUP_WITH_TARGET);
+    expect(decide({ entry: userEntry(['tor']), config, groupMembers: new Map() })).toMatchObject({ action: 'end_sessions' });
+    expect(decide({ entry: userEntry(['tor']), config, groupMembers: expand([GROUP_WITH_TARGET]) })).toMatchObject({ action: 'notify_only', reason: 'excluded' });
+  });
+
+  it('exclusion matches the exact user id only', () => {
+    const config = torEnds();
+    config.events.tor.excludedUsers.push(`${TARGET}X`, TARGET.slice(0, -1));
+    expect(decideFor(['tor'], config)).toMatchObject({ action: 'end_sessions' });
+  });
+});
+
+describe('decide: Slack defaults', () => {
+  it.each(ANOMALY_EVENT_NAMES)('%s with the default config', (event) => {
+    const decision = decideFor([event], configWith({}, false));
+    if (event === 'tor' || event === 'unexpected_scraping') expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: [event] });
+    else expect(decision).toMatchObject({ action: 'ignore', reason: 'rules_off' });
+  });
+});
+
+describe('groupsToExpand', () => {
+  it('returns global and per-event groups of non-off events only, sorted and de-duplicated', () => {
+    const config = configWith({
+      tor: { action: 'end_sessions', excludedGroups: ['S0ZULU', 'S0ALPHA'] },
+      excessive_downloads: { action: 'notify_only', excludedGroups: ['S0MIKE', 'S0ALPHA'] },
+      unexpected_scraping: { action: 'off', excludedGroups: ['S0OFFEVENT'] },
+      session_fingerprint: { action: 'end_sessions', excludedGroups: ['S0NOTREPORTED'] },
+    });
+    config.exclusions.excludedGroups.push('S0GLOBAL');
+    expect(groupsToExpand(userEntry(['tor', 'excessive_downloads', 'unexpected_scraping', 'asn']), config)).toEqual([
+      'S0ALPHA',
+      'S0GLOBAL',
+      'S0MIKE',
+      'S0ZULU',
+    ]);
+  });
+
+  it('includes the global groups for any active event', () => {
+    const config = configWith({ spoofed_user_agent: { action: 'notify_only' } });
+    config.exclusions.excludedGroups.push('S0B', 'S0A');
+    expect(groupsToExpand(userEntry(['spoofed_user_agent']), config)).toEqual(['S0A', 'S0B']);
+  });
+
+  it('returns none when every reported event is off', () => {
+    const config = configWith({ tor: { action: 'off', excludedGroups: ['S0TOR'] } });
+    config.exclusions.excludedGroups.push('S0GLOBAL');
+    expect(groupsToExpand(userEntry(['tor']), config)).toEqual([]);
+  });
+
+  it('returns none for non-actionable reasons', () => {
+    const config = configWith({ tor: { action: 'end_sessions' } });
+    config.exclusions.excludedGroups.push('S0GLOBAL');
+    expect(groupsToExpand(userEntry(['asn', 'ip_address']), config)).toEqual([]);
+  });
+
+  it('returns none for apps and other entities', () => {
+    const config = configWith({ tor: { action: 'end_sessions', excludedGroups: ['S0TOR'] } });
+    config.exclusions.excludedGroups.push('S0GLOBAL');
+    expect(groupsToExpand(appEntry(['tor']), config)).toEqual([]);
+    expect(groupsToExpand({ ...userEntry(['tor']), entity: { kind: 'other', type: 'workspace' } }, config)).toEqual([]);
+  });
+});
+
+describe('applySafety', () => {
+  const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
+  const config = (cooldownMinutes: number) => {
+    const c = configWith({ tor: { action: 'end_sessions' }, unexpected_scraping: { action: 'end_sessions' } });
+    c.safety.cooldownMinutes = cooldownMinutes;
+    return c;
+  };
+  const ending = decideFor(['tor', 'unexpected_scraping', 'asn'], config(30));
+
+  it('starts from an end_sessions decision', () => {
+    expect(ending).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor', 'unexpected_scraping'] });
+  });
+
+  it('holds a reset within the cooldown', () => {
+    expect(applySafety(ending, { lastResetAt: NOW - 29 * 60_000, budgetExhausted: false }, config(30), NOW)).toEqual({
+      action: 'notify_only',
+      reason: 'cooldown',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: ['asn'],
+      heldEvents: ['tor', 'unexpected_scraping'],
+      exclusions: [],
+    });
+  });
+
+  it('holds a reset one millisecond before the cooldown ends, and lets it through at the end', () => {
+    const cooldown = 30 * 60_000;
+    expect(applySafety(ending, { lastResetAt: NOW - cooldown + 1, budgetExhausted: false }, config(30), NOW)).toMatchObject({ reason: 'cooldown' });
+    expect(applySafety(ending, { lastResetAt: NOW - cooldown, budgetExhausted: false }, config(30), NOW)).toBe(ending);
+  });
+
+  it('lets a reset through after the cooldown has passed', () => {
+    expect(applySafety(ending, { lastResetAt: NOW - 31 * 60_000, budgetExhausted: false }, config(30), NOW)).toBe(ending);
+  });
+
+  it('lets a reset through when the user was never reset', () => {
+    expect(applySafety(ending, { budgetExhausted: false }, config(30), NOW)).toBe(ending);
+  });
+
+  it('a cooldown of 0 disables loop protection', () => {
+    expect(applySafety(ending, { lastResetAt: NOW, budgetExhausted: false }, config(0), NOW)).toBe(ending);
+  });
+
+  it('uses the configured cooldown, not a fixed one', () => {
+    expect(applySafety(ending, { lastResetAt: NOW - 90 * 60_000, budgetExhausted: false }, config(120), NOW)).toMatchObject({ reason: 'cooldown' });
+    expect(applySafety(ending, { lastResetAt: NOW - 6 * 60_000, budgetExhausted: false }, config(5), NOW)).toBe(ending);
+  });
+
+  it('holds a reset when the hourly budget is spent (circuit breaker)', () => {
+    expect(applySafety(ending, { budgetExhausted: true }, config(30), NOW)).toEqual({
+      action: 'notify_only',
+      reason: 'circuit_breaker',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: ['asn'],
+      heldEvents: ['tor', 'unexpected_scraping'],
+      exclusions: [],
+    });
+  });
+
+  it('reports the cooldown rather than the breaker when both apply', () => {
+    expect(applySafety(ending, { lastResetAt: NOW - 60_000, budgetExhausted: true }, config(30), NOW)).toMatchObject({ reason: 'cooldown' });
+  });
+
+  it('passes every other decision through unchanged', () => {
+    const others: Decision[] = [
+      decideFor(['asn'], config(30)),
+      decideFor(['tor'], configWith({ tor: { action: 'notify_only' } })),
+      decideFor(['tor'], configWith()),
+      decideFor(['tor'], config(30), true),
+    ];
+    expect(others.map((d) => d.action)).toEqual(['ignore', 'notify_only', 'ignore', 'ignore']);
+    for (const decision of others) {
+      expect(applySafety(decision, { lastResetAt: NOW, budgetExhausted: true }, config(30), NOW)).toBe(decision);
+    }
+  });
+});
