@@ -70,11 +70,28 @@ const eventsShape = Object.fromEntries(
   ]),
 ) as { [E in AnomalyEvent]: z.ZodPrefault<typeof eventRuleSchema> };
 
-export const DEFAULT_RECIPIENTS: Record<NotificationType, z.input<typeof recipientRuleSchema>> = {
+export const DEFAULT_RECIPIENTS: Record<NotificationType, { primaryOwner: NotificationChannel[]; securityAdmins: NotificationChannel[]; extraEmails: string[] }> = {
   sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
   anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
 };
+
+/**
+ * A recipient rule whose missing attributes take this type's defaults, so removing one attribute
+ * in the console (say, extraEmails) does not silently stop the security admins being told.
+ */
+function recipientRuleFor(type: NotificationType) {
+  const defaults = DEFAULT_RECIPIENTS[type];
+  return z
+    .preprocess(
+      (value) =>
+        value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Set)
+          ? { primaryOwner: [...defaults.primaryOwner], securityAdmins: [...defaults.securityAdmins], extraEmails: [], ...value }
+          : value,
+      recipientRuleSchema,
+    )
+    .prefault({});
+}
 
 export const responseConfigSchema = z
   .object({
@@ -83,9 +100,9 @@ export const responseConfigSchema = z
     notifications: z
       .object({
         affected_user: affectedUserRuleSchema.prefault({}),
-        sessions_ended: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.sessions_ended),
-        anomaly_not_acted_on: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.anomaly_not_acted_on),
-        action_failed: recipientRuleSchema.prefault(DEFAULT_RECIPIENTS.action_failed),
+        sessions_ended: recipientRuleFor('sessions_ended'),
+        anomaly_not_acted_on: recipientRuleFor('anomaly_not_acted_on'),
+        action_failed: recipientRuleFor('action_failed'),
       })
       .strict()
       .prefault({}),

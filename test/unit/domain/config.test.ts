@@ -297,3 +297,12 @@ describe('responseConfigSchema (the seed file document)', () => {
     for (const doc of [null, [], 'tor', 1]) expect(responseConfigSchema.safeParse(doc).success).toBe(false);
   });
 });
+
+describe('recipient items edited in the console', () => {
+  it('fill a missing attribute from that notification type\u2019s defaults', () => {
+    const config = configFromItems([{ id: 'notify#sessions_ended', extraEmails: ['soc@example.com'] }]);
+    expect(config.notifications.sessions_ended).toEqual({ primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: ['soc@example.com'] });
+    const quiet = configFromItems([{ id: 'notify#anomaly_not_acted_on', primaryOwner: ['slack'] }]);
+    expect(quiet.notifications.anomaly_not_acted_on.securityAdmins).toEqual(['email']);
+  });
+});
