@@ -1,0 +1,87 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionDefinition } from '../definitions';
+
+/** Repository root: FUNCTIONS[*].entry paths and the npm lock file are relative to it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export const METRICS_NAMESPACE = 'SlackAnomalyResponder';
+
+/** Logs may hold user ids and e-mail addresses of people involved in security events: keep them a while, not forever. */
+const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
+
+export interface ResponderFunctionProps {
+  definition: FunctionDefinition;
+  /** Powertools service name; also the `service` dimension of the function's custom metrics. */
+  serviceName: string;
+  environment: Record<string, string>;
+  reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One of the three Lambda functions, all built the same way: bundled locally by esbuild (no
+ * Docker), ARM64 on the newest Node runtime, its own log group and its own role, which starts
+ * with permission to write to that log group and nothing else: every other permission is a grant.
+ */
+export class ResponderFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: ResponderFunctionProps) {
+    super(scope, id);
+    const { definition, serviceName } = props;
+    this.serviceName = serviceName;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: LOG_RETENTION });
+
+    // Our own role instead of AWSLambdaBasicExecutionRole: that managed policy lets the function
+    // create and write any log group in the account; this one writes only to its own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${serviceName} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, definition.entry),
+      handler: 'handler',
+      description: definition.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      memorySize: definition.memoryMiB,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.INFO,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        // esbuild is a devDependency, so CDK runs it locally; never fall back to Docker.
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        // The Lambda Node runtime ships AWS SDK v3; bundling it would triple the package size.
+        externalModules: ['@aws-sdk/*'],
+        // Prefer ESM entry points: esbuild tree-shakes them far better than CommonJS builds.
+        mainFields: ['module', 'main'],
+      },
+    });
+  }
+}

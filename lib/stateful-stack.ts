@@ -1,0 +1,87 @@
+import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { TABLES, type TableDefinition } from './definitions';
+
+const SLACK_SECRET_DESCRIPTION =
+  'Slack tokens of slack-anomaly-responder, as one JSON object: ' +
+  '{"auditToken":"xoxp-… (org owner, auditlogs:read)","adminToken":"xoxp-… (admin.users:read/write, admin.roles:read, usergroups:read)","botToken":"xoxb-… (chat:write, im:write)"}. ' +
+  'Set it with: aws secretsmanager put-secret-value --secret-id <this secret> --secret-string file://slack-tokens.json';
+
+/**
+ * Everything that holds data and must outlive any redeploy of the code: the encryption key, the
+ * config and ledger tables, and the Slack token secret. All retained on stack deletion.
+ */
+export class StatefulStack extends Stack {
+  readonly key: kms.Key;
+  readonly configTable: dynamodb.Table;
+  readonly ledgerTable: dynamodb.Table;
+  readonly slackSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, { terminationProtection: true, ...props });
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'slack-anomaly-responder: tables, queues, Slack secret and alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the KMS-encrypted alarm topic; the alarm service needs the key for that.
+    this.key.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } }),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+
+    this.configTable = this.table('ConfigTable', TABLES.config);
+    this.ledgerTable = this.table('LedgerTable', TABLES.ledger);
+
+    this.slackSecret = new secretsmanager.Secret(this, 'SlackTokens', {
+      description: SLACK_SECRET_DESCRIPTION,
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.slackSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Slack tokens cannot be rotated by a Secrets Manager rotation Lambda: they are issued and revoked in the Slack app settings by an org owner, who then puts the new JSON value into this secret.',
+    });
+
+    new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName });
+    new CfnOutput(this, 'SlackSecretArn', {
+      value: this.slackSecret.secretArn,
+      description: 'Put the Slack tokens here: aws secretsmanager put-secret-value --secret-id <arn> --secret-string file://slack-tokens.json',
+    });
+  }
+
+  private table(id: string, definition: TableDefinition): dynamodb.Table {
+    const attribute = (key: TableDefinition['partitionKey']): dynamodb.Attribute => ({
+      name: key.name,
+      type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+    });
+    const table = new dynamodb.Table(this, id, {
+      partitionKey: attribute(definition.partitionKey),
+      sortKey: definition.sortKey && attribute(definition.sortKey),
+      timeToLiveAttribute: definition.timeToLiveAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of definition.globalSecondaryIndexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: index.sortKey && attribute(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+}

@@ -1,0 +1,158 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import type { ResponderFunction } from '../../lib/constructs/responder-function';
+import { buildResponderApp, logicalId } from './responder-app';
+
+/**
+ * Each role's permissions, read back from the synthesized template as { target: actions }, so
+ * any permission added to or missing from a function fails here.
+ */
+const built = buildResponderApp({ senderEmail: 'security-alerts@corp.example' });
+let resources: Record<string, any>;
+
+beforeAll(() => {
+  resources = Template.fromStack(built.stateless).toJSON().Resources;
+});
+
+const LEDGER_READ_WRITE = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:UpdateItem',
+];
+const TABLE_READ = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+];
+const KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+const QUEUE_SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+const QUEUE_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const SES_SEND = ['ses:SendEmail', 'ses:SendRawEmail'];
+
+/** Names a statement's resource by the logical id its ARN expression mentions (local, or an output of the stateful stack). */
+function targetOf(resource: unknown): string {
+  const json = JSON.stringify(resource);
+  const sesIdentity = /:identity\/([^"]+)"/.exec(json);
+  if (sesIdentity) return `ses identity ${sesIdentity[1]}`;
+  const named: [string, IConstruct][] = [
+    ['ledger table', built.stateful.ledgerTable],
+    ['config table', built.stateful.configTable],
+    ['key', built.stateful.key],
+    ['slack secret', built.stateful.slackSecret],
+    ['anomalies queue', built.stateless.anomalies.queue],
+    ['anomalies DLQ', built.stateless.anomalies.deadLetterQueue],
+    ['notifications queue', built.stateless.notifications.queue],
+    ['notifications DLQ', built.stateless.notifications.deadLetterQueue],
+    ['poller logs', built.stateless.poller.logGroup],
+    ['respond logs', built.stateless.respond.logGroup],
+    ['notify logs', built.stateless.notify.logGroup],
+    ['poller function', built.stateless.poller.function],
+  ];
+  const match = named.find(([, construct]) => json.includes(logicalId(construct)));
+  if (!match) throw new Error(`Unrecognised resource in a policy: ${json}`);
+  const suffix = /"(\/index\/\*|:\*)"/.exec(json)?.[1] ?? '';
+  return match[0] + suffix;
+}
+
+/** { target: sorted actions } over every policy attached to the role. */
+function permissionsOf(roleLogicalId: string): Record<string, string[]> {
+  const permissions: Record<string, Set<string>> = {};
+  const policies = Object.values(resources).filter(
+    (resource) => resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: roleLogicalId }]),
+  );
+  expect(policies.length).toBeGreaterThan(0);
+  for (const statement of policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement)) {
+    expect(statement.Effect).toBe('Allow');
+    expect(statement.Condition).toBeUndefined();
+    for (const resource of [statement.Resource].flat()) {
+      expect(resource).not.toBe('*');
+      const actions = (permissions[targetOf(resource)] ??= new Set());
+      for (const action of [statement.Action].flat()) actions.add(action);
+    }
+  }
+  return Object.fromEntries(Object.entries(permissions).map(([target, actions]) => [target, [...actions].sort()]));
+}
+
+function functionPermissions(fn: ResponderFunction): Record<string, string[]> {
+  return permissionsOf(logicalId(fn.role));
+}
+
+test('function roles are assumable by Lambda only, with no managed or inline policies', () => {
+  for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify]) {
+    const role = resources[logicalId(fn.role)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+  }
+});
+
+// The ledger's GSIs are for operators; no function queries them, so none may.
+test('poller: its log group, the ledger, the Slack secret, and sending to the anomalies queue — nothing else', () => {
+  expect(functionPermissions(built.stateless.poller)).toEqual({
+    'poller logs': LOG_WRITE,
+    'ledger table': LEDGER_READ_WRITE,
+    key: KEY_USE,
+    'slack secret': SECRET_READ,
+    'anomalies queue': QUEUE_SEND,
+  });
+});
+
+test('respond: reads config, writes the ledger, consumes anomalies, sends notification jobs — no e-mail', () => {
+  expect(functionPermissions(built.stateless.respond)).toEqual({
+    'respond logs': LOG_WRITE,
+    'config table': TABLE_READ,
+    'ledger table': LEDGER_READ_WRITE,
+    key: KEY_USE,
+    'slack secret': SECRET_READ,
+    // Consuming includes ChangeMessageVisibility: a Slack 429 gives the message back with a delay.
+    'anomalies queue': QUEUE_CONSUME,
+    'notifications queue': QUEUE_SEND,
+  });
+});
+
+test('notify: reads config, writes the ledger, consumes notifications, sends e-mail as the sender only', () => {
+  expect(functionPermissions(built.stateless.notify)).toEqual({
+    'notify logs': LOG_WRITE,
+    'config table': TABLE_READ,
+    'ledger table': LEDGER_READ_WRITE,
+    key: KEY_USE,
+    'slack secret': SECRET_READ,
+    'notifications queue': QUEUE_CONSUME,
+    'ses identity security-alerts@corp.example': SES_SEND,
+    'ses identity corp.example': SES_SEND,
+  });
+});
+
+test('the scheduler role can only invoke the poller', () => {
+  const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
+  const roleLogicalId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
+  expect(permissionsOf(roleLogicalId)).toEqual({
+    'poller function': ['lambda:InvokeFunction'],
+    'poller function:*': ['lambda:InvokeFunction'],
+  });
+});
+
+test('no other role or policy in the stateless stack', () => {
+  const roles = Object.keys(resources).filter((id) => resources[id].Type === 'AWS::IAM::Role');
+  const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify].map((fn) => logicalId(fn.role));
+  const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
+  expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
+});

@@ -1,0 +1,315 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import type { z } from 'zod';
+import { notifyEnvSchema, pollerEnvSchema, respondEnvSchema } from '../../functions/shared/env';
+import { METRIC } from '../../functions/shared/observability';
+import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
+import type { ResponderFunction } from '../../lib/constructs/responder-function';
+import { SERVICE_NAMES } from '../../lib/stateless-stack';
+import { buildResponderApp, logicalId } from './responder-app';
+
+const built = buildResponderApp({ senderEmail: 'security-alerts@corp.example', alarmEmail: 'oncall@corp.example' });
+let stateful: Template;
+let stateless: Template;
+
+beforeAll(() => {
+  stateful = Template.fromStack(built.stateful);
+  stateless = Template.fromStack(built.stateless);
+});
+
+type FunctionKey = keyof typeof FUNCTIONS;
+const functionsByKey = (): Record<FunctionKey, ResponderFunction> => ({
+  pollAuditLogs: built.stateless.poller,
+  respond: built.stateless.respond,
+  notify: built.stateless.notify,
+});
+
+function functionProperties(fn: ResponderFunction): Record<string, any> {
+  return stateless.toJSON().Resources[logicalId(fn.function)].Properties;
+}
+
+describe('stateful stack', () => {
+  test('one customer-managed KMS key with rotation, retained', () => {
+    stateful.resourceCountIs('AWS::KMS::Key', 1);
+    stateful.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
+  });
+
+  test.each([
+    ['config', () => built.stateful.configTable, TABLES.config],
+    ['ledger', () => built.stateful.ledgerTable, TABLES.ledger],
+  ] as const)('%s table: keys from definitions, PITR, KMS SSE with the key, deletion protection, retained', (_name, table, definition) => {
+    const resource = stateful.toJSON().Resources[logicalId(table())];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+    const props = resource.Properties;
+    expect(props.KeySchema).toEqual([
+      { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
+      ...('sortKey' in definition ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' }] : []),
+    ]);
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.DeletionProtectionEnabled).toBe(true);
+    expect(props.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: { 'Fn::GetAtt': [logicalId(built.stateful.key), 'Arn'] },
+    });
+  });
+
+  test('ledger table: TTL on expiresAt and the GSIs from definitions', () => {
+    const props = stateful.toJSON().Resources[logicalId(built.stateful.ledgerTable)].Properties;
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(props.GlobalSecondaryIndexes.map((index: any) => [index.IndexName, index.KeySchema.map((key: any) => key.AttributeName)])).toEqual(
+      TABLES.ledger.globalSecondaryIndexes.map((index) => [index.indexName, [index.partitionKey.name, index.sortKey.name]]),
+    );
+  });
+
+  test('config table has no TTL: nobody wants their configuration to expire', () => {
+    const props = stateful.toJSON().Resources[logicalId(built.stateful.configTable)].Properties;
+    expect(props.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  test('one Slack secret, KMS-encrypted with the key, retained, describing its JSON shape', () => {
+    stateful.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    stateful.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(built.stateful.key), 'Arn'] },
+        Description: Match.stringLikeRegexp('auditToken.*adminToken.*botToken.*put-secret-value'),
+      },
+    });
+  });
+
+  test('CloudWatch alarms may use the key, to publish to the encrypted alarm topic', () => {
+    const statements = stateful.toJSON().Resources[logicalId(built.stateful.key)].Properties.KeyPolicy.Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+    );
+  });
+
+  test('the stateful stack is termination-protected', () => {
+    expect(built.stateful.terminationProtection).toBe(true);
+  });
+});
+
+describe('queues', () => {
+  test.each(Object.keys(QUEUES) as (keyof typeof QUEUES)[])('%s queue and its DLQ: KMS, redrive, retention and visibility from definitions', (name) => {
+    const definition = QUEUES[name];
+    const { queue, deadLetterQueue } = built.stateless[name];
+    const resources = stateless.toJSON().Resources;
+    const keyArn = expect.objectContaining({ 'Fn::GetStackOutput': expect.anything() });
+    expect(resources[logicalId(queue)].Properties).toEqual({
+      KmsMasterKeyId: keyArn,
+      VisibilityTimeout: definition.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: definition.retentionSeconds,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(deadLetterQueue), 'Arn'] }, maxReceiveCount: definition.maxReceiveCount },
+    });
+    expect(resources[logicalId(deadLetterQueue)].Properties).toEqual({
+      KmsMasterKeyId: keyArn,
+      MessageRetentionPeriod: definition.deadLetterRetentionSeconds,
+    });
+  });
+
+  test('every queue has a policy denying requests without TLS', () => {
+    const queues = [built.stateless.anomalies, built.stateless.notifications].flatMap(({ queue, deadLetterQueue }) => [queue, deadLetterQueue]);
+    for (const queue of queues) {
+      stateless.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+    stateless.resourceCountIs('AWS::SQS::Queue', 4);
+  });
+});
+
+describe('functions', () => {
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: ARM64, Node 24, timeout and memory from definitions, own log group, JSON logs', (key) => {
+    const fn = functionsByKey()[key];
+    const props = functionProperties(fn);
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.Runtime).toBe('nodejs24.x');
+    expect(props.Timeout).toBe(FUNCTIONS[key].timeoutSeconds);
+    expect(props.MemorySize).toBe(FUNCTIONS[key].memoryMiB);
+    expect(props.Handler).toBe('index.handler');
+    expect(props.LoggingConfig).toEqual(expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: logicalId(fn.logGroup) } }));
+    expect(stateless.toJSON().Resources[logicalId(fn.logGroup)].Properties.RetentionInDays).toBe(90);
+    expect(props.Environment.Variables).toEqual(
+      expect.objectContaining({
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES[key],
+        POWERTOOLS_METRICS_NAMESPACE: 'SlackAnomalyResponder',
+        NODE_OPTIONS: '--enable-source-maps',
+      }),
+    );
+  });
+
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: the handler names the same Powertools service the alarms select on', (key) => {
+    const handlerSource = fs.readFileSync(path.join(__dirname, '..', '..', FUNCTIONS[key].entry), 'utf8');
+    expect(handlerSource).toContain(`createObservability('${SERVICE_NAMES[key]}')`);
+  });
+
+  const schemas: Record<FunctionKey, z.ZodType> = { pollAuditLogs: pollerEnvSchema, respond: respondEnvSchema, notify: notifyEnvSchema };
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: its environment satisfies the schema the handler validates at start-up', (key) => {
+    const variables: Record<string, unknown> = functionProperties(functionsByKey()[key]).Environment.Variables;
+    // Deploy-time values (queue URLs, table names) are CloudFormation expressions here.
+    const asDeployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : 'resolved-at-deploy']));
+    const parsed = schemas[key].safeParse(asDeployed);
+    expect(parsed.error?.issues ?? []).toEqual([]);
+  });
+
+  test('functions get queue URLs of the right queues', () => {
+    const env = (fn: ResponderFunction) => functionProperties(fn).Environment.Variables;
+    const url = (queue: IConstruct) => ({ Ref: logicalId(queue) });
+    expect(env(built.stateless.poller).ANOMALIES_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
+    expect(env(built.stateless.respond).SOURCE_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
+    expect(env(built.stateless.respond).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
+    expect(env(built.stateless.notify).SOURCE_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
+    expect(env(built.stateless.notify).SENDER_EMAIL).toBe('security-alerts@corp.example');
+  });
+
+  test('the poller runs one at a time, and a failed or throttled run is not retried later', () => {
+    expect(functionProperties(built.stateless.poller).ReservedConcurrentExecutions).toBe(1);
+    expect(functionProperties(built.stateless.respond).ReservedConcurrentExecutions).toBeUndefined();
+    stateless.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(built.stateless.poller.function) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  test.each(Object.keys(EVENT_SOURCES) as (keyof typeof EVENT_SOURCES)[])('%s consumes its queue with partial-batch failures and the settings from definitions', (key) => {
+    const settings = EVENT_SOURCES[key];
+    const fn = functionsByKey()[key];
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(fn.function) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(built.stateless[settings.queue].queue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: settings.batchSize,
+      MaximumBatchingWindowInSeconds: settings.maxBatchingWindowSeconds,
+      ScalingConfig: { MaximumConcurrency: settings.maxConcurrency },
+    });
+  });
+
+  test('exactly two event source mappings: the poller is scheduled, not queue-driven', () => {
+    stateless.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  });
+});
+
+describe('schedule', () => {
+  test('EventBridge Scheduler invokes the poller at the configured rate, with a short retry policy', () => {
+    stateless.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const minutes = SCHEDULE.pollEveryMinutes;
+    stateless.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: `rate(${minutes} minute${minutes === 1 ? '' : 's'})`,
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalId(built.stateless.poller.function), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  const topicRef = () => ({ Ref: logicalId(built.stateless.monitoring.topic) });
+  const alarms = () => Object.values(stateless.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+  const customAlarm = (metricName: string, service: string) =>
+    alarms().filter(
+      (alarm) => alarm.Namespace === 'SlackAnomalyResponder' && alarm.MetricName === metricName && JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'service', Value: service }]),
+    );
+
+  test('every alarm notifies the topic on ALARM and on OK', () => {
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([topicRef()]);
+      expect(alarm.OKActions).toEqual([topicRef()]);
+    }
+  });
+
+  test('alarm topic: KMS-encrypted, TLS enforced, CloudWatch may publish, e-mail subscription from context', () => {
+    stateless.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Key') }) } });
+    stateless.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topicRef()],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          // The topic's own policy replaces SNS's default one, so alarms need an explicit allow.
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+    stateless.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@corp.example', TopicArn: topicRef() });
+  });
+
+  test.each(['anomalies', 'notifications'] as const)('%s dead-letter queue depth above zero', (name) => {
+    const dlq = built.stateless[name].deadLetterQueue;
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(dlq), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s errors', (key) => {
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(functionsByKey()[key].function) } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  test('poller checkpoint older than 15 minutes, and silence counts as breaching', () => {
+    const [alarm, ...others] = customAlarm(METRIC.checkpointAgeSeconds, 'poll-audit-logs');
+    expect(others).toEqual([]);
+    expect(alarm).toEqual(
+      expect.objectContaining({ Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 900, TreatMissingData: 'breaching' }),
+    );
+  });
+
+  test('invalid configuration seen by respond', () => {
+    expect(customAlarm(METRIC.configInvalid, 'respond')).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' }),
+    ]);
+  });
+
+  test.each(Object.values(SERVICE_NAMES))('Slack auth failures in %s', (service) => {
+    expect(customAlarm(METRIC.slackAuthFailures, service)).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 }),
+    ]);
+  });
+
+  test('a dashboard', () => {
+    stateless.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('context', () => {
+  test('without senderEmail: placeholder sender and a warning; without alarmEmail: no subscription', () => {
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const bare = buildResponderApp();
+    const template = Template.fromStack(bare.stateless);
+    expect(printed.mock.calls.flat().join('\n')).toContain('No senderEmail context');
+    printed.mockRestore();
+    const notifyEnv = template.toJSON().Resources[logicalId(bare.stateless.notify.function)].Properties.Environment.Variables;
+    expect(notifyEnv.SENDER_EMAIL).toBe('alerts@example.com');
+    const warnings = bare.stateless.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning').map((entry) => String(entry.data));
+    expect(warnings).toEqual([expect.stringContaining('-c senderEmail=')]);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('with senderEmail: no warning', () => {
+    expect(built.stateless.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning')).toEqual([]);
+  });
+
+  test('a malformed e-mail in context is refused at synth', () => {
+    expect(() => buildResponderApp({ senderEmail: 'not-an-address' })).toThrow(/senderEmail must be an e-mail address/);
+  });
+});
