@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -176,6 +176,8 @@ export class StatelessStack extends Stack {
       retentionPeriod: Duration.seconds(definition.retentionSeconds),
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: definition.maxReceiveCount },
     });
+    // Operators need the dead-letter queue's ARN to redrive it (README: Operating it).
+    new CfnOutput(this, `${id}DeadLetterQueueArn`, { value: deadLetterQueue.queueArn });
     return { queue, deadLetterQueue };
   }
 }
