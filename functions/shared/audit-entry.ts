@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from './validation';
 
 /** Slack user IDs: U… or W… (enterprise), upper-case alphanumerics. */

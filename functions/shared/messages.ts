@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ANOMALY_EVENT_NAMES } from './anomaly-catalogue';
 import { NOTIFICATION_TYPES } from './config/schema';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Thrown when input at an edge fails its schema; `issues` name each offending field. */
 export class ValidationError extends Error {

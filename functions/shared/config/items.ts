@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, isAnomalyEvent } from '../anomaly-catalogue';
 import { formatIssues, ValidationError } from '../validation';
 import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from './schema';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, RESPONSE_ACTIONS, type AnomalyEvent } from '../anomaly-catalogue';
 import { SLACK_CHANNEL_ID, SLACK_GROUP_ID, SLACK_USER_ID } from '../audit-entry';
 
