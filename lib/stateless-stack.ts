@@ -99,7 +99,7 @@ export class StatelessStack extends Stack {
       serviceName: SERVICE_NAMES.respond,
       environment: {
         ...common,
-        SOURCE_QUEUE_URL: this.anomalies.queue.queueUrl,
+        ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl,
         NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl,
       },
     });
@@ -113,7 +113,7 @@ export class StatelessStack extends Stack {
     this.notify = new ResponderFunction(this, 'Notify', {
       definition: FUNCTIONS.notify,
       serviceName: SERVICE_NAMES.notify,
-      environment: { ...common, SOURCE_QUEUE_URL: this.notifications.queue.queueUrl, SENDER_EMAIL: props.senderEmail },
+      environment: { ...common, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl, SENDER_EMAIL: props.senderEmail },
     });
     grantCommon(this.notify);
     configTable.grantReadData(this.notify.role);

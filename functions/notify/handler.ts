@@ -27,7 +27,7 @@ export const handler = withObservability(
       ledger: new Ledger(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
     },
     sqs,
-    queueUrl: env.SOURCE_QUEUE_URL,
+    queueUrl: env.NOTIFICATIONS_QUEUE_URL,
     logger,
     metrics,
   }),

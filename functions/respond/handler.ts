@@ -27,7 +27,7 @@ export const handler = withObservability(
       notifications: new SqsPublisher(sqs, env.NOTIFICATIONS_QUEUE_URL),
     },
     sqs,
-    queueUrl: env.SOURCE_QUEUE_URL,
+    queueUrl: env.ANOMALIES_QUEUE_URL,
     logger,
     metrics,
   }),

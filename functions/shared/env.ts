@@ -36,12 +36,10 @@ export const pollerEnvSchema = z.object({
   POLL_PAGE_LIMIT: z.coerce.number().int().min(1).max(9999).default(200),
 });
 
-/** The queue a consumer reads: it gives messages back with a delay on Slack 429s. */
-const SOURCE_QUEUE_URL = z.string().min(1);
-
 export const respondEnvSchema = z.object({
   ...common,
-  SOURCE_QUEUE_URL,
+  /** The queue respond consumes: it gives messages back with a delay on Slack 429s. */
+  ANOMALIES_QUEUE_URL: z.string().min(1),
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   CONFIG_CACHE_SECONDS: seconds(60),
   DIRECTORY_CACHE_SECONDS: seconds(900),
@@ -49,7 +47,8 @@ export const respondEnvSchema = z.object({
 
 export const notifyEnvSchema = z.object({
   ...common,
-  SOURCE_QUEUE_URL,
+  /** The queue notify consumes. */
+  NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   SENDER_EMAIL: z.email(),
   DIRECTORY_CACHE_SECONDS: seconds(900),
   CONFIG_CACHE_SECONDS: seconds(60),

@@ -165,9 +165,9 @@ describe('functions', () => {
     const env = (fn: ResponderFunction) => functionProperties(fn).Environment.Variables;
     const url = (queue: IConstruct) => ({ Ref: logicalId(queue) });
     expect(env(built.stateless.poller).ANOMALIES_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
-    expect(env(built.stateless.respond).SOURCE_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
+    expect(env(built.stateless.respond).ANOMALIES_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
     expect(env(built.stateless.respond).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
-    expect(env(built.stateless.notify).SOURCE_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
+    expect(env(built.stateless.notify).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
     expect(env(built.stateless.notify).SENDER_EMAIL).toBe('security-alerts@corp.example');
   });
 
