@@ -213,7 +213,8 @@ function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decisio
     type,
     occurredAt: entry.dateCreate,
     user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
-    events: decision.events,
+    // The events that decided the outcome first: they name the notification.
+    events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
     otherReasons: decision.otherReasons,
     context,
     actionTaken:

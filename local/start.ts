@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { startLocalPipeline, type LocalPipeline } from './pipeline';
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs slack-anomaly-responder on this machine: DynamoDB Local, an SQS emulator, an SES emulator and
+a Slack Enterprise simulator, with the real Lambda handlers. No AWS account or Slack org needed.
+
+Options:
+  --once              run until the audit log yields nothing new and every queue is drained, print a
+                      JSON summary as the last line of stdout, exit 0 (1 if anything failed)
+  --scenario FILE     the simulator's org and anomaly entries (default: local/scenarios/default.json;
+                      format: local/scenarios/README.md)
+  --config FILE       response configuration to seed, same format as \`npm run seed\`
+                      (default: the scenario's own config, else config/default-config.json)
+  --slack-url URL     use an external Slack-compatible server instead of the simulator:
+                      Web API at URL/api/<method>, audit logs at URL/audit/v1/logs
+  --time-scale N      replay the scenario N times faster (default: 1; with --once: 40)
+  --poll-every SECS   how often the scheduler invokes the poller (default: 5)
+  --verbose           also print the functions' own JSON logs
+  -h, --help          this text`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        once: { type: 'boolean', default: false },
+        scenario: { type: 'string' },
+        config: { type: 'string' },
+        'slack-url': { type: 'string' },
+        'time-scale': { type: 'string' },
+        'poll-every': { type: 'string', default: '5' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const timeScale = Number(args['time-scale'] ?? (args.once ? 40 : 1));
+  const pollEverySeconds = Number(args['poll-every']);
+  if (!(timeScale > 0) || !(pollEverySeconds > 0)) {
+    console.error('--time-scale and --poll-every take positive numbers');
+    return 2;
+  }
+
+  const started = Date.now();
+  // In --once mode stdout's last line is the summary: progress goes to stderr.
+  const log = (line: string) => (args.once ? console.error : console.log)(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+  log('starting emulators (DynamoDB Local, SQS, SES) and the Slack simulator…');
+  let pipeline: LocalPipeline | undefined;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await pipeline?.stop();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(130));
+  process.once('SIGTERM', () => void shutdown(143));
+
+  try {
+    pipeline = await startLocalPipeline({
+      scenario: args.scenario ? resolve(args.scenario) : undefined,
+      configFile: args.config ? resolve(args.config) : undefined,
+      slackUrl: args['slack-url'],
+      timeScale,
+      pollEverySeconds,
+      verbose: args.verbose,
+      log,
+    });
+  } catch (error) {
+    console.error(`Could not start local mode: ${(error as Error).message}`);
+    await pipeline?.stop();
+    return 1;
+  }
+  log(`ready. Sent emails: ${pipeline.emulators.sesInboxUrl} (web inbox)${pipeline.simulator ? `; Slack simulator state: ${pipeline.simulator.url}/_sim/state` : ''}`);
+
+  if (!args.once) {
+    pipeline.startScheduler();
+    log(`polling every ${pollEverySeconds}s; Ctrl-C to stop`);
+    await new Promise(() => undefined); // until a signal
+  }
+
+  try {
+    await pipeline.runUntilSettled({ timeoutMs: 5 * 60_000 });
+  } catch (error) {
+    log(`did not settle: ${(error as Error).message}`);
+  }
+  const summary = await pipeline.summary();
+  await pipeline.stop();
+  log(
+    `done: ${summary.entriesSeen} entries, ${summary.sessionsEnded.length} session resets, ${summary.emails.length} emails, ` +
+      `${summary.slackMessages.length} Slack messages, ${summary.errors.length} errors`,
+  );
+  console.log(JSON.stringify(summary));
+  return summary.errors.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
