@@ -20,6 +20,7 @@ import {
   type LocalClients,
   type LocalResources,
   type Scheduler,
+  type SentEmail,
 } from './aws';
 import { startSecretsManager, type LocalSecretsManager } from './secrets-manager';
 import { DEFAULT_SCENARIO_PATH, loadScenario, startSlackSimulator, type Scenario, type ScenarioInput, type SlackSimulator } from './slack-simulator';
@@ -93,7 +94,6 @@ export interface LocalPipeline {
 }
 
 const SECRET_ID = 'local/slack-anomaly-responder/slack-tokens';
-const SENDER = 'anomaly-responder@example.com';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type ScheduledHandler = (event: unknown, context: Context) => Promise<{ rounds: PollResult[] }>;
@@ -135,6 +135,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       log(`slack      simulator ${simulator.url} (${scenario.org.users.length} people, ${scenario.entries.length} anomaly entries from ${scenario.source})`);
     }
 
+    // A sender of its own tells this pipeline's emails apart in an SES emulator shared with other runs.
+    const sender = `anomaly-responder+${prefix}@example.com`;
+    const sentEmails = async () => (await new SesStore(emulators.endpoints.ses).emails()).filter((e) => e.from.includes(sender));
+
     const secrets: LocalSecretsManager = await startSecretsManager({ [SECRET_ID]: JSON.stringify(tokens) });
     cleanups.push(() => secrets.stop());
 
@@ -149,7 +153,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       SLACK_SECRET_ID: SECRET_ID,
       SLACK_API_URL: slackApiUrl,
       SLACK_AUDIT_API_URL: slackAuditUrl,
-      SENDER_EMAIL: SENDER,
+      SENDER_EMAIL: sender,
       POLL_ROUNDS: '1',
       POLL_INTERVAL_SECONDS: '0',
       POWERTOOLS_METRICS_DISABLED: options.verbose ? 'false' : 'true',
@@ -218,7 +222,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     };
     cleanups.push(() => Promise.all([sources.respond.stop(), sources.notify.stop()]));
 
-    const progress = startProgress({ clients, resources, simulator, sesStore: new SesStore(emulators.endpoints.ses), log });
+    const progress = startProgress({ clients, resources, simulator, sentEmails, log });
     cleanups.push(() => progress.stop());
 
     const pipeline: LocalPipeline = {
@@ -255,7 +259,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         const outcomes: Record<string, number> = {};
         for (const d of decisions) outcomes[d.outcome ?? 'unknown'] = (outcomes[d.outcome ?? 'unknown'] ?? 0) + 1;
         const sessionsEnded = decisions.filter((d) => d.outcome === 'sessions_ended').map((d) => d.userId!).sort();
-        const emails = (await new SesStore(emulators.endpoints.ses).emails()).map((e) => ({ to: e.to.join(', '), subject: e.subject }));
+        const emails = (await sentEmails()).map((e) => ({ to: e.to.join(', '), subject: e.subject }));
         const slackMessages = simulator
           ? simulator.state().messages.map((m) => ({ channel: m.channel }))
           : (await deliveryReceipts(clients, resources)).filter((r) => r.channel === 'slack').map((r) => ({ channel: r.address }));
@@ -404,7 +408,7 @@ async function queueDepth(clients: LocalClients, queueUrl: string): Promise<numb
  * Prints what the pipeline did, read back from its effects: ledger decisions, sessions the
  * Slack server saw reset, emails in the SES emulator, Slack messages posted.
  */
-function startProgress(input: { clients: LocalClients; resources: LocalResources; simulator?: SlackSimulator; sesStore: SesStore; log: (line: string) => void }) {
+function startProgress(input: { clients: LocalClients; resources: LocalResources; simulator?: SlackSimulator; sentEmails: () => Promise<SentEmail[]>; log: (line: string) => void }) {
   const printedDecisions = new Set<string>();
   let resetsPrinted = 0;
   let messagesPrinted = 0;
@@ -438,7 +442,7 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
       for (const message of state.messages.slice(messagesPrinted)) input.log(`slack      message posted to ${message.channel}: ${(message.text ?? '').slice(0, 80)}`);
       messagesPrinted = state.messages.length;
     }
-    const emails = await input.sesStore.emails();
+    const emails = await input.sentEmails();
     for (const email of emails.slice(emailsPrinted)) input.log(`email      to ${email.to.join(', ')}: ${email.subject}`);
     emailsPrinted = emails.length;
   };
