@@ -5,6 +5,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DecisionRecord } from '../functions/shared/aws/ledger';
 import type { PollResult } from '../functions/poll-audit-logs/poll';
 import { readConfigFile, writeConfig } from '../scripts/config-file';
+import { responseConfigSchema, type ResponseConfigInput } from '../functions/shared/config/schema';
+import { parseOrThrow } from '../functions/shared/validation';
 import { FUNCTIONS } from '../lib/definitions';
 import {
   createLocalClients,
@@ -36,6 +38,8 @@ export interface LocalPipelineOptions {
   scenario?: string | ScenarioInput;
   /** Response configuration file (seed format). Default: the scenario's own, else Slack's defaults. */
   configFile?: string;
+  /** Response configuration as an object (seed format), instead of a file. */
+  config?: ResponseConfigInput;
   /** An external Slack-compatible server instead of the simulator: Web API at URL/api/, audit logs at URL/audit/v1/. */
   slackUrl?: string;
   /** Tokens for an external server (the simulator's are used with the simulator). */
@@ -142,9 +146,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const secrets: LocalSecretsManager = await startSecretsManager({ [SECRET_ID]: JSON.stringify(tokens) });
     cleanups.push(() => secrets.stop());
 
-    const configFile = options.configFile ?? scenarioConfigFile(scenario) ?? resolve(__dirname, '../config/default-config.json');
-    await writeConfig(clients.documents, resources.tables.config, readConfigFile(configFile));
-    log(`config     seeded from ${configFile}`);
+    const configFile = options.config ? undefined : (options.configFile ?? scenarioConfigFile(scenario) ?? resolve(__dirname, '../config/default-config.json'));
+    const config = configFile ? readConfigFile(configFile) : parseOrThrow(responseConfigSchema, options.config, 'config');
+    await writeConfig(clients.documents, resources.tables.config, config);
+    log(`config     seeded from ${configFile ?? 'the given object'}`);
 
     Object.assign(process.env, {
       ...emulators.env,
@@ -236,17 +241,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         let quietRounds = 0;
         // Settled: nothing left to arrive (the simulator knows; an external server must stay quiet
         // for two polls), the last poll found nothing new, and both queues are empty.
-        while (quietRounds < (simulator ? 1 : 2)) {
+        for (;;) {
           if (Date.now() > deadline) throw new Error(`Local pipeline did not settle within ${timeoutMs} ms`);
-          const waitMs = simulator ? msUntilNextArrival(simulator) : 0;
-          if (waitMs > 0) await sleep(Math.min(waitMs + 50, remaining()));
           await scheduler!.runOnce();
           await sources.respond.drained({ timeoutMs: remaining() });
           await sources.notify.drained({ timeoutMs: remaining() });
           await progress.flush();
-          const pending = simulator ? msUntilNextArrival(simulator) > 0 : false;
-          quietRounds = pollTotals.lastEnqueued === 0 && !pending ? quietRounds + 1 : 0;
-          if (!simulator && quietRounds < 2) await sleep(Math.min(1000, remaining()));
+          const nextArrivalMs = simulator ? msUntilNextArrival(simulator) : 0;
+          quietRounds = pollTotals.lastEnqueued === 0 && nextArrivalMs === 0 ? quietRounds + 1 : 0;
+          if (quietRounds >= (simulator ? 1 : 2)) return;
+          // Entries published late arrive behind the checkpoint: poll again once they are out.
+          if (nextArrivalMs > 0) await sleep(Math.min(nextArrivalMs + 50, remaining()));
+          else if (!simulator) await sleep(Math.min(1000, remaining()));
         }
       },
       startScheduler() {
@@ -282,7 +288,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         if (deadLetterQueues.anomalies || deadLetterQueues.notifications) {
           summary.errors.push(`dead-letter queues hold messages: ${JSON.stringify(deadLetterQueues)}`);
         }
-        if (scenario?.expect && configFile === scenarioConfigFile(scenario)) {
+        if (scenario?.expect && configFile && configFile === scenarioConfigFile(scenario)) {
           summary.expectations = checkExpectations(scenario, decisions, simulator);
           summary.errors.push(...summary.expectations.failed.map((f) => `expectation not met: ${f}`));
         }

@@ -1,0 +1,127 @@
+import { startLocalPipeline, type LocalPipeline, type RunSummary } from '../../local/pipeline';
+import { defaultConfig, type ResponseConfigInput } from '../../functions/shared/config/schema';
+import { sharedEmulators } from '../support/shared-emulators';
+import { anomaly, ORG, userId } from './org';
+
+jest.setTimeout(90_000);
+
+/** Runs the real pipeline over one scenario to completion and returns its summary. */
+async function run(
+  entries: unknown[],
+  config: ResponseConfigInput = defaultConfig(),
+  functionEnv: Record<string, string> = {},
+): Promise<{ summary: RunSummary; pipeline: LocalPipeline }> {
+  jest.resetModules(); // the handlers read their environment once, at import: load them afresh per pipeline
+  const pipeline = await startLocalPipeline({
+    emulators: sharedEmulators(),
+    scenario: { org: ORG, entries } as never,
+    config,
+    functionEnv,
+  });
+  pipelines.push(pipeline);
+  await pipeline.runUntilSettled({ timeoutMs: 60_000 });
+  return { summary: await pipeline.summary(), pipeline };
+}
+
+const pipelines: LocalPipeline[] = [];
+afterAll(async () => {
+  for (const p of pipelines) await p.stop();
+});
+
+const sorted = (values: string[]) => [...values].sort();
+
+describe('local pipeline, real handlers end to end', () => {
+  it("with Slack's default config ends sessions for Tor and data-scraping users only", async () => {
+    const { summary, pipeline } = await run([
+      anomaly('ana', ['tor']),
+      anomaly('ben', ['unexpected_scraping']),
+      anomaly('cara', ['excessive_downloads']),
+      anomaly('dan', ['session_fingerprint']),
+      anomaly('eve', ['spoofed_user_agent', 'unexpected_client']),
+      anomaly('fay', ['unexpected_api_call_volume']),
+      anomaly('gil', ['unexpected_user_agent', 'user_agent']),
+      anomaly('hal', ['asn', 'ip_address']),
+      anomaly('U0EXTERN01', ['tor']),
+      { ...anomaly('ana', ['tor']), entity: { type: 'app', app: { id: 'A0SCRAPER1', name: 'Scraper' } } },
+    ]);
+    expect(summary.errors).toEqual([]);
+    expect(summary.sessionsEnded).toEqual(sorted([userId('ana'), userId('ben')]));
+    expect(sorted(pipeline.simulator!.state().resets.map((r) => r.userId))).toEqual(sorted([userId('ana'), userId('ben')]));
+    expect(summary.outcomes).toEqual({ sessions_ended: 2, ignored: 8 });
+    // The user is emailed; the primary owner and both security admins are emailed (defaults); nothing on Slack.
+    expect(sorted(summary.emails.map((e) => e.to))).toEqual(
+      sorted(['ana@testco.example', 'ben@testco.example', ...['olga', 'sam', 'sue'].flatMap((n) => [`${n}@testco.example`, `${n}@testco.example`])]),
+    );
+    expect(summary.slackMessages).toEqual([]);
+    expect(summary.deadLetterQueues).toEqual({ anomalies: 0, notifications: 0 });
+  });
+
+  it('leaves excluded people and members of excluded groups untouched', async () => {
+    const { summary, pipeline } = await run(
+      [anomaly('ivy', ['tor']), anomaly('jon', ['tor']), anomaly('kim', ['unexpected_scraping']), anomaly('leo', ['tor'])],
+      { events: { tor: { action: 'end_sessions', excludedUsers: [userId('ivy')] } }, exclusions: { excludedGroups: ['S0SECTEAM1'] } },
+    );
+    expect(summary.errors).toEqual([]);
+    expect(pipeline.simulator!.state().resets.map((r) => r.userId)).toEqual([userId('leo')]);
+    expect(summary.outcomes).toEqual({ sessions_ended: 1, notified: 3 });
+    // Admins hear that an anomaly was not acted on (default: security admins by email).
+    const notActedOn = summary.emails.filter((e) => /no action taken/i.test(e.subject));
+    expect(sorted(notActedOn.map((e) => e.to))).toEqual(sorted(['sam', 'sue'].flatMap((n) => Array(3).fill(`${n}@testco.example`))));
+  });
+
+  it('acts once on entries re-read across overlapping polls, and picks up a late entry inside the overlap window', async () => {
+    const { summary, pipeline } = await run([
+      anomaly('ana', ['tor'], { ageSeconds: 40 }),
+      anomaly('ben', ['tor'], { ageSeconds: 30 }),
+      // Dated before the first poll but published 3 s after the simulator starts: behind the checkpoint when it arrives.
+      anomaly('cara', ['tor'], { ageSeconds: 10, arrivalDelaySeconds: 13, id: 'late-entry' }),
+    ]);
+    expect(summary.errors).toEqual([]);
+    expect(summary.polls).toBeGreaterThanOrEqual(2);
+    expect(summary.duplicatesDropped).toBeGreaterThanOrEqual(2); // ana and ben re-read by the later polls
+    expect(summary.entriesSeen).toBe(3);
+    // One reset request per person: no entry was acted on twice.
+    expect(pipeline.simulator!.state().resetRequests).toEqual({ [userId('ana')]: 1, [userId('ben')]: 1, [userId('cara')]: 1 });
+    expect(summary.sessionsEnded).toContain(userId('cara'));
+  });
+
+  it('would miss that late entry without the overlap window (why the overlap exists)', async () => {
+    const { summary } = await run(
+      [anomaly('ana', ['tor'], { ageSeconds: 40 }), anomaly('cara', ['tor'], { ageSeconds: 10, arrivalDelaySeconds: 13, id: 'late-entry-2' })],
+      defaultConfig(),
+      { POLL_OVERLAP_SECONDS: '0' },
+    );
+    expect(summary.sessionsEnded).toEqual([userId('ana')]);
+  });
+
+  it('tells the user, the primary owner and the security admins by the channels the config asks for', async () => {
+    const { summary, pipeline } = await run([anomaly('ana', ['tor'], { id: 'tor-ana' })], {
+      notifications: {
+        affected_user: { email: true, slack: true },
+        sessions_ended: { primaryOwner: ['email', 'slack'], securityAdmins: ['slack'], extraEmails: ['soc@testco.example'], slackChannel: 'C0SECALRT1' },
+      },
+    });
+    expect(summary.errors).toEqual([]);
+    expect(sorted(summary.emails.map((e) => e.to))).toEqual(['ana@testco.example', 'olga@testco.example', 'soc@testco.example']);
+    const state = pipeline.simulator!.state();
+    const dmPartners = state.messages.filter((m) => m.channel.startsWith('D')).map((m) => m.userId ?? '');
+    expect(sorted(dmPartners)).toEqual(sorted([userId('ana'), 'W0OWNER001', 'W0SECADM01', 'W0SECADM02']));
+    expect(state.messages.filter((m) => m.channel === 'C0SECALRT1')).toHaveLength(1);
+    // What a security admin reads: who, which anomaly, from where, what was done.
+    const adminEmail = summary.emails.find((e) => e.to === 'olga@testco.example')!;
+    expect(adminEmail.subject).toMatch(/Sessions ended for ana .*Tor exit node/);
+  });
+
+  it('records a malformed entry as rejected while the rest of its batch goes through', async () => {
+    const { summary } = await run([
+      anomaly('ana', ['tor']),
+      { id: 'malformed-1', raw: true, date_create: Math.floor(Date.now() / 1000) - 30, action: 'anomaly', entity: { type: 'user', user: { name: 'no-id' } }, details: { reason: ['tor'] } },
+      { id: 'malformed-2', raw: true, date_create: Math.floor(Date.now() / 1000) - 20, action: 'anomaly', entity: { type: 'user', user: { id: 42 } }, details: { reason: 7 } },
+      anomaly('ben', ['unexpected_scraping']),
+    ]);
+    expect(summary.errors).toEqual([]);
+    expect(summary.outcomes).toEqual({ sessions_ended: 2, rejected: 2 });
+    expect(summary.sessionsEnded).toEqual(sorted([userId('ana'), userId('ben')]));
+    expect(summary.deadLetterQueues).toEqual({ anomalies: 0, notifications: 0 });
+  });
+});
