@@ -1,0 +1,99 @@
+import { Ledger, LeaseHeldError } from '../../functions/shared/aws/ledger';
+import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../local/aws';
+
+/** The ledger's conditional writes against DynamoDB Local: the guarantees the use cases rest on. */
+let clients: LocalClients;
+let table: string;
+let now = Date.parse('2026-11-24T10:00:00Z');
+const ledger = () => new Ledger(clients.documents, table, 400, () => now, async () => undefined);
+
+beforeAll(async () => {
+  clients = createLocalClients(endpointsFromEnv());
+  const resources = await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix: `ledger-${Date.now().toString(36)}` });
+  table = resources.tables.ledger;
+});
+afterAll(() => clients.destroy());
+
+describe('Ledger on DynamoDB Local', () => {
+  it('lets exactly one of many concurrent claims of an entry win', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => ledger().claimEntry('race-1', 60_000)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof LeaseHeldError)).toBe(true);
+  });
+
+  it('returns a finished decision to later claims, and lets an abandoned claim be taken over after its lease', async () => {
+    const l = ledger();
+    await l.claimEntry('done-1', 60_000);
+    await l.completeDecision({ entryId: 'done-1', userId: 'W0ANAXXX01', decision: 'end_sessions', outcome: 'sessions_ended', notification: 'none' });
+    await expect(l.claimEntry('done-1', 60_000)).resolves.toMatchObject({ claimed: false, existing: { outcome: 'sessions_ended', status: 'done' } });
+
+    await l.claimEntry('abandoned-1', 1_000);
+    await expect(l.claimEntry('abandoned-1', 1_000)).rejects.toBeInstanceOf(LeaseHeldError);
+    now += 2_000;
+    await expect(l.claimEntry('abandoned-1', 1_000)).resolves.toMatchObject({ claimed: true, previous: { status: 'in_progress' } });
+    await l.releaseEntry('abandoned-1');
+    await expect(l.getDecision('abandoned-1')).resolves.toBeUndefined();
+  });
+
+  it('finds decisions by user and by day, in time order', async () => {
+    const l = ledger();
+    for (const [i, user] of ['W0USERA001', 'W0USERB001', 'W0USERA001'].entries()) {
+      now += 1000;
+      await l.claimEntry(`q-${i}`, 60_000);
+      await l.completeDecision({ entryId: `q-${i}`, userId: user, decision: 'end_sessions', outcome: 'sessions_ended', notification: 'none' });
+    }
+    expect((await l.decisionsForUser('W0USERA001')).map((d) => d.entryId)).toEqual(['q-0', 'q-2']);
+    const day = new Date(now).toISOString().slice(0, 10);
+    const onDay = (await l.decisionsOnDay(day)).map((d) => d.entryId);
+    expect(onDay.indexOf('q-0')).toBeLessThan(onDay.indexOf('q-1'));
+    expect(onDay).toEqual(expect.arrayContaining(['q-0', 'q-1', 'q-2']));
+  });
+
+  it('claims each delivery once, even concurrently, and frees a failed one for an immediate retry', async () => {
+    const l = ledger();
+    const claims = await Promise.allSettled(Array.from({ length: 5 }, () => l.claimDelivery('n-1', 'sessions_ended#email#email:ana@x.example', 60_000)));
+    expect(claims.filter((c) => c.status === 'fulfilled' && c.value === true)).toHaveLength(1);
+    await l.markDelivered('n-1', 'sessions_ended#email#email:ana@x.example', 'ses:1');
+    await expect(l.claimDelivery('n-1', 'sessions_ended#email#email:ana@x.example', 60_000)).resolves.toBe(false);
+
+    await l.claimDelivery('n-1', 'sessions_ended#slack#slack-dm:W0ANAXXX01', 60_000);
+    await l.releaseDelivery('n-1', 'sessions_ended#slack#slack-dm:W0ANAXXX01');
+    await expect(l.claimDelivery('n-1', 'sessions_ended#slack#slack-dm:W0ANAXXX01', 60_000)).resolves.toBe(true);
+  });
+
+  it('spends the hourly reset budget atomically and refunds it', async () => {
+    now = Date.parse('2026-11-24T11:00:00Z');
+    const l = ledger();
+    const spent = await Promise.all(Array.from({ length: 6 }, () => l.consumeResetBudget(4)));
+    expect(spent.filter(Boolean)).toHaveLength(4);
+    await l.refundResetBudget();
+    await expect(l.consumeResetBudget(4)).resolves.toBe(true);
+    await expect(l.consumeResetBudget(4)).resolves.toBe(false);
+    now += 3600_000; // a new hour, a new budget
+    await expect(l.consumeResetBudget(4)).resolves.toBe(true);
+  });
+
+  it('remembers the last reset for the cooldown, and forgets it once expired', async () => {
+    const l = ledger();
+    await l.recordReset('W0COOLXX01', 'c-1', 30);
+    await expect(l.lastReset('W0COOLXX01')).resolves.toBe(now);
+    now += 31 * 60_000;
+    await expect(l.lastReset('W0COOLXX01')).resolves.toBeUndefined();
+  });
+
+  it('tells unseen entries from seen ones, in batches larger than one request', async () => {
+    const l = ledger();
+    const ids = Array.from({ length: 130 }, (_, i) => `seen-${i}`);
+    await l.markSeen(ids.slice(0, 60), 3600);
+    const unseen = await l.filterUnseen([...ids, 'seen-0']);
+    expect(unseen).toEqual(ids.slice(60));
+  });
+
+  it('saves and resumes the checkpoint with its pending window', async () => {
+    const l = ledger();
+    await l.saveCheckpoint({ checkpoint: 100, pending: { oldest: 1, latest: 99, cursor: 'abc' } });
+    await expect(l.getCheckpoint()).resolves.toMatchObject({ checkpoint: 100, pending: { oldest: 1, latest: 99, cursor: 'abc' } });
+    await l.saveCheckpoint({ checkpoint: 200 });
+    await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 200, pending: undefined, updatedAt: now });
+  });
+});
