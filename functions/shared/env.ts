@@ -34,6 +34,10 @@ export const pollerEnvSchema = z.object({
   SEEN_RETENTION_HOURS: seconds(72),
   /** Page size asked of the Audit Logs API (max 9999). */
   POLL_PAGE_LIMIT: z.coerce.number().int().min(1).max(9999).default(200),
+}).refine((env) => env.SEEN_RETENTION_HOURS * 3600 >= 2 * env.POLL_OVERLAP_SECONDS + 3600, {
+  // A seen record that expired while its entry is still re-read in the overlap would enqueue it again.
+  path: ['SEEN_RETENTION_HOURS'],
+  message: 'must keep seen-entry records for at least twice POLL_OVERLAP_SECONDS plus an hour',
 });
 
 export const respondEnvSchema = z.object({
