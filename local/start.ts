@@ -61,6 +61,7 @@ async function main(): Promise<number> {
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    log('stopping: draining in-flight invocations and shutting down the emulators…');
     await pipeline?.stop();
     process.exit(code);
   };
