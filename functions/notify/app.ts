@@ -1,17 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError } from '../shared/config/items';
-import { RetryLaterError } from '../shared/errors';
+import { asRetry, reportFailure } from '../shared/failures';
 import { sqsBatchHandler } from '../shared/lambda';
 import { notificationJobSchema } from '../shared/messages';
 import { METRIC, MetricUnit } from '../shared/observability';
-import { isSlackError } from '../shared/slack/errors';
 import { formatIssues } from '../shared/validation';
 import { notify, type NotifyDeps } from './notify';
-
-const CONFIG_RETRY_DELAY_SECONDS = 120;
-const AUTH_RETRY_DELAY_SECONDS = 300;
 
 export interface NotifyApp {
   deps: Omit<NotifyDeps, 'logger'>;
@@ -54,32 +49,12 @@ export function makeNotifyHandler(app: NotifyApp) {
           failedPermanently: result.failedPermanently.map((d) => `${d.channel}:${d.recipientKey} (${d.code})`),
         });
       } catch (error) {
-        throw observeFailure(error, logger, metrics);
+        reportFailure(error, { logger, metrics, failureMetric: METRIC.notificationFailures, holding: 'notifications wait' });
+        throw asRetry(error);
       } finally {
         logger.removeKeys(['entryId', 'notificationType']);
       }
     },
     { sqs: app.sqs, queueUrl: app.queueUrl, logger },
   );
-}
-
-function observeFailure(error: unknown, logger: Logger, metrics: Metrics): unknown {
-  metrics.addMetric(METRIC.notificationFailures, MetricUnit.Count, 1);
-  if (error instanceof ConfigError) {
-    metrics.addMetric(METRIC.configInvalid, MetricUnit.Count, 1);
-    logger.error('Response configuration is invalid: notifications wait until it is fixed', { badFields: error.issues });
-    return new RetryLaterError(CONFIG_RETRY_DELAY_SECONDS, error.message, error);
-  }
-  if (isSlackError(error, 'auth')) {
-    metrics.addMetric(METRIC.slackAuthFailures, MetricUnit.Count, 1);
-    logger.error('Slack refused a token: fix the token or its scopes in the Slack secret', {
-      token: error.token,
-      slackError: error.code,
-      neededScope: error.extra.needed,
-      method: error.method,
-    });
-    return new RetryLaterError(AUTH_RETRY_DELAY_SECONDS, error.message, error);
-  }
-  if (!(error instanceof RetryLaterError)) logger.error('Notification failed; unsent deliveries will be retried', { error: error as Error });
-  return error;
 }

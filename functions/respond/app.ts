@@ -1,15 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError } from '../shared/config/items';
-import { RetryLaterError } from '../shared/errors';
+import { asRetry, reportFailure } from '../shared/failures';
 import { sqsBatchHandler } from '../shared/lambda';
 import { METRIC, MetricUnit } from '../shared/observability';
-import { SlackError } from '../shared/slack/errors';
 import { respondToMessage, type RespondDeps } from './respond';
-
-/** An invalid configuration is retried at this pace until someone fixes it (then the DLQ). */
-const CONFIG_RETRY_DELAY_SECONDS = 120;
 
 export interface RespondApp {
   deps: RespondDeps;
@@ -35,28 +30,14 @@ export function makeRespondHandler(app: RespondApp) {
           if (outcome.outcome.startsWith('failed:')) metrics.addMetric(METRIC.actionFailures, MetricUnit.Count, 1);
         }
       } catch (error) {
-        throw observeFailure(error, logger, metrics);
+        reportFailure(error, { logger, metrics, failureMetric: METRIC.actionFailures, holding: 'no sessions are ended' });
+        throw asRetry(error);
       } finally {
         logger.removeKeys(['entryId', 'messageId']);
       }
     },
     { sqs: app.sqs, queueUrl: app.queueUrl, logger },
   );
-}
-
-function observeFailure(error: unknown, logger: Logger, metrics: Metrics): unknown {
-  if (error instanceof ConfigError) {
-    metrics.addMetric(METRIC.configInvalid, MetricUnit.Count, 1);
-    logger.error('Response configuration is invalid: no sessions are ended until it is fixed', { badFields: error.issues });
-    return new RetryLaterError(CONFIG_RETRY_DELAY_SECONDS, error.message, error);
-  }
-  if (error instanceof RetryLaterError && error.cause instanceof SlackError && error.cause.kind === 'auth') {
-    metrics.addMetric(METRIC.slackAuthFailures, MetricUnit.Count, 1);
-  } else if (!(error instanceof RetryLaterError)) {
-    metrics.addMetric(METRIC.actionFailures, MetricUnit.Count, 1);
-    logger.error('Anomaly handling failed; the message will be retried', { error: error as Error });
-  }
-  return error;
 }
 
 /** The entry id for log correlation, before validation (which may reject the entry). */

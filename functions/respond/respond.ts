@@ -8,9 +8,9 @@ import { ConfigError } from '../shared/config/items';
 import type { ResponseConfig, NotificationType } from '../shared/config/schema';
 import type { ConfigSource } from '../shared/config/store';
 import { applySafety, decide, groupsToExpand, type Decision } from '../shared/decide';
-import { RetryLaterError } from '../shared/errors';
+import { asRetry } from '../shared/failures';
 import { anomalyMessageSchema, type NotificationJob } from '../shared/messages';
-import { isSlackError, SlackError } from '../shared/slack/errors';
+import { isSlackError, type SlackError } from '../shared/slack/errors';
 import type { DirectoryUser, SlackApi } from '../shared/slack/web-api';
 import { TtlCache } from '../shared/ttl-cache';
 import { formatIssues } from '../shared/validation';
@@ -31,9 +31,6 @@ export interface RespondDeps {
   leaseMs?: number;
   now?: () => number;
 }
-
-/** Delay before retrying after Slack refused a token: slow enough not to storm, fast enough to recover. */
-const AUTH_RETRY_DELAY_SECONDS = 300;
 
 export type RespondOutcome =
   | { kind: 'rejected'; entryId: string; issues: string[] }
@@ -159,7 +156,7 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
   } catch (error) {
     // Nothing irreversible was recorded: let the retry decide afresh.
     await deps.ledger.releaseEntry(entry.id).catch(() => undefined);
-    throw toRetryable(error, deps.logger);
+    throw asRetry(error);
   }
 }
 
@@ -253,20 +250,4 @@ function explainHold(decision: Extract<Decision, { action: 'notify_only' }>, con
     case 'circuit_breaker':
       return `More than ${config.safety.maxSessionResetsPerHour} automatic session resets this hour: automatic resets are paused until the next hour. Review the anomalies and act by hand.`;
   }
-}
-
-function toRetryable(error: unknown, logger?: Logger): unknown {
-  if (error instanceof SlackError) {
-    if (error.kind === 'rate_limited') return new RetryLaterError(error.retryAfterSeconds ?? 30, error.message, error);
-    if (error.kind === 'auth') {
-      logger?.error('Slack refused a token: fix the token or its scopes in the Slack secret', {
-        token: error.token,
-        slackError: error.code,
-        neededScope: error.extra.needed,
-        method: error.method,
-      });
-      return new RetryLaterError(AUTH_RETRY_DELAY_SECONDS, error.message, error);
-    }
-  }
-  return error;
 }
