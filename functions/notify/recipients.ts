@@ -1,6 +1,7 @@
 import type { NotificationChannel, ResponseConfig } from '../shared/config/schema';
 import type { NotificationJob } from '../shared/messages';
 import type { DirectoryUser, SlackApi } from '../shared/slack/web-api';
+import { TtlCache } from '../shared/ttl-cache';
 import { mapLimit } from './map-limit';
 import type { Audience } from './templates';
 
@@ -19,13 +20,19 @@ export interface Directory {
  * not cached; concurrent callers share one request.
  */
 export class DirectoryCache implements Directory {
-  private readonly entries = new Map<string, { at: number; value: Promise<unknown> }>();
+  private readonly cache: TtlCache<unknown>;
 
   constructor(
     private readonly slack: Pick<SlackApi, 'primaryOwner' | 'securityAdminIds' | 'getUser'>,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new TtlCache(ttlMs, now);
+  }
+
+  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache.get(key, load) as Promise<T>;
+  }
 
   primaryOwner(): Promise<DirectoryUser | undefined> {
     return this.cached('primary-owner', () => this.slack.primaryOwner());
@@ -41,18 +48,6 @@ export class DirectoryCache implements Directory {
 
   user(id: string): Promise<DirectoryUser | undefined> {
     return this.cached(`user#${id}`, () => this.slack.getUser(id));
-  }
-
-  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.entries.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value as Promise<T>;
-    const value = load();
-    const entry = { at: this.now(), value };
-    this.entries.set(key, entry);
-    value.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
-    return value;
   }
 }
 

@@ -181,9 +181,7 @@ export class Ledger {
           ExpressionAttributeValues: { ':inProgress': 'in_progress' },
         }),
       )
-      .catch((error) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+      .catch(ignoreConditionFailure);
   }
 
   /** Write the final decision record (status done); searchable by user and by day. */
@@ -269,9 +267,7 @@ export class Ledger {
         ExpressionAttributeNames: { '#count': 'count' },
         ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
       }),
-    ).catch((error) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    ).catch(ignoreConditionFailure);
   }
 
   /** The response log of one person, oldest first. */
@@ -362,9 +358,7 @@ export class Ledger {
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':zero': 0, ':sending': 'sending' },
       }),
-    ).catch((error) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    ).catch(ignoreConditionFailure);
   }
 
   private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
@@ -378,6 +372,11 @@ export class Ledger {
       }
     }
   }
+}
+
+/** For writes whose condition failing means "nothing to do" (already released, already zero). */
+function ignoreConditionFailure(error: unknown): void {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
 }
 
 function unmarshallOld(error: ConditionalCheckFailedException): DecisionRecord | undefined {
