@@ -10,6 +10,7 @@ async function run(
   entries: unknown[],
   config: ResponseConfigInput = defaultConfig(),
   functionEnv: Record<string, string> = {},
+  extra: { verbose?: boolean; log?: (line: string) => void } = {},
 ): Promise<{ summary: RunSummary; pipeline: LocalPipeline }> {
   jest.resetModules(); // the handlers read their environment once, at import: load them afresh per pipeline
   const pipeline = await startLocalPipeline({
@@ -17,6 +18,7 @@ async function run(
     scenario: { org: ORG, entries } as never,
     config,
     functionEnv,
+    ...extra,
   });
   pipelines.push(pipeline);
   await pipeline.runUntilSettled({ timeoutMs: 60_000 });
@@ -123,5 +125,24 @@ describe('local pipeline, real handlers end to end', () => {
     expect(summary.outcomes).toEqual({ sessions_ended: 2, rejected: 2 });
     expect(summary.sessionsEnded).toEqual(sorted([userId('ana'), userId('ben')]));
     expect(summary.deadLetterQueues).toEqual({ anomalies: 0, notifications: 0 });
+  });
+
+  it('never writes a Slack token to any log, even at INFO level with every function logging', async () => {
+    const captured: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      captured.push(String(chunk));
+      return true;
+    };
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    let summary: RunSummary;
+    try {
+      ({ summary } = await run([anomaly('ana', ['tor']), anomaly('W0OWNER001', ['tor'])], defaultConfig(), {}, { verbose: true, log: (line) => captured.push(line) }));
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    expect(summary.outcomes).toEqual({ sessions_ended: 1, 'failed:cannot_reset_primary_owner': 1 });
+    const text = captured.join('\n');
+    expect(text).toMatch(/"entryId"/); // the functions did log, with the entry id
+    expect(text).not.toMatch(/xox[a-z]-[A-Za-z0-9-]+/);
   });
 });
