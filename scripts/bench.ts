@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { FUNCTIONS } from '../lib/definitions';
@@ -31,7 +30,9 @@ const handlerEnv = {
 };
 
 function bundles(): { name: string; kib: number; importMs: number }[] {
-  const out = mkdtempSync(join(tmpdir(), 'sar-bench-'));
+  // Inside the project, so the external @aws-sdk/* resolve from node_modules as they do from the Lambda runtime.
+  const out = join(process.cwd(), 'node_modules', '.cache', 'sar-bench');
+  mkdirSync(out, { recursive: true });
   return Object.entries(FUNCTIONS).map(([name, fn]) => {
     const outfile = join(out, `${name}.js`);
     buildSync({
