@@ -19,6 +19,7 @@ import {
   startScheduler,
   type Emulators,
   type EventSource,
+  type InvocationReport,
   type LocalClients,
   type LocalResources,
   type Scheduler,
@@ -56,6 +57,10 @@ export interface LocalPipelineOptions {
   faults?: Parameters<SlackSimulator['setFaults']>[0];
   /** Queue settings to override (e.g. a short visibility timeout in tests). */
   queueOverrides?: Parameters<typeof createResources>[1]['queueOverrides'];
+  /** Event-source settings to override per consumer (e.g. batch size 1 and more concurrency, to deliver duplicates to concurrent invocations). */
+  eventSourceOverrides?: Partial<Record<'respond' | 'notify', { batchSize?: number; concurrency?: number; maxBatchingWindowSeconds?: number }>>;
+  /** Called after every respond and notify invocation (result, records, failed records, duration). */
+  onInvoke?: (report: InvocationReport) => void;
   /** Show the functions' own INFO logs and metrics. */
   verbose?: boolean;
   /** Progress lines. Default: none. */
@@ -94,6 +99,8 @@ export interface LocalPipeline {
   /** Start the scheduler (continuous mode): polls every `pollEverySeconds`. */
   startScheduler(): void;
   summary(): Promise<RunSummary>;
+  /** The emails this pipeline sent (its own sender), with their text, as the SES emulator stored them. */
+  sentEmails(): Promise<SentEmail[]>;
   stop(): Promise<void>;
 }
 
@@ -174,9 +181,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     /* eslint-enable @typescript-eslint/no-require-imports */
 
     const errors: string[] = [];
-    const pollTotals = { enqueued: 0, duplicatesDropped: 0, polls: 0, lastEnqueued: 0 };
+    // lastQuiet: the last poll read its whole window and found nothing new (a failed or interrupted poll is not quiet).
+    const pollTotals = { enqueued: 0, duplicatesDropped: 0, polls: 0, lastEnqueued: 0, lastQuiet: false };
     const pollerSettings = { functionName: 'poll-audit-logs', timeoutSeconds: FUNCTIONS.pollAuditLogs.timeoutSeconds, memoryMiB: FUNCTIONS.pollAuditLogs.memoryMiB };
     const pollAndCount: ScheduledHandler = async (event, context) => {
+      pollTotals.lastQuiet = false;
       const result = await poller(event, context);
       const enqueued = result.rounds.reduce((n, r) => n + r.enqueued, 0);
       const dropped = result.rounds.reduce((n, r) => n + r.duplicatesDropped, 0);
@@ -184,6 +193,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       pollTotals.enqueued += enqueued;
       pollTotals.duplicatesDropped += dropped;
       pollTotals.lastEnqueued = enqueued;
+      pollTotals.lastQuiet = enqueued === 0 && result.rounds.every((r) => r.completed);
       if (enqueued || dropped) log(`poll       ${enqueued} new anomaly entries enqueued${dropped ? `, ${dropped} already seen dropped` : ''}`);
       return result;
     };
@@ -204,6 +214,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const sources: Record<'respond' | 'notify', EventSource> = {
       respond: startEventSource({
         ...eventSourceSettings('respond', resources),
+        ...options.eventSourceOverrides?.respond,
         sqs: clients.sqs,
         handler: respond,
         pollWaitSeconds: 0,
@@ -211,10 +222,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           if (report.result === 'error' || report.result === 'timeout' || report.result === 'invalid-response') {
             errors.push(`respond ${report.result}: ${describe(report.error)}`);
           }
+          options.onInvoke?.(report);
         },
       }),
       notify: startEventSource({
         ...eventSourceSettings('notify', resources),
+        ...options.eventSourceOverrides?.notify,
         sqs: clients.sqs,
         handler: notify,
         pollWaitSeconds: 0,
@@ -222,12 +235,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           if (report.result === 'error' || report.result === 'timeout' || report.result === 'invalid-response') {
             errors.push(`notify ${report.result}: ${describe(report.error)}`);
           }
+          options.onInvoke?.(report);
         },
       }),
     };
     cleanups.push(() => Promise.all([sources.respond.stop(), sources.notify.stop()]));
 
-    const progress = startProgress({ clients, resources, simulator, sentEmails, log });
+    // Progress only prints: without a log it would only cost (it re-reads the SES store every second).
+    const progress = options.log ? startProgress({ clients, resources, simulator, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
     cleanups.push(() => progress.stop());
 
     const pipeline: LocalPipeline = {
@@ -248,7 +263,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           await sources.notify.drained({ timeoutMs: remaining() });
           await progress.flush();
           const nextArrivalMs = simulator ? msUntilNextArrival(simulator) : 0;
-          quietRounds = pollTotals.lastEnqueued === 0 && nextArrivalMs === 0 ? quietRounds + 1 : 0;
+          quietRounds = pollTotals.lastQuiet && nextArrivalMs === 0 ? quietRounds + 1 : 0;
           if (quietRounds >= (simulator ? 1 : 2)) return;
           // Entries published late arrive behind the checkpoint: poll again once they are out.
           if (nextArrivalMs > 0) await sleep(Math.min(nextArrivalMs + 50, remaining()));
@@ -294,6 +309,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         }
         return summary;
       },
+      sentEmails,
       stop: stopAll,
     };
     return pipeline;

@@ -17,7 +17,15 @@ import { formatIssues } from '../shared/validation';
 
 export type RespondLedger = Pick<
   Ledger,
-  'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued' | 'lastReset' | 'recordReset' | 'consumeResetBudget' | 'refundResetBudget'
+  | 'claimEntry'
+  | 'releaseEntry'
+  | 'completeDecision'
+  | 'markNotificationQueued'
+  | 'claimReset'
+  | 'markResetDone'
+  | 'releaseReset'
+  | 'consumeResetBudget'
+  | 'refundResetBudget'
 >;
 
 export interface RespondDeps {
@@ -96,29 +104,57 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
     return { kind: 'duplicate', entryId: entry.id, outcome: claim.existing.outcome };
   }
 
+  /** The person whose next reset this invocation reserved and has neither done nor given up. */
+  let reservedFor: string | undefined;
   try {
     let decision = await decideEntry(entry, config, deps.directory);
     let outcome: string;
     let notification: NotificationType | undefined;
     let detail: string | undefined;
+    let alreadyReset = false;
+    let budgetTaken = false;
 
     if (decision.action === 'end_sessions') {
       const userId = (entry.entity as { userId: string }).userId;
-      const lastResetAt = await deps.ledger.lastReset(userId);
-      const inCooldown = lastResetAt !== undefined && now() - lastResetAt < config.safety.cooldownMinutes * 60_000;
-      const budgetExhausted = inCooldown ? false : !(await deps.ledger.consumeResetBudget(config.safety.maxSessionResetsPerHour));
-      decision = applySafety(decision, { lastResetAt, budgetExhausted }, config, now());
+      // Loop protection is decided by one conditional write, not a read then a write: of two
+      // anomalies about one person handled at the same moment, only one may end the sessions.
+      const slot = await deps.ledger.claimReset(userId, entry.id, config.safety.cooldownMinutes);
+      if (slot.claimed && slot.alreadyReset) {
+        // A retry after this entry's reset went through and a later step failed: not again.
+        alreadyReset = true;
+      } else {
+        if (slot.claimed) reservedFor = userId;
+        decision = slot.claimed
+          ? decision
+          : applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
+        if (decision.action === 'end_sessions') {
+          budgetTaken = await deps.ledger.consumeResetBudget(config.safety.maxSessionResetsPerHour);
+          decision = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
+        }
+        if (decision.action !== 'end_sessions' && reservedFor) {
+          await deps.ledger.releaseReset(userId, entry.id);
+          reservedFor = undefined;
+        }
+      }
     }
 
     if (decision.action === 'end_sessions') {
       const userId = (entry.entity as { userId: string }).userId;
       try {
-        await deps.slack.resetSessions(userId);
-        await deps.ledger.recordReset(userId, entry.id, config.safety.cooldownMinutes);
+        if (!alreadyReset) await deps.slack.resetSessions(userId);
+        if (reservedFor) {
+          await deps.ledger.markResetDone(userId, entry.id);
+          reservedFor = undefined;
+        }
         outcome = 'sessions_ended';
         notification = 'sessions_ended';
       } catch (error) {
-        await deps.ledger.refundResetBudget();
+        if (budgetTaken) await deps.ledger.refundResetBudget();
+        if (reservedFor) {
+          // Not done (or not known to be): free it, so this entry's retry or the next anomaly can act.
+          await deps.ledger.releaseReset(userId, entry.id);
+          reservedFor = undefined;
+        }
         if (!isSlackError(error, 'permanent')) throw error;
         // The reset can never succeed for this user (primary owner, bot, unknown): record and tell people.
         outcome = `failed:${error.code}`;
@@ -155,6 +191,7 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
     return { kind: 'decided', entryId: entry.id, decision, outcome, userId, notification };
   } catch (error) {
     // Nothing irreversible was recorded: let the retry decide afresh.
+    if (reservedFor) await deps.ledger.releaseReset(reservedFor, entry.id).catch(() => undefined);
     await deps.ledger.releaseEntry(entry.id).catch(() => undefined);
     throw asRetry(error);
   }

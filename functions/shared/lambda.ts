@@ -36,8 +36,11 @@ export interface SqsBatchOptions {
  * Slack 429) gives its message back with the requested delay instead of sleeping in Lambda.
  */
 export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promise<void>, options: SqsBatchOptions) {
-  const processor = new BatchProcessor(EventType.SQS);
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // One processor per invocation: it holds the batch's records and failures, so a processor
+    // shared by overlapping invocations (local mode runs several in one process) would report
+    // one batch's failures in another's response and let failed records be deleted as done.
+    const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       try {
         await handleRecord({ record, context });

@@ -1,4 +1,4 @@
-import { LeaseHeldError, type Checkpoint, type ClaimResult, type DecisionRecord } from '../../functions/shared/aws/ledger';
+import { LeaseHeldError, type Checkpoint, type ClaimResult, type DecisionRecord, type ResetClaim } from '../../functions/shared/aws/ledger';
 
 /** The Ledger's semantics (claims, leases, budgets) in memory, for use-case tests. */
 export class InMemoryLedger {
@@ -6,6 +6,8 @@ export class InMemoryLedger {
   readonly seen = new Set<string>();
   readonly decisions = new Map<string, DecisionRecord>();
   readonly resets = new Map<string, number>();
+  /** Reset reservations (loop protection): user → the entry holding it, when, and whether it went through. */
+  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean }>();
   resetBudgetUsed = 0;
   checkpointWrites: Checkpoint[] = [];
 
@@ -47,8 +49,29 @@ export class InMemoryLedger {
   async lastReset(userId: string): Promise<number | undefined> {
     return this.resets.get(userId);
   }
-  async recordReset(userId: string): Promise<void> {
+  async recordReset(userId: string, entryId = 'manual'): Promise<void> {
     this.resets.set(userId, this.now());
+    this.resetSlots.set(userId, { entryId, at: this.now(), done: true });
+  }
+  async claimReset(userId: string, entryId: string, cooldownMinutes: number): Promise<ResetClaim> {
+    const held = this.resetSlots.get(userId);
+    if (!held || held.at <= this.now() - cooldownMinutes * 60_000) {
+      this.resetSlots.set(userId, { entryId, at: this.now(), done: false });
+      return { claimed: true, alreadyReset: false };
+    }
+    if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done };
+    return { claimed: false, lastResetAt: held.at, entryId: held.entryId, checkedAt: this.now() };
+  }
+  async markResetDone(userId: string, entryId: string): Promise<void> {
+    const held = this.resetSlots.get(userId);
+    if (held?.entryId !== entryId) throw new Error(`reset of ${userId} is not reserved for ${entryId}`);
+    held.done = true;
+    held.at = this.now();
+    this.resets.set(userId, this.now());
+  }
+  async releaseReset(userId: string, entryId: string): Promise<void> {
+    const held = this.resetSlots.get(userId);
+    if (held?.entryId === entryId && !held.done) this.resetSlots.delete(userId);
   }
   maxBudget = Infinity;
   async consumeResetBudget(maxPerHour: number): Promise<boolean> {

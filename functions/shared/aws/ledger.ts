@@ -62,6 +62,22 @@ export type ClaimResult =
   | { claimed: true; previous?: DecisionRecord }
   | { claimed: false; existing: DecisionRecord };
 
+/** The answer to a reset reservation (loop protection), see Ledger.claimReset. */
+export type ResetClaim =
+  | {
+      claimed: true;
+      /** This entry's own reset already went through (a retry after a later step failed): do not reset again. */
+      alreadyReset: boolean;
+    }
+  | {
+      claimed: false;
+      /** When the person's sessions were last ended (epoch ms), by another entry, within the cooldown. */
+      lastResetAt: number;
+      entryId?: string;
+      /** The ledger's clock when it refused: judge the cooldown at this time. */
+      checkedAt: number;
+    };
+
 export class LeaseHeldError extends Error {
   constructor(readonly key: string) {
     super(`${key} is being processed by another invocation; retry later`);
@@ -224,12 +240,80 @@ export class Ledger {
     return at;
   }
 
+  /**
+   * Loop protection, decided atomically: reserve the next session reset of `userId` for this
+   * entry. Granted when no reset of theirs is recorded within the cooldown, or when the one
+   * recorded is this entry's own (a retry; `alreadyReset` says whether it went through).
+   * Refused, with the time of that reset, when another entry holds it. So of two anomalies about
+   * one person decided at the same moment (concurrent invocations), exactly one ends the sessions.
+   * A granted reservation is confirmed by markResetDone or given up by releaseReset.
+   */
+  async claimReset(userId: string, entryId: string, cooldownMinutes: number): Promise<ResetClaim> {
+    const now = this.now();
+    const key = { pk: `user#${userId}`, sk: 'last-reset' };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, at: now, entryId, expiresAt: Math.floor(now / 1000) + Math.max(60, cooldownMinutes * 60) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at <= :cutoff',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':cutoff': now - cooldownMinutes * 60_000 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, alreadyReset: false };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const held = (error.Item
+        ? unmarshall(error.Item)
+        : (await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item) as
+        | { at?: number; entryId?: string; done?: boolean }
+        | undefined;
+      // Gone between the write and the read (released): nobody holds it now; the caller retries.
+      if (!held) throw new LeaseHeldError(`user#${userId}/last-reset`);
+      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true };
+      return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, checkedAt: now };
+    }
+  }
+
+  /** The reserved reset went through: a retry of the same entry must not reset again. */
+  async markResetDone(userId: string, entryId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `user#${userId}`, sk: 'last-reset' },
+        UpdateExpression: 'SET done = :true, #at = :now',
+        ConditionExpression: 'entryId = :entry',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':true': true, ':now': this.now(), ':entry': entryId },
+      }),
+    );
+  }
+
+  /** Give up a reservation whose reset did not happen (held back, refused or failed), so it holds nobody back. */
+  async releaseReset(userId: string, entryId: string): Promise<void> {
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `user#${userId}`, sk: 'last-reset' },
+          ConditionExpression: 'entryId = :entry AND attribute_not_exists(done)',
+          ExpressionAttributeValues: { ':entry': entryId },
+        }),
+      )
+      .catch((error) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+  }
+
+  /** Record a reset done outside claimReset (e.g. by hand or a tool): later anomalies within the cooldown are held back. */
   async recordReset(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
     const now = this.now();
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `user#${userId}`, sk: 'last-reset', at: now, entryId, expiresAt: Math.floor(now / 1000) + Math.max(60, cooldownMinutes * 60) },
+        Item: { pk: `user#${userId}`, sk: 'last-reset', at: now, entryId, done: true, expiresAt: Math.floor(now / 1000) + Math.max(60, cooldownMinutes * 60) },
       }),
     );
   }

@@ -223,4 +223,37 @@ describe('respondToMessage', () => {
     await respondToMessage(message(anomalyEntry({ id: 'c3', userId: 'U0BBB00002' })), t.deps);
     expect(t.slack.calls.usergroupMembers).toBe(2);
   });
+
+  it('ends the sessions once when two anomalies about one person are handled at the same moment (loop protection is atomic)', async () => {
+    const t = setup();
+    const outcomes = await Promise.all([
+      respondToMessage(message(anomalyEntry({ id: 'same-1' })), t.deps),
+      respondToMessage(message(anomalyEntry({ id: 'same-2', reasons: ['unexpected_scraping'] })), t.deps),
+    ]);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+    expect(outcomes.map((o) => (o.kind === 'decided' ? `${o.outcome}:${o.decision.reason}` : o.kind)).sort()).toEqual([
+      'notified:cooldown',
+      'sessions_ended:rule_end_sessions',
+    ]);
+    expect(t.ledger.resetBudgetUsed).toBe(1);
+  });
+
+  it('does not reset again when a retry follows a reset that went through, and frees the person after a reset that failed', async () => {
+    const t = setup();
+    const complete = t.ledger.completeDecision.bind(t.ledger);
+    t.ledger.completeDecision = jest.fn().mockRejectedValueOnce(new Error('DynamoDB unavailable')).mockImplementation(complete);
+    const body = message(anomalyEntry({ id: 'crash-after-reset' }));
+    await expect(respondToMessage(body, t.deps)).rejects.toThrow(/unavailable/);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+    await expect(respondToMessage(body, t.deps)).resolves.toMatchObject({ outcome: 'sessions_ended' });
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+    expect(t.ledger.resetBudgetUsed).toBe(1);
+
+    // A transient failure of the reset itself holds nobody back: another entry about the person may act.
+    t.slack.failures.resetSessions = [new SlackError('http_503', 'transient', 'admin', 'admin.users.session.reset')];
+    t.slack.users.set('U0BEN00002', { name: 'ben' });
+    await expect(respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps)).rejects.toThrow();
+    await expect(respondToMessage(message(anomalyEntry({ id: 'ben-2', userId: 'U0BEN00002' })), t.deps)).resolves.toMatchObject({ outcome: 'sessions_ended' });
+    expect(t.slack.resets).toEqual(['U0ANA00001', 'U0BEN00002']);
+  });
 });
