@@ -68,9 +68,9 @@ export interface LocalPipelineOptions {
 }
 
 export interface RunSummary {
-  /** Distinct audit entries the poller enqueued. */
+  /** Distinct audit entries the poller enqueued (its seen-entry records). */
   entriesSeen: number;
-  /** Entries re-read in an overlap window (or repeated by Slack) and dropped. */
+  /** Entries re-read in an overlap window (or repeated by Slack) and dropped, by polls that completed. */
   duplicatesDropped: number;
   polls: number;
   /** Ledger decisions by outcome (sessions_ended, notified, ignored, rejected, failed:<code>). */
@@ -289,7 +289,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           notifications: await queueDepth(clients, resources.queues.notifications.dlqUrl),
         };
         const summary: RunSummary = {
-          entriesSeen: pollTotals.enqueued,
+          // Counted from the ledger's seen records: a poll that failed midway enqueued entries too.
+          entriesSeen: (await scanLedger(clients, resources, 'begins_with(pk, :seen)', { ':seen': 'seen#' })).length,
           duplicatesDropped: pollTotals.duplicatesDropped,
           polls: pollTotals.polls,
           outcomes,
@@ -373,46 +374,37 @@ function checkExpectations(scenario: Scenario, decisions: DecisionRecord[], simu
   return { checked, failed };
 }
 
-async function allDecisions(clients: LocalClients, resources: LocalResources): Promise<DecisionRecord[]> {
-  const items: DecisionRecord[] = [];
+/** Every ledger item matching `filter`, across pages. */
+async function scanLedger(clients: LocalClients, resources: LocalResources, filter: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await clients.documents.send(
       new ScanCommand({
         TableName: resources.tables.ledger,
-        FilterExpression: 'sk = :decision AND #status = :done',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':decision': 'decision', ':done': 'done' },
+        FilterExpression: filter,
+        ...(filter.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ExpressionAttributeValues: values,
         ExclusiveStartKey: startKey,
       }),
     );
-    items.push(...((page.Items ?? []) as DecisionRecord[]));
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
 }
 
+async function allDecisions(clients: LocalClients, resources: LocalResources): Promise<DecisionRecord[]> {
+  return (await scanLedger(clients, resources, 'sk = :decision AND #status = :done', { ':decision': 'decision', ':done': 'done' })) as unknown as DecisionRecord[];
+}
+
 async function deliveryReceipts(clients: LocalClients, resources: LocalResources): Promise<{ channel: string; address: string }[]> {
-  const receipts: { channel: string; address: string }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.documents.send(
-      new ScanCommand({
-        TableName: resources.tables.ledger,
-        FilterExpression: 'begins_with(sk, :sent) AND #status = :done',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':sent': 'sent#', ':done': 'sent' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      // sk = sent#<type>#<channel>#<recipientKey>, recipientKey = kind:address
-      const [, , channel, recipientKey] = String(item.sk).split('#');
-      receipts.push({ channel, address: recipientKey?.split(':').slice(1).join(':') ?? '' });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return receipts;
+  const items = await scanLedger(clients, resources, 'begins_with(sk, :sent) AND #status = :done', { ':sent': 'sent#', ':done': 'sent' });
+  return items.map((item) => {
+    // sk = sent#<type>#<channel>#<recipientKey>, recipientKey = kind:address
+    const [, , channel, recipientKey] = String(item.sk).split('#');
+    return { channel, address: recipientKey?.split(':').slice(1).join(':') ?? '' };
+  });
 }
 
 async function queueDepth(clients: LocalClients, queueUrl: string): Promise<number> {

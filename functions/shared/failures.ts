@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { LeaseHeldError } from './aws/ledger';
 import { ConfigError } from './config/items';
 import { RetryLaterError } from './errors';
 import { METRIC, MetricUnit } from './observability';
@@ -7,6 +8,8 @@ import { SlackError } from './slack/errors';
 
 /** An invalid configuration is retried at this pace until someone fixes it (then the DLQ). */
 export const CONFIG_RETRY_DELAY_SECONDS = 120;
+/** A duplicate that found its entry being handled elsewhere comes back after this. */
+export const LEASE_RETRY_DELAY_SECONDS = 30;
 /** After Slack refused a token: slow enough not to storm Slack, soon enough to recover after a fix. */
 export const AUTH_RETRY_DELAY_SECONDS = 300;
 
@@ -17,6 +20,8 @@ export const AUTH_RETRY_DELAY_SECONDS = 300;
  */
 export function asRetry(error: unknown): unknown {
   if (error instanceof RetryLaterError) return error;
+  // A twin delivery of the same message is being handled right now: look again once it is done.
+  if (error instanceof LeaseHeldError) return new RetryLaterError(LEASE_RETRY_DELAY_SECONDS, error.message, error);
   if (error instanceof ConfigError) return new RetryLaterError(CONFIG_RETRY_DELAY_SECONDS, error.message, error);
   if (error instanceof SlackError && error.kind === 'rate_limited') return new RetryLaterError(error.retryAfterSeconds ?? 30, error.message, error);
   if (error instanceof SlackError && error.kind === 'auth') return new RetryLaterError(AUTH_RETRY_DELAY_SECONDS, error.message, error);
