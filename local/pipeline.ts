@@ -26,7 +26,7 @@ import {
   type SentEmail,
 } from './aws';
 import { startSecretsManager, type LocalSecretsManager } from './secrets-manager';
-import { DEFAULT_SCENARIO_PATH, loadScenario, startSlackSimulator, type Scenario, type ScenarioInput, type SlackSimulator } from './slack-simulator';
+import { DEFAULT_SCENARIO_PATH, DEFAULT_TOKENS, loadScenario, startSlackSimulator, type Scenario, type ScenarioInput, type SlackSimulator } from './slack-simulator';
 
 /**
  * Local mode: the real handlers over local emulators (DynamoDB Local, fauxqs, aws-ses-v2-local,
@@ -43,7 +43,7 @@ export interface LocalPipelineOptions {
   config?: ResponseConfigInput;
   /** An external Slack-compatible server instead of the simulator: Web API at URL/api/, audit logs at URL/audit/v1/. */
   slackUrl?: string;
-  /** Tokens for an external server (the simulator's are used with the simulator). */
+  /** Tokens for an external server, in the Slack secret's shape (default: the simulator's defaults). */
   slackTokens?: { auditToken: string; adminToken: string; botToken: string };
   /** Divide the scenario's times (ages, late arrivals) by this, to replay an hour in a minute. */
   timeScale?: number;
@@ -134,7 +134,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const base = options.slackUrl.replace(/\/+$/, '');
       slackApiUrl = `${base}/api/`;
       slackAuditUrl = `${base}/audit/v1/`;
-      tokens ??= { auditToken: 'xoxp-local-audit', adminToken: 'xoxp-local-admin', botToken: 'xoxb-local-bot' };
+      // Default: the tokens this project's simulator accepts, so `--slack-url` works against it run on its own.
+      tokens ??= { auditToken: DEFAULT_TOKENS.audit, adminToken: DEFAULT_TOKENS.admin, botToken: DEFAULT_TOKENS.bot };
       log(`slack      external server ${base}`);
     } else {
       scenario = compressTime(loadScenario(options.scenario ?? DEFAULT_SCENARIO_PATH), options.timeScale ?? 1);

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { slackSecretSchema } from '../functions/shared/slack/tokens';
 import { startLocalPipeline, type LocalPipeline } from './pipeline';
 
 const USAGE = `Usage: npm start -- [options]
@@ -16,6 +18,8 @@ Options:
                       (default: the scenario's own config, else config/default-config.json)
   --slack-url URL     use an external Slack-compatible server instead of the simulator:
                       Web API at URL/api/<method>, audit logs at URL/audit/v1/logs
+  --slack-tokens FILE with --slack-url: a JSON file {"auditToken","adminToken","botToken"} (the
+                      Slack secret's format; default: the simulator's own test tokens)
   --time-scale N      replay the scenario N times faster (default: 1; with --once: 40)
   --poll-every SECS   how often the scheduler invokes the poller (default: 5)
   --verbose           also print the functions' own JSON logs
@@ -30,6 +34,7 @@ async function main(): Promise<number> {
         scenario: { type: 'string' },
         config: { type: 'string' },
         'slack-url': { type: 'string' },
+        'slack-tokens': { type: 'string' },
         'time-scale': { type: 'string' },
         'poll-every': { type: 'string', default: '5' },
         verbose: { type: 'boolean', default: false },
@@ -50,6 +55,17 @@ async function main(): Promise<number> {
   if (!(timeScale > 0) || !(pollEverySeconds > 0)) {
     console.error('--time-scale and --poll-every take positive numbers');
     return 2;
+  }
+
+  let slackTokens;
+  if (args['slack-tokens']) {
+    try {
+      slackTokens = slackSecretSchema.parse(JSON.parse(readFileSync(resolve(args['slack-tokens']), 'utf8')));
+    } catch (error) {
+      // Never echo the file: it holds tokens.
+      console.error(`--slack-tokens ${args['slack-tokens']} must be a JSON object with auditToken, adminToken and botToken (${(error as Error).name})`);
+      return 2;
+    }
   }
 
   const started = Date.now();
@@ -73,6 +89,7 @@ async function main(): Promise<number> {
       scenario: args.scenario ? resolve(args.scenario) : undefined,
       configFile: args.config ? resolve(args.config) : undefined,
       slackUrl: args['slack-url'],
+      slackTokens,
       timeScale,
       pollEverySeconds,
       verbose: args.verbose,

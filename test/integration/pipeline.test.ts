@@ -146,3 +146,26 @@ describe('local pipeline, real handlers end to end', () => {
     expect(text).not.toMatch(/xox[a-z]-[A-Za-z0-9-]+/);
   });
 });
+
+describe('local pipeline against an external Slack-compatible server (--slack-url)', () => {
+  it('polls and acts through URL/audit/v1/logs and URL/api/<method>, settling after two quiet polls', async () => {
+    const { startSlackSimulator } = await import('../../local/slack-simulator');
+    const external = await startSlackSimulator({ scenario: { org: ORG, entries: [anomaly('ana', ['tor']), anomaly('ben', ['excessive_downloads'])] } as never });
+    try {
+      jest.resetModules();
+      const pipeline = await startLocalPipeline({ emulators: sharedEmulators(), slackUrl: external.url, config: defaultConfig() });
+      pipelines.push(pipeline);
+      await pipeline.runUntilSettled({ timeoutMs: 60_000 });
+      const summary = await pipeline.summary();
+      expect(pipeline.simulator).toBeUndefined();
+      expect(summary.errors).toEqual([]);
+      expect(summary.sessionsEnded).toEqual([userId('ana')]);
+      expect(external.state().resets.map((r) => r.userId)).toEqual([userId('ana')]);
+      expect(summary.polls).toBeGreaterThanOrEqual(2);
+      const methods = new Set(external.state().calls.map((c) => c.method));
+      expect([...methods]).toEqual(expect.arrayContaining(['audit.logs', 'admin.users.session.reset', 'users.info']));
+    } finally {
+      await external.stop();
+    }
+  });
+});
