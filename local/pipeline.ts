@@ -212,34 +212,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     scheduler = makeScheduler(24 * 3600, false);
     cleanups.push(() => scheduler?.stop());
 
-    const sources: Record<'respond' | 'notify', EventSource> = {
-      respond: startEventSource({
-        ...eventSourceSettings('respond', resources),
-        ...options.eventSourceOverrides?.respond,
+    // The two SQS consumers, wired as the stack wires them (EVENT_SOURCES), reporting failed invocations.
+    const consume = (name: 'respond' | 'notify', handler: SqsHandler): EventSource =>
+      startEventSource({
+        ...eventSourceSettings(name, resources),
+        ...options.eventSourceOverrides?.[name],
         sqs: clients.sqs,
-        handler: respond,
+        handler,
         pollWaitSeconds: 0,
         onInvoke: (report) => {
           if (report.result === 'error' || report.result === 'timeout' || report.result === 'invalid-response') {
-            errors.push(`respond ${report.result}: ${describe(report.error)}`);
+            errors.push(`${name} ${report.result}: ${describe(report.error)}`);
           }
           options.onInvoke?.(report);
         },
-      }),
-      notify: startEventSource({
-        ...eventSourceSettings('notify', resources),
-        ...options.eventSourceOverrides?.notify,
-        sqs: clients.sqs,
-        handler: notify,
-        pollWaitSeconds: 0,
-        onInvoke: (report) => {
-          if (report.result === 'error' || report.result === 'timeout' || report.result === 'invalid-response') {
-            errors.push(`notify ${report.result}: ${describe(report.error)}`);
-          }
-          options.onInvoke?.(report);
-        },
-      }),
-    };
+      });
+    const sources: Record<'respond' | 'notify', EventSource> = { respond: consume('respond', respond), notify: consume('notify', notify) };
     cleanups.push(() => Promise.all([sources.respond.stop(), sources.notify.stop()]));
 
     // Progress only prints: without a log it would only cost (it re-reads the SES store every second).

@@ -2,27 +2,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
 import { makeNotifyHandler } from '../../../functions/notify/app';
 import { DirectoryCache } from '../../../functions/notify/recipients';
 import { withObservability } from '../../../functions/shared/lambda';
 import { SlackError } from '../../../functions/shared/slack/errors';
 import { FakeLedger, FakeMailer, FakeSlack, makeConfig, makeJob, person, staticConfig } from './fakes';
+import { lambdaContext, sqsEvent } from '../../support/sqs-event';
 
-const context = { functionName: 'notify', awsRequestId: 'r', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-const event = (bodies: string[]): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m${i}`,
-    receiptHandle: `rh${i}`,
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 'x', ApproximateFirstReceiveTimestamp: '1' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:notifications',
-    awsRegion: 'us-east-1',
-  })),
-});
+const context = lambdaContext('notify');
+const event = (bodies: string[]) => sqsEvent(bodies, 'notifications');
 
 function setup() {
   const sqs = mockClient(SQSClient);

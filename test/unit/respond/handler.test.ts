@@ -2,7 +2,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
 import { makeRespondHandler } from '../../../functions/respond/app';
 import { RespondDirectory } from '../../../functions/respond/respond';
 import { ConfigError } from '../../../functions/shared/config/items';
@@ -13,29 +12,9 @@ import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
 import { RecordingPublisher } from '../../support/recording-publisher';
+import { lambdaContext, sqsEvent } from '../../support/sqs-event';
 
-const context = {
-  functionName: 'respond',
-  awsRequestId: 'req-1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
-
-function sqsEvent(bodies: string[]): SQSEvent {
-  return {
-    Records: bodies.map((body, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `rh${i}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 'x', ApproximateFirstReceiveTimestamp: '1' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:anomalies',
-      awsRegion: 'us-east-1',
-    })),
-  };
-}
+const context = lambdaContext('respond');
 
 function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async () => defaultConfig()) {
   const sqs = mockClient(SQSClient);
