@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SqsPublisher, type OutgoingMessage } from '../../functions/shared/aws/queue';
@@ -9,6 +8,7 @@ import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
 import { collectFacts, countBy, entryIdOfEmail, entryIdOfMessage, type RunFacts } from '../support/soak-checks';
 import { sharedEmulators } from '../support/shared-emulators';
 import { anomaly, ORG, userId } from './org';
+import { sqsEvent } from '../support/sqs-event';
 
 /**
  * Nothing done twice. SQS delivers at least once, so the same anomaly or notification job can
@@ -98,22 +98,9 @@ function auditEntry(name: string, reasons: string[], id: string) {
 }
 const anomalyBody = (entry: unknown) => JSON.stringify({ entry, polledAt: Date.now() });
 
-function sqsEvent(queue: 'anomalies' | 'notifications', bodies: string[]): SQSEvent {
-  const now = String(Date.now());
-  return {
-    Records: bodies.map((body) => ({
-      messageId: randomUUID(),
-      receiptHandle: `direct-${randomUUID()}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'AIDALOCALSENDER', ApproximateFirstReceiveTimestamp: now },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: pipeline.resources.queues[queue].arn,
-      awsRegion: 'us-east-1',
-    })),
-  };
-}
+/** Separate deliveries of `bodies` from the pipeline's queue, as Lambda receives them. */
+const deliveries = (queue: 'anomalies' | 'notifications', bodies: string[]) =>
+  sqsEvent(bodies, pipeline.resources.queues[queue].arn, { uniqueIds: true });
 
 /**
  * Each body in its own invocation, all at once; then, like SQS after a visibility timeout,
@@ -125,7 +112,7 @@ async function deliverConcurrently(handler: SqsHandler, queue: 'anomalies' | 'no
   for (let round = 0; pending.length; round++) {
     if (round >= 10) throw new Error(`still failing after 10 deliveries: ${pending.length} record(s)`);
     const context = createLambdaContext({ functionName: queue === 'anomalies' ? 'respond' : 'notify', timeoutSeconds: 60 });
-    const responses = await Promise.all(pending.map((body) => handler(sqsEvent(queue, [body]), context)));
+    const responses = await Promise.all(pending.map((body) => handler(deliveries(queue, [body]), context)));
     pending = pending.filter((_, i) => (responses[i].batchItemFailures ?? []).length > 0);
     failuresPerRound.push(pending.length);
     if (pending.length) await new Promise((r) => setTimeout(r, 200));
@@ -250,8 +237,8 @@ describe('nothing done twice under concurrent duplicate delivery', () => {
     // Every reset of hal fails (503 before the work); everyone else's succeeds.
     sim.setFaults([{ target: 'admin.users.session.reset', kind: 'server_error', status: 503, match: { user_id: userId('hal') } }]);
     try {
-      const failing = sqsEvent('anomalies', ['a', 'b', 'c'].map((x) => anomalyBody(auditEntry('hal', ['tor'], `dup-reentrant-hal-${x}`))));
-      const passing = sqsEvent('anomalies', ['ivy', 'jon', 'kim'].map((name) => anomalyBody(auditEntry(name, ['tor'], `dup-reentrant-${name}`))));
+      const failing = deliveries('anomalies', ['a', 'b', 'c'].map((x) => anomalyBody(auditEntry('hal', ['tor'], `dup-reentrant-hal-${x}`))));
+      const passing = deliveries('anomalies', ['ivy', 'jon', 'kim'].map((name) => anomalyBody(auditEntry(name, ['tor'], `dup-reentrant-${name}`))));
       const context = createLambdaContext({ functionName: 'respond', timeoutSeconds: 60 });
       const [failed, passed] = await Promise.all([respond(failing, context), respond(passing, context)]);
       expect((failed.batchItemFailures ?? []).map((f) => f.itemIdentifier).sort()).toEqual(failing.Records.map((r) => r.messageId).sort());
