@@ -73,12 +73,26 @@ describe('Ledger on DynamoDB Local', () => {
     await expect(l.consumeResetBudget(4)).resolves.toBe(true);
   });
 
-  it('remembers the last reset for the cooldown, and forgets it once expired', async () => {
+  it('reserves a person\u2019s next reset for exactly one of many concurrent entries (loop protection)', async () => {
     const l = ledger();
-    await l.recordReset('W0COOLXX01', 'c-1', 30);
-    await expect(l.lastReset('W0COOLXX01')).resolves.toBe(now);
+    const claims = await Promise.all(['a', 'b', 'c', 'd'].map((entry) => l.claimReset('W0LOOPXX01', `loop-${entry}`, 30)));
+    const winners = claims.filter((c) => c.claimed);
+    expect(winners).toHaveLength(1);
+    expect(claims.filter((c) => !c.claimed).every((c) => !c.claimed && c.lastResetAt === now)).toBe(true);
+  });
+
+  it('tells a retry of the same entry whether its reset went through, frees a reservation that did not, and expires with the cooldown', async () => {
+    const l = ledger();
+    await expect(l.claimReset('W0COOLXX01', 'c-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+    await l.markResetDone('W0COOLXX01', 'c-1');
+    await expect(l.claimReset('W0COOLXX01', 'c-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: true });
+    await expect(l.claimReset('W0COOLXX01', 'c-2', 30)).resolves.toMatchObject({ claimed: false, entryId: 'c-1' });
+    await l.releaseReset('W0COOLXX01', 'c-1'); // a done reset is never released
+    await expect(l.claimReset('W0COOLXX01', 'c-2', 30)).resolves.toMatchObject({ claimed: false });
     now += 31 * 60_000;
-    await expect(l.lastReset('W0COOLXX01')).resolves.toBeUndefined();
+    await expect(l.claimReset('W0COOLXX01', 'c-2', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+    await l.releaseReset('W0COOLXX01', 'c-2');
+    await expect(l.claimReset('W0COOLXX01', 'c-3', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
   });
 
   it('tells unseen entries from seen ones, in batches larger than one request', async () => {

@@ -46,13 +46,6 @@ export class InMemoryLedger {
     const record = this.decisions.get(entryId);
     if (record) record.notificationQueued = true;
   }
-  async lastReset(userId: string): Promise<number | undefined> {
-    return this.resets.get(userId);
-  }
-  async recordReset(userId: string, entryId = 'manual'): Promise<void> {
-    this.resets.set(userId, this.now());
-    this.resetSlots.set(userId, { entryId, at: this.now(), done: true });
-  }
   async claimReset(userId: string, entryId: string, cooldownMinutes: number): Promise<ResetClaim> {
     const held = this.resetSlots.get(userId);
     if (!held || held.at <= this.now() - cooldownMinutes * 60_000) {

@@ -227,19 +227,6 @@ export class Ledger {
     );
   }
 
-  /** When we last ended this user's sessions (epoch ms), if within the retention of the record. */
-  async lastReset(userId: string): Promise<number | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `user#${userId}`, sk: 'last-reset' }, ConsistentRead: true }),
-    );
-    const at = out.Item?.at;
-    const expiresAt = out.Item?.expiresAt;
-    if (typeof at !== 'number') return undefined;
-    // TTL deletion lags; an expired record is no longer a reason to hold back.
-    if (typeof expiresAt === 'number' && expiresAt * 1000 < this.now()) return undefined;
-    return at;
-  }
-
   /**
    * Loop protection, decided atomically: reserve the next session reset of `userId` for this
    * entry. Granted when no reset of theirs is recorded within the cooldown, or when the one
@@ -302,20 +289,7 @@ export class Ledger {
           ExpressionAttributeValues: { ':entry': entryId },
         }),
       )
-      .catch((error) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
-  }
-
-  /** Record a reset done outside claimReset (e.g. by hand or a tool): later anomalies within the cooldown are held back. */
-  async recordReset(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
-    const now = this.now();
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: `user#${userId}`, sk: 'last-reset', at: now, entryId, done: true, expiresAt: Math.floor(now / 1000) + Math.max(60, cooldownMinutes * 60) },
-      }),
-    );
+      .catch(ignoreConditionFailure);
   }
 
   /** Take one reset from this hour's org-wide budget; false when it is spent. */
