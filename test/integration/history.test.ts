@@ -1,0 +1,54 @@
+import { Ledger } from '../../functions/shared/aws/ledger';
+import { main } from '../../scripts/history';
+import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../local/aws';
+
+let clients: LocalClients;
+let table: string;
+
+beforeAll(async () => {
+  clients = createLocalClients(endpointsFromEnv());
+  table = (await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix: `history-${Date.now().toString(36)}` })).tables.ledger;
+  let now = Date.parse('2026-11-20T09:00:00Z');
+  const ledger = new Ledger(clients.documents, table, 400, () => (now += 60_000));
+  const decide = async (entryId: string, userId: string, outcome: string, events: string[]) => {
+    await ledger.claimEntry(entryId, 60_000);
+    await ledger.completeDecision({ entryId, userId, events, decision: 'end_sessions', reason: 'rule_end_sessions', outcome, notification: 'none' });
+  };
+  await decide('h-1', 'W0ANAXXX01', 'sessions_ended', ['tor']);
+  await decide('h-2', 'W0BENXXX01', 'failed:cannot_reset_primary_owner', ['tor']);
+  await decide('h-3', 'W0ANAXXX01', 'sessions_ended', ['unexpected_scraping']);
+});
+afterAll(() => clients.destroy());
+
+const run = async (...args: string[]) => {
+  const lines: string[] = [];
+  const code = await main([...args, '--table', table, '--endpoint', endpointsFromEnv().dynamodb], (line) => lines.push(line));
+  return { code, lines };
+};
+
+describe('npm run history (the response log)', () => {
+  it('lists every decision about one person, oldest first', async () => {
+    const { code, lines } = await run('--user', 'W0ANAXXX01', '--json');
+    expect(code).toBe(0);
+    expect(lines.map((l) => JSON.parse(l)).map((d) => [d.entryId, d.events[0], d.outcome])).toEqual([
+      ['h-1', 'tor', 'sessions_ended'],
+      ['h-3', 'unexpected_scraping', 'sessions_ended'],
+    ]);
+  });
+
+  it('lists a day as a readable table', async () => {
+    const { code, lines } = await run('--day', '2026-11-20');
+    expect(code).toBe(0);
+    expect(lines[0]).toMatch(/^decided at\s+user\s+reasons\s+decision\s+outcome\s+audit entry$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['W0ANAXXX01', 'W0BENXXX01', 'W0ANAXXX01']);
+    expect(lines[2]).toContain('failed:cannot_reset_primary_owner');
+  });
+
+  it('refuses a query without exactly one of --user and --day', async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect((await run()).code).toBe(2);
+    expect((await run('--user', 'W0ANAXXX01', '--day', '2026-11-20')).code).toBe(2);
+    expect((await run('--user', 'ana')).code).toBe(2);
+    jest.restoreAllMocks();
+  });
+});
