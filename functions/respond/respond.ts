@@ -45,6 +45,45 @@ export type RespondOutcome =
   | { kind: 'duplicate'; entryId: string; outcome?: string }
   | { kind: 'decided'; entryId: string; decision: Decision; outcome: string; userId?: string; notification?: NotificationType };
 
+interface SafetyGate {
+  decision: Decision;
+  /** This entry holds the person's reset reservation: confirm it after the reset, or release it. */
+  reserved: boolean;
+  /** This entry's reset already went through on an earlier attempt: do not reset again. */
+  alreadyReset: boolean;
+  /** A unit of the hourly budget was spent: refund it if the reset does not happen. */
+  budgetTaken: boolean;
+}
+
+/**
+ * Loop protection and the circuit breaker, each one conditional write: reserve the person's next
+ * reset (of two anomalies about one person handled at the same moment, only one may end the
+ * sessions), then spend a unit of the org-wide hourly budget. Holds the decision back to
+ * notify-only when either says no, giving back what it took.
+ */
+async function passSafetyGates(
+  decision: Decision,
+  userId: string,
+  entryId: string,
+  config: ResponseConfig,
+  deps: RespondDeps,
+  now: () => number,
+): Promise<SafetyGate> {
+  const slot = await deps.ledger.claimReset(userId, entryId, config.safety.cooldownMinutes);
+  if (slot.claimed && slot.alreadyReset) return { decision, reserved: false, alreadyReset: true, budgetTaken: false };
+  if (!slot.claimed) {
+    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
+    return { decision: held, reserved: false, alreadyReset: false, budgetTaken: false };
+  }
+  const budgetTaken = await deps.ledger.consumeResetBudget(config.safety.maxSessionResetsPerHour);
+  const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
+  if (gated.action !== 'end_sessions') {
+    await deps.ledger.releaseReset(userId, entryId);
+    return { decision: gated, reserved: false, alreadyReset: false, budgetTaken: false };
+  }
+  return { decision: gated, reserved: true, alreadyReset: false, budgetTaken };
+}
+
 /** Directory lookups the decision needs, cached per container (users, group members). */
 export class RespondDirectory {
   private readonly users: TtlCache<DirectoryUser | undefined>;
@@ -116,26 +155,9 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
 
     if (decision.action === 'end_sessions') {
       const userId = (entry.entity as { userId: string }).userId;
-      // Loop protection is decided by one conditional write, not a read then a write: of two
-      // anomalies about one person handled at the same moment, only one may end the sessions.
-      const slot = await deps.ledger.claimReset(userId, entry.id, config.safety.cooldownMinutes);
-      if (slot.claimed && slot.alreadyReset) {
-        // A retry after this entry's reset went through and a later step failed: not again.
-        alreadyReset = true;
-      } else {
-        if (slot.claimed) reservedFor = userId;
-        decision = slot.claimed
-          ? decision
-          : applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
-        if (decision.action === 'end_sessions') {
-          budgetTaken = await deps.ledger.consumeResetBudget(config.safety.maxSessionResetsPerHour);
-          decision = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
-        }
-        if (decision.action !== 'end_sessions' && reservedFor) {
-          await deps.ledger.releaseReset(userId, entry.id);
-          reservedFor = undefined;
-        }
-      }
+      const gate = await passSafetyGates(decision, userId, entry.id, config, deps, now);
+      ({ decision, alreadyReset, budgetTaken } = gate);
+      if (gate.reserved) reservedFor = userId;
     }
 
     if (decision.action === 'end_sessions') {
