@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { slackSecretSchema } from '../functions/shared/slack/tokens';
+import { parseCommandLine } from '../scripts/cli';
 import { startLocalPipeline, type LocalPipeline } from './pipeline';
 
 const USAGE = `Usage: npm start -- [options]
@@ -26,30 +26,22 @@ Options:
   -h, --help          this text`;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        once: { type: 'boolean', default: false },
-        scenario: { type: 'string' },
-        config: { type: 'string' },
-        'slack-url': { type: 'string' },
-        'slack-tokens': { type: 'string' },
-        'time-scale': { type: 'string' },
-        'poll-every': { type: 'string', default: '5' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    process.argv.slice(2),
+    {
+      once: { type: 'boolean', default: false },
+      scenario: { type: 'string' },
+      config: { type: 'string' },
+      'slack-url': { type: 'string' },
+      'slack-tokens': { type: 'string' },
+      'time-scale': { type: 'string' },
+      'poll-every': { type: 'string', default: '5' },
+      verbose: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!parsed.values) return parsed.exitCode;
+  const args = parsed.values;
   const timeScale = Number(args['time-scale'] ?? (args.once ? 40 : 1));
   const pollEverySeconds = Number(args['poll-every']);
   if (!(timeScale > 0) || !(pollEverySeconds > 0)) {

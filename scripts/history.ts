@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger, type DecisionRecord } from '../functions/shared/aws/ledger';
+import { parseCommandLine } from './cli';
 
 const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD) [--table NAME] [--endpoint URL] [--json]
 
@@ -14,29 +14,21 @@ The response log: every decision the responder made about one person, or on one 
   --json      one JSON object per line instead of a table`;
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        user: { type: 'string' },
-        day: { type: 'string' },
-        table: { type: 'string' },
-        endpoint: { type: 'string' },
-        limit: { type: 'string', default: '200' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    print(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      user: { type: 'string' },
+      day: { type: 'string' },
+      table: { type: 'string' },
+      endpoint: { type: 'string' },
+      limit: { type: 'string', default: '200' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+    print,
+  );
+  if (!parsed.values) return parsed.exitCode;
+  const args = parsed.values;
   if (!args.user === !args.day || (args.day && !/^\d{4}-\d{2}-\d{2}$/.test(args.day)) || (args.user && !/^[UW][A-Z0-9]{2,}$/.test(args.user))) {
     console.error(`Give either --user with a Slack user ID or --day as YYYY-MM-DD.\n\n${USAGE}`);
     return 2;

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../functions/shared/validation';
+import { parseCommandLine } from './cli';
 import { readConfigFile, writeConfig } from './config-file';
 
 const USAGE = `Usage: npm run seed -- [--file config/default-config.json] [--table NAME] [--endpoint URL] [--region REGION] [--dry-run]
@@ -16,28 +16,19 @@ Validates a response-configuration file and writes it to the config table, repla
 An invalid file prints each offending field and writes nothing (exit 1).`;
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        file: { type: 'string', default: 'config/default-config.json' },
-        table: { type: 'string' },
-        endpoint: { type: 'string' },
-        region: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      file: { type: 'string', default: 'config/default-config.json' },
+      table: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!parsed.values) return parsed.exitCode;
+  const args = parsed.values;
 
   const file = resolve(args.file!);
   let config;
