@@ -73,10 +73,12 @@ function perEntry(): { validateAndDecideUs: number; configLoadUs: number } {
     details: { reason: reasons[i % reasons.length], location: 'Reno, Nevada' },
   }));
   const groups = new Map<string, ReadonlySet<string>>();
+  const BENCH_ORG = { enterpriseId: 'E0', teamIds: new Set(['E0']) };
+  const BENCH_MEMBER = { found: true as const, isPrimaryOwner: false, isStranger: false, enterpriseId: 'E0' };
   let start = process.hrtime.bigint();
   for (const raw of entries) {
     const parsed = parseAuditEntry(raw);
-    if (parsed.ok) decide({ entry: parsed.entry, config, groupMembers: groups, user: { isExternal: false } });
+    if (parsed.ok) decide({ entry: parsed.entry, config, groupMembers: groups, person: BENCH_MEMBER, org: BENCH_ORG });
   }
   const validateAndDecideUs = Number(process.hrtime.bigint() - start) / 1e3 / entries.length;
   const items = configToItems(defaultConfig());

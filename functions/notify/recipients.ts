@@ -146,7 +146,7 @@ export async function planDeliveries(job: NotificationJob, config: ResponseConfi
       // Unknown until the retry: leave the email out rather than report "no address".
       if (!found) channels.splice(channels.indexOf('email'), 1);
     }
-    addPerson({ id: job.user.id, email, isBot: false, deleted: false, isExternal: false }, channels, 'affected_user', 'affected user');
+    addPerson({ id: job.user.id, email, isBot: false, deleted: false, isPrimaryOwner: false, isStranger: false }, channels, 'affected_user', 'affected user');
   }
 
   if (rule.primaryOwner.length) {
@@ -154,7 +154,7 @@ export async function planDeliveries(job: NotificationJob, config: ResponseConfi
     const owner = found?.value;
     if (owner && canReceive(owner)) addPerson(owner, rule.primaryOwner, 'admin', 'primary owner');
     else if (found) {
-      for (const channel of rule.primaryOwner) plan.skipped.push({ recipient: 'primary owner', channel, reason: owner ? 'cannot_receive' : 'not_found' });
+      for (const channel of rule.primaryOwner) plan.skipped.push({ recipient: 'primary owner', channel, reason: !owner ? 'not_found' : owner.deleted ? 'deactivated' : 'cannot_receive' });
     }
   }
 

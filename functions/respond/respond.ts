@@ -5,9 +5,9 @@ import { parseAuditEntry, type AnomalyEntry } from '../shared/audit-entry';
 import type { DecisionRecord, Ledger } from '../shared/aws/ledger';
 import type { MessagePublisher } from '../shared/aws/queue';
 import { ConfigError } from '../shared/config/items';
-import type { ResponseConfig, NotificationType } from '../shared/config/schema';
+import { parseGroupKey, type ResponseConfig, type NotificationType } from '../shared/config/schema';
 import type { ConfigSource } from '../shared/config/store';
-import { applySafety, decide, groupsToExpand, type Decision } from '../shared/decide';
+import { applySafety, decide, factsNeeded, type Decision, type OrgFacts, type PersonFacts } from '../shared/decide';
 import { asRetry } from '../shared/failures';
 import { anomalyMessageSchema, type NotificationJob } from '../shared/messages';
 import { isSlackError, type SlackError } from '../shared/slack/errors';
@@ -31,7 +31,7 @@ export type RespondLedger = Pick<
 export interface RespondDeps {
   config: ConfigSource;
   ledger: RespondLedger;
-  slack: Pick<SlackApi, 'resetSessions' | 'getUser' | 'usergroupMembers'>;
+  slack: Pick<SlackApi, 'resetSessions'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
   logger?: Logger;
@@ -84,33 +84,43 @@ async function passSafetyGates(
   return { decision: gated, reserved: true, alreadyReset: false, budgetTaken };
 }
 
-/** Directory lookups the decision needs, cached per container (users, group members). */
+/** Directory lookups the decision needs, cached per container (users, group members, the org). */
 export class RespondDirectory {
   private readonly users: TtlCache<DirectoryUser | undefined>;
   private readonly groups: TtlCache<ReadonlySet<string>>;
+  private readonly orgs: TtlCache<OrgFacts>;
 
   constructor(
-    private readonly slack: Pick<SlackApi, 'getUser' | 'usergroupMembers'>,
+    private readonly slack: Pick<SlackApi, 'getUser' | 'usergroupMembers' | 'orgIdentity'>,
     ttlMs: number,
     now?: () => number,
   ) {
     this.users = new TtlCache(ttlMs, now);
     this.groups = new TtlCache(ttlMs, now);
+    this.orgs = new TtlCache(ttlMs, now);
   }
 
-  user(userId: string): Promise<DirectoryUser | undefined> {
-    return this.users.get(userId, () => this.slack.getUser(userId));
+  async person(userId: string): Promise<PersonFacts> {
+    const user = await this.users.get(userId, () => this.slack.getUser(userId));
+    if (!user) return { found: false };
+    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId };
   }
 
-  async groupMembers(groupIds: string[]): Promise<Map<string, ReadonlySet<string>>> {
+  org(): Promise<OrgFacts> {
+    return this.orgs.get('org', () => this.slack.orgIdentity());
+  }
+
+  /** Members of each configured group key (`S…` org-wide, `T…/S…` in a workspace). */
+  async groupMembers(groupKeys: readonly string[]): Promise<Map<string, ReadonlySet<string>>> {
     const entries = await Promise.all(
-      groupIds.map(async (group) => {
+      groupKeys.map(async (key) => {
+        const { id, team } = parseGroupKey(key);
         try {
-          return [group, await this.groups.get(group, async () => new Set(await this.slack.usergroupMembers(group)))] as const;
+          return [key, await this.groups.get(key, async () => new Set(await this.slack.usergroupMembers({ id, teamId: team })))] as const;
         } catch (error) {
           if (isSlackError(error, 'permanent')) {
             // Without the members we cannot tell who is excluded: fail safe, as for a bad config.
-            throw new ConfigError([`excludedGroups: user group ${group} cannot be expanded (${error.code})`]);
+            throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (${error.code})`]);
           }
           throw error;
         }
@@ -184,7 +194,7 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
         detail = explainResetFailure(error);
       }
     } else if (decision.action === 'notify_only') {
-      outcome = 'notified';
+      outcome = decision.reason === 'protected' ? 'protected' : 'notified';
       notification = decision.reason === 'circuit_breaker' ? 'action_failed' : 'anomaly_not_acted_on';
       detail = explainHold(decision, config);
     } else {
@@ -246,12 +256,16 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
   return { kind: 'rejected', entryId, issues };
 }
 
+/** Gather exactly the facts the decision needs (none for entries ignored outright), then decide once. */
 async function decideEntry(entry: AnomalyEntry, config: ResponseConfig, directory: RespondDirectory): Promise<Decision> {
-  const first = decide({ entry, config, groupMembers: new Map() });
-  // Ignored without any lookup (apps, other reason codes, rules off): no Slack call spent.
-  if (first.action === 'ignore' || entry.entity.kind !== 'user') return first;
-  const [user, groupMembers] = await Promise.all([directory.user(entry.entity.userId), directory.groupMembers(groupsToExpand(entry, config))]);
-  return decide({ entry, config, groupMembers, user: user ? { isExternal: user.isExternal } : undefined });
+  const needed = factsNeeded(entry, config);
+  const userId = entry.entity.kind === 'user' ? entry.entity.userId : undefined;
+  const [person, org, groupMembers] = await Promise.all([
+    needed.person && userId ? directory.person(userId) : undefined,
+    needed.org ? directory.org() : undefined,
+    directory.groupMembers(needed.groups),
+  ]);
+  return decide({ entry, config, groupMembers, person, org });
 }
 
 /** Queue the entry's notification job once; a retry after a crash re-sends it (notify de-duplicates). */
@@ -304,6 +318,12 @@ function explainHold(decision: Extract<Decision, { action: 'notify_only' }>, con
       return `The response rule for ${decision.events.filter((e) => config.events[e].action === 'notify_only').map(eventLabel).join(', ')} is notify only.`;
     case 'excluded':
       return `The user is excluded from automatic responses: ${decision.exclusions.join(', ')}.`;
+    case 'external_user':
+      return `The user belongs to another organisation (Slack Connect): ${decision.externalBecause ?? 'Slack says so'}. Their own organisation's admins can end their sessions; this org cannot.`;
+    case 'not_in_directory':
+      return 'Slack\u2019s directory does not know this user, so their sessions were not ended. Review this activity by hand.';
+    case 'protected':
+      return 'This is the org\u2019s primary owner, whose sessions are never ended automatically. Review this activity by hand and contact them directly.';
     case 'cooldown':
       return `Sessions were already ended within the last ${config.safety.cooldownMinutes} minutes; not ending them again (loop protection).`;
     case 'circuit_breaker':

@@ -11,16 +11,21 @@ export const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 /** An audit entry larger than this is refused rather than carried through the pipeline. */
 export const MAX_ENTRY_BYTES = 64 * 1024;
 
+/** Text Slack may send empty ("nothing changed"), null or absent: all read as absent. */
+const optionalText = z
+  .string()
+  .optional()
+  .catch(undefined)
+  .transform((text) => (text === '' ? undefined : text));
+
 const userRef = z
   .object({
     id: z.string().regex(SLACK_USER_ID, 'must be a Slack user ID (U… or W…)'),
-    name: z.string().optional(),
-    email: z.string().optional(),
-    team: z.string().optional(),
+    name: optionalText,
+    email: optionalText,
+    team: optionalText,
   })
   .passthrough();
-
-const optionalText = z.string().optional().catch(undefined);
 
 const entitySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('user'), user: userRef }).passthrough(),
@@ -50,16 +55,22 @@ export const auditEntrySchema = z
           .catch(undefined),
         ua: optionalText,
         ip_address: optionalText,
+        // A string or a number in real entries, sometimes null: all accepted (null = none).
         session_id: z.union([z.string(), z.number()]).optional().catch(undefined),
       })
       .passthrough()
-      .default({}),
+      .prefault({}),
     details: z
       .object({
         reason: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
         location: optionalText,
         previous_ip_address: optionalText,
         previous_ua: optionalText,
+        // Seen in live entries (java-slack-sdk samples): Slack's own word that the person is from
+        // another org, and the team they belong to. Absent on most entries; read when present.
+        is_external_user: z.boolean().optional().catch(undefined),
+        entity_team: optionalText,
+        // µs, ms or a string in published examples: recorded by passthrough, never relied on.
       })
       .passthrough(),
   })
@@ -73,7 +84,18 @@ export interface AnomalyEntry {
   /** Unix seconds. */
   dateCreate: number;
   entity:
-    | { kind: 'user'; userId: string; name?: string; email?: string; team?: string }
+    | {
+        kind: 'user';
+        userId: string;
+        name?: string;
+        email?: string;
+        /** `entity.user.team`: the person's team as the audit log names it (T… or E…). */
+        team?: string;
+        /** `details.is_external_user`, when Slack sends it. */
+        isExternalUser?: boolean;
+        /** `details.entity_team`, when Slack sends it. */
+        entityTeam?: string;
+      }
     | { kind: 'app'; appId: string; name?: string }
     | { kind: 'other'; type: string };
   /** Reason codes, as a list even when Slack sent one string. */
@@ -110,7 +132,15 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
   const e = parsed.data;
   const entity: AnomalyEntry['entity'] =
     e.entity.type === 'user'
-      ? { kind: 'user', userId: e.entity.user.id, name: e.entity.user.name, email: e.entity.user.email, team: e.entity.user.team }
+      ? {
+          kind: 'user',
+          userId: e.entity.user.id,
+          name: e.entity.user.name || undefined,
+          email: e.entity.user.email || undefined,
+          team: e.entity.user.team || undefined,
+          isExternalUser: e.details.is_external_user,
+          entityTeam: e.details.entity_team,
+        }
       : e.entity.type === 'app'
         ? { kind: 'app', appId: e.entity.app.id, name: e.entity.app.name }
         : { kind: 'other', type: e.entity.type };
@@ -126,7 +156,7 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
         userAgent: e.context.ua,
         location: e.details.location,
         workspace: e.context.location?.name ?? e.context.location?.domain,
-        sessionId: e.context.session_id === undefined ? undefined : String(e.context.session_id),
+        sessionId: e.context.session_id === undefined || e.context.session_id === '' ? undefined : String(e.context.session_id),
         previousIpAddress: e.details.previous_ip_address,
         previousUserAgent: e.details.previous_ua,
       },

@@ -14,7 +14,34 @@ const stringList = <T extends z.ZodType<string>>(item: T) =>
   z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(item)).default([]);
 
 const userIds = stringList(z.string().regex(SLACK_USER_ID, 'must be a Slack user ID (U… or W…)'));
-const groupIds = stringList(z.string().regex(SLACK_GROUP_ID, 'must be a Slack user group ID (S…)'));
+const groupId = z.string().regex(SLACK_GROUP_ID, 'must be a Slack user group ID (S…)');
+const teamId = z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be the group\u2019s workspace ID (T…) or, for an org-wide group, the org ID (E…)');
+/**
+ * An excluded user group. Slack needs the group's own team to list its members with our
+ * org-level token: a workspace group is `"T…/S…"` or `{ "id": "S…", "team": "T…" }`; an org-wide
+ * group is `"S…"` or `{ "id": "S…" }` (its team is the org's enterprise id, found at run time).
+ * Either way it is kept as one key string, `S…` or `T…/S…` (see `parseGroupKey`).
+ */
+const groupKeyString = z.string().regex(/^(?:[TE][A-Z0-9]{2,}\/)?S[A-Z0-9]{2,}$/, 'must be a Slack user group ID (S…), or T…/S… for a workspace group');
+const groupObject = z
+  .object({ id: groupId, team: teamId.optional() })
+  .strict()
+  .transform(({ id, team }) => (team ? `${team}/${id}` : id));
+// Chosen by the value's type rather than z.union, so a bad field inside the object form is
+// reported by name (a union would only say "Invalid input").
+const groupRef = z.unknown().transform((value, ctx) => {
+  const parsed = (typeof value === 'string' ? groupKeyString : groupObject).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+const groupRefs = z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(groupRef)).default([]);
+
+/** A configured group key split into the group and its team (undefined = org-wide). */
+export function parseGroupKey(key: string): { id: string; team?: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { id: key } : { id: key.slice(slash + 1), team: key.slice(0, slash) };
+}
 
 export const NOTIFICATION_CHANNELS = ['email', 'slack'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
@@ -24,11 +51,11 @@ export const eventRuleSchema = z
   .object({
     action: z.enum(RESPONSE_ACTIONS),
     excludedUsers: userIds,
-    excludedGroups: groupIds,
+    excludedGroups: groupRefs,
   })
   .strict();
 
-export const exclusionsSchema = z.object({ excludedUsers: userIds, excludedGroups: groupIds }).strict();
+export const exclusionsSchema = z.object({ excludedUsers: userIds, excludedGroups: groupRefs }).strict();
 
 export const recipientRuleSchema = z
   .object({

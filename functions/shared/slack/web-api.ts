@@ -1,26 +1,62 @@
-import { WebClient, ErrorCode, LogLevel, type WebAPICallResult } from '@slack/web-api';
+import {
+  WebClient,
+  ErrorCode,
+  LogLevel,
+  type UsergroupsUsersListArguments,
+  type UsersInfoResponse,
+} from '@slack/web-api';
 import { classifySlackError, SlackError, type TokenName } from './errors';
 import type { TokenProvider } from './tokens';
 
 /** Security Admin system role (Slack's fixed role id). */
 export const SECURITY_ADMIN_ROLE_ID = 'Rl0J';
 
+/**
+ * A person as Slack's directory describes them. Facts only: whether they belong to the org, and
+ * what to do about them, is decided in the domain (decide.ts), not here.
+ */
 export interface DirectoryUser {
   id: string;
+  /** Handle (users.info `name`, admin.users.list `username`). */
   name?: string;
+  /** Full name (users.info `real_name`, admin.users.list `full_name`). */
   realName?: string;
   email?: string;
   isBot: boolean;
+  /** Deactivated (users.info `deleted`, admin.users.list `is_active: false`). */
   deleted: boolean;
-  /** Belongs to another organisation (Slack Connect): never acted on. */
-  isExternal: boolean;
+  isPrimaryOwner: boolean;
+  /** users.info `team_id`: the person's home team (T… or, for org-level people, E…). */
+  teamId?: string;
+  /** users.info `enterprise_user.enterprise_id`: the org the person belongs to; absent outside Enterprise orgs. */
+  enterpriseId?: string;
+  /** users.info `is_stranger`: someone this org can see only through a shared channel. */
+  isStranger: boolean;
+}
+
+/**
+ * A Slack user group to expand. `teamId` is the group's own team: a workspace group's T…, or the
+ * org's E… for an org-wide group (Slack's admin.usergroups.fetch example shows an org-wide group
+ * with `team_id` = the enterprise id). Absent = org-wide.
+ */
+export interface UserGroupRef {
+  id: string;
+  teamId?: string;
+}
+
+/** Who "our org" is: its enterprise id and every workspace in it. */
+export interface OrgIdentity {
+  enterpriseId: string;
+  /** The enterprise id and every workspace (T…) of the org. */
+  teamIds: ReadonlySet<string>;
 }
 
 /** Slack Web API operations this project uses, behind one small interface tests can fake. */
 export interface SlackApi {
   resetSessions(userId: string): Promise<void>;
   getUser(userId: string): Promise<DirectoryUser | undefined>;
-  usergroupMembers(groupId: string): Promise<string[]>;
+  usergroupMembers(group: UserGroupRef): Promise<string[]>;
+  orgIdentity(): Promise<OrgIdentity>;
   primaryOwner(): Promise<DirectoryUser | undefined>;
   securityAdminIds(): Promise<string[]>;
   openDirectMessage(userId: string): Promise<string>;
@@ -35,25 +71,26 @@ export interface SlackWebApiOptions {
   timeoutMs?: number;
 }
 
-type SlackResult = WebAPICallResult & Record<string, unknown>;
+/**
+ * Our tokens are org-level installs, and Slack requires `team_id` from org tokens on these
+ * methods (their reference: "required if org token is used"). The SDK types it optional because
+ * workspace tokens may leave it out; this makes leaving it out a compile error here.
+ */
+type OrgTokenArguments<T extends { team_id?: string }> = T & { team_id: string };
 
-interface SlackUserRecord {
-  id: string;
-  name?: string;
-  real_name?: string;
-  deleted?: boolean;
-  is_bot?: boolean;
-  is_stranger?: boolean;
-  is_primary_owner?: boolean;
-  enterprise_user?: { enterprise_id?: string };
-  profile?: { email?: string; real_name?: string };
-  email?: string;
+/** Slack's list methods end pagination with an empty or missing `next_cursor`. */
+function nextCursor(page: { response_metadata?: { next_cursor?: string } }): string | undefined {
+  return page.response_metadata?.next_cursor || undefined;
 }
 
-/** @slack/web-api with no built-in retries and every failure mapped to a classified SlackError. */
+/**
+ * @slack/web-api's typed methods, with no built-in retries (retries belong to SQS) and
+ * `rejectRateLimitedCalls` on (a 429 comes back to us with its Retry-After, never slept on here).
+ * Every failure is mapped to a classified SlackError.
+ */
 export class SlackWebApi implements SlackApi {
   private readonly client: WebClient;
-  private enterpriseId?: Promise<string | undefined>;
+  private org?: Promise<OrgIdentity>;
 
   constructor(private readonly options: SlackWebApiOptions) {
     this.client = new WebClient(undefined, {
@@ -66,33 +103,58 @@ export class SlackWebApi implements SlackApi {
   }
 
   async resetSessions(userId: string): Promise<void> {
-    await this.call('admin', 'admin.users.session.reset', { user_id: userId });
+    await this.call('admin', 'admin.users.session.reset', (token) => this.client.admin.users.session.reset({ token, user_id: userId }));
   }
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     try {
-      const result = await this.call('admin', 'users.info', { user: userId });
-      const enterpriseId = await this.orgEnterpriseId();
-      return toDirectoryUser(result.user as SlackUserRecord, enterpriseId);
+      const result = await this.call('admin', 'users.info', (token) => this.client.users.info({ token, user: userId }));
+      return result.user ? fromUsersInfo(result.user) : undefined;
     } catch (error) {
       if (error instanceof SlackError && error.code === 'user_not_found') return undefined;
       throw error;
     }
   }
 
-  async usergroupMembers(groupId: string): Promise<string[]> {
-    const result = await this.call('admin', 'usergroups.users.list', { usergroup: groupId });
-    return (result.users as string[] | undefined) ?? [];
+  async usergroupMembers(group: UserGroupRef): Promise<string[]> {
+    const teamId = group.teamId ?? (await this.orgIdentity()).enterpriseId;
+    const args: OrgTokenArguments<UsergroupsUsersListArguments> = { usergroup: group.id, team_id: teamId };
+    const result = await this.call('admin', 'usergroups.users.list', (token) => this.client.usergroups.users.list({ ...args, token }));
+    if (!Array.isArray(result.users)) {
+      // A success without the member list cannot tell us who is excluded: never read it as "nobody".
+      throw new SlackError('malformed_response', 'permanent', 'admin', 'usergroups.users.list');
+    }
+    return result.users;
+  }
+
+  /** auth.test names the org; admin.teams.list its workspaces. Cached for the container's life. */
+  orgIdentity(): Promise<OrgIdentity> {
+    if (!this.org) {
+      this.org = this.loadOrgIdentity();
+      this.org.catch(() => (this.org = undefined));
+    }
+    return this.org;
   }
 
   async primaryOwner(): Promise<DirectoryUser | undefined> {
-    const enterpriseId = await this.orgEnterpriseId();
     let cursor: string | undefined;
     do {
-      const page = await this.call('admin', 'admin.users.list', { limit: 100, ...(cursor ? { cursor } : {}) });
-      const owner = (page.users as SlackUserRecord[] | undefined)?.find((u) => u.is_primary_owner);
-      if (owner) return toDirectoryUser(owner, enterpriseId);
-      cursor = page.response_metadata?.next_cursor || undefined;
+      const page = await this.call('admin', 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      const owner = page.users?.find((u) => u.is_primary_owner === true && u.id);
+      if (owner) {
+        return {
+          id: owner.id!,
+          name: owner.username || undefined,
+          realName: owner.full_name || undefined,
+          email: owner.email || undefined,
+          isBot: owner.is_bot === true,
+          // admin.users.list has no `deleted`: a deactivated person is `is_active: false`.
+          deleted: owner.is_active === false,
+          isPrimaryOwner: true,
+          isStranger: false,
+        };
+      }
+      cursor = nextCursor(page);
     } while (cursor);
     return undefined;
   }
@@ -101,43 +163,55 @@ export class SlackWebApi implements SlackApi {
     const ids = new Set<string>();
     let cursor: string | undefined;
     do {
-      const page = await this.call('admin', 'admin.roles.listAssignments', {
-        role_ids: [SECURITY_ADMIN_ROLE_ID],
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const assignment of (page.role_assignments as { user_id?: string }[] | undefined) ?? []) {
-        if (assignment.user_id) ids.add(assignment.user_id);
-      }
-      cursor = page.response_metadata?.next_cursor || undefined;
+      const page = await this.call('admin', 'admin.roles.listAssignments', (token) =>
+        this.client.admin.roles.listAssignments({ token, role_ids: [SECURITY_ADMIN_ROLE_ID], limit: 200, ...(cursor ? { cursor } : {}) }),
+      );
+      for (const assignment of page.role_assignments ?? []) if (assignment.user_id) ids.add(assignment.user_id);
+      cursor = nextCursor(page);
     } while (cursor);
     return [...ids];
   }
 
   async openDirectMessage(userId: string): Promise<string> {
-    const result = await this.call('bot', 'conversations.open', { users: userId });
-    const id = (result.channel as { id?: string } | undefined)?.id;
+    const result = await this.call('bot', 'conversations.open', (token) => this.client.conversations.open({ token, users: userId }));
+    const id = result.channel?.id;
     if (!id) throw new SlackError('no_channel_returned', 'transient', 'bot', 'conversations.open');
     return id;
   }
 
   async postMessage(channel: string, message: { text: string; blocks?: unknown[] }): Promise<void> {
-    await this.call('bot', 'chat.postMessage', { channel, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) });
+    await this.call('bot', 'chat.postMessage', (token) =>
+      this.client.chat.postMessage({
+        token,
+        channel,
+        text: message.text,
+        // Block Kit is built and validated by the notifier's templates; the SDK's block union is too narrow to name here.
+        ...(message.blocks ? { blocks: message.blocks as never } : {}),
+      }),
+    );
   }
 
-  /** The admin token's enterprise (auth.test), to tell org members from Slack Connect people. */
-  private orgEnterpriseId(): Promise<string | undefined> {
-    if (!this.enterpriseId) {
-      this.enterpriseId = this.call('admin', 'auth.test', {}).then((r) => (r.enterprise_id as string | undefined) || undefined);
-      this.enterpriseId.catch(() => (this.enterpriseId = undefined));
+  private async loadOrgIdentity(): Promise<OrgIdentity> {
+    const auth = await this.call('admin', 'auth.test', (token) => this.client.auth.test({ token }));
+    const enterpriseId = auth.enterprise_id;
+    if (!enterpriseId) {
+      // Every decision about "is this person ours" needs the org: without it, act on nobody.
+      throw new SlackError('not_an_enterprise', 'auth', 'admin', 'auth.test');
     }
-    return this.enterpriseId;
+    const teamIds = new Set<string>([enterpriseId]);
+    let cursor: string | undefined;
+    do {
+      const page = await this.call('admin', 'admin.teams.list', (token) => this.client.admin.teams.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      for (const team of page.teams ?? []) if (team.id) teamIds.add(team.id);
+      cursor = nextCursor(page);
+    } while (cursor);
+    return { enterpriseId, teamIds };
   }
 
-  private async call(tokenName: TokenName, method: string, args: Record<string, unknown>): Promise<SlackResult> {
+  private async call<T>(tokenName: TokenName, method: string, request: (token: string) => Promise<T>): Promise<T> {
     const token = await this.options.tokens.get(tokenName);
     try {
-      return (await this.client.apiCall(method, { ...args, token })) as SlackResult;
+      return await request(token);
     } catch (error) {
       const mapped = toSlackError(error, tokenName, method);
       if (mapped.code === 'invalid_auth' || mapped.code === 'token_revoked' || mapped.code === 'token_expired') {
@@ -148,17 +222,20 @@ export class SlackWebApi implements SlackApi {
   }
 }
 
-function toDirectoryUser(user: SlackUserRecord, orgEnterpriseId: string | undefined): DirectoryUser {
-  const memberOfOtherOrg =
-    orgEnterpriseId !== undefined && user.enterprise_user?.enterprise_id !== undefined && user.enterprise_user.enterprise_id !== orgEnterpriseId;
+type UsersInfoUser = NonNullable<UsersInfoResponse['user']>;
+
+function fromUsersInfo(user: UsersInfoUser): DirectoryUser {
   return {
-    id: user.id,
-    name: user.name,
-    realName: user.real_name ?? user.profile?.real_name,
-    email: user.profile?.email ?? user.email,
+    id: user.id ?? '',
+    name: user.name || undefined,
+    realName: user.real_name || user.profile?.real_name || undefined,
+    email: user.profile?.email || undefined,
     isBot: user.is_bot === true,
     deleted: user.deleted === true,
-    isExternal: user.is_stranger === true || memberOfOtherOrg,
+    isPrimaryOwner: user.is_primary_owner === true,
+    teamId: user.team_id || undefined,
+    enterpriseId: user.enterprise_user?.enterprise_id || undefined,
+    isStranger: user.is_stranger === true,
   };
 }
 

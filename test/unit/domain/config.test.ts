@@ -1,6 +1,6 @@
 import { ANOMALY_EVENT_NAMES } from '../../../functions/shared/anomaly-catalogue';
 import { ConfigError, configFromItems, configToItems } from '../../../functions/shared/config/items';
-import { defaultConfig, responseConfigSchema, type ResponseConfig } from '../../../functions/shared/config/schema';
+import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/shared/config/schema';
 import { ValidationError } from '../../../functions/shared/validation';
 
 const SLACK_DEFAULTS: ResponseConfig = {
@@ -304,5 +304,40 @@ describe('recipient items edited in the console', () => {
     expect(config.notifications.sessions_ended).toEqual({ primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: ['soc@example.com'] });
     const quiet = configFromItems([{ id: 'notify#anomaly_not_acted_on', primaryOwner: ['slack'] }]);
     expect(quiet.notifications.anomaly_not_acted_on.securityAdmins).toEqual(['email']);
+  });
+});
+
+describe('excluded user groups name their team (Slack needs it with an org token)', () => {
+  it('accepts an org-wide group as "S…" or { id }, and a workspace group as "T…/S…" or { id, team }', () => {
+    const config = responseConfigSchema.parse({
+      exclusions: { excludedGroups: ['S0ORGWIDE1', { id: 'S0ORGWIDE2' }, 'T0WORKSP01/S0WSGROUP1', { id: 'S0WSGROUP2', team: 'T0WORKSP02' }] },
+    });
+    expect(config.exclusions.excludedGroups).toEqual(['S0ORGWIDE1', 'S0ORGWIDE2', 'T0WORKSP01/S0WSGROUP1', 'T0WORKSP02/S0WSGROUP2']);
+    expect(parseGroupKey('T0WORKSP01/S0WSGROUP1')).toEqual({ id: 'S0WSGROUP1', team: 'T0WORKSP01' });
+    expect(parseGroupKey('S0ORGWIDE1')).toEqual({ id: 'S0ORGWIDE1' });
+  });
+
+  it('survives the round trip through the table items', () => {
+    const config = defaultConfig();
+    config.events.tor.excludedGroups.push('T0WORKSP01/S0WSGROUP1', 'S0ORGWIDE1');
+    expect(configFromItems(configToItems(config)).events.tor.excludedGroups).toEqual(['T0WORKSP01/S0WSGROUP1', 'S0ORGWIDE1']);
+  });
+
+  it.each([
+    [{ id: 'S0GROUP001', team: 'X0NOTATEAM' }, /events\.tor\.excludedGroups\.0\.team: must be the group’s workspace ID/],
+    ['C0NOTAGRP1', /events\.tor\.excludedGroups\.0: must be a Slack user group ID/],
+    [{ id: 'S0GROUP001', workspace: 'T0WORKSP01' }, /events\.tor\.excludedGroups\.0: Unrecognized key: "workspace"/],
+  ])('refuses %j, naming the field', (group, message) => {
+    const result = responseConfigSchema.safeParse({ events: { tor: { action: 'end_sessions', excludedGroups: [group] } } });
+    expect(result.success).toBe(false);
+    const error = (() => {
+      try {
+        configFromItems([{ id: 'event#tor', action: 'end_sessions', excludedGroups: [group] }]);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    expect(error?.issues.join('\n')).toMatch(new RegExp(message.source.replace('events\\.tor', 'event#tor')));
   });
 });

@@ -1,12 +1,14 @@
 import { ANOMALY_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/shared/anomaly-catalogue';
-import { applySafety, decide, groupsToExpand, type Decision } from '../../../functions/shared/decide';
+import { applySafety, decide, externalBecause, factsNeeded, type Decision, type PersonFacts } from '../../../functions/shared/decide';
 import type { ResponseConfig } from '../../../functions/shared/config/schema';
-import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
+import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, MEMBER, ORG, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
 
-/** Decide as respond does: expand exactly the groups `groupsToExpand` asks for, then decide. */
-function decideFor(reasons: string[], config: ResponseConfig, isExternal = false): Decision {
+const groupsToExpand = (entry: Parameters<typeof factsNeeded>[0], config: ResponseConfig) => factsNeeded(entry, config).groups;
+
+/** Decide as respond does: gather exactly the facts `factsNeeded` asks for, then decide. */
+function decideFor(reasons: string[], config: ResponseConfig, person: PersonFacts = MEMBER): Decision {
   const entry = userEntry(reasons);
-  return decide({ entry, config, groupMembers: expand(groupsToExpand(entry, config)), user: { isExternal } });
+  return decide({ entry, config, groupMembers: expand(groupsToExpand(entry, config)), person, org: ORG });
 }
 
 type ExclusionCase =
@@ -220,13 +222,44 @@ describe('decide: who and what is never acted on', () => {
     expect(decide({ entry, config: torEnds(), groupMembers: new Map() })).toMatchObject({ action: 'ignore', reason: 'not_a_user' });
   });
 
-  it('an external (Slack Connect) person → ignore/external_user, for end_sessions and notify_only alike', () => {
-    expect(decideFor(['tor'], torEnds(), true)).toEqual({ action: 'ignore', reason: 'external_user', events: ['tor'], otherReasons: [] });
-    expect(decideFor(['tor'], configWith({ tor: { action: 'notify_only' } }), true)).toMatchObject({ action: 'ignore', reason: 'external_user' });
+  it('an external (Slack Connect) person → notify_only/external_user, never end_sessions', () => {
+    const stranger: PersonFacts = { ...MEMBER, isStranger: true };
+    expect(decideFor(['tor'], torEnds(), stranger)).toEqual({
+      action: 'notify_only',
+      reason: 'external_user',
+      events: ['tor'],
+      otherReasons: [],
+      heldEvents: ['tor'],
+      exclusions: [],
+      externalBecause: expect.stringContaining('stranger'),
+    });
+    expect(decideFor(['tor'], configWith({ tor: { action: 'notify_only' } }), stranger)).toMatchObject({ action: 'notify_only', reason: 'external_user', heldEvents: [] });
   });
 
-  it('with no directory facts yet (first pass), a person is not assumed external', () => {
-    expect(decide({ entry: userEntry(['tor']), config: torEnds(), groupMembers: new Map() })).toMatchObject({ action: 'end_sessions' });
+  it('someone Slack\u2019s directory does not know → notify_only/not_in_directory, never end_sessions', () => {
+    expect(decideFor(['tor'], torEnds(), { found: false })).toMatchObject({ action: 'notify_only', reason: 'not_in_directory', heldEvents: ['tor'] });
+  });
+
+  it('without directory facts, nobody is signed out (not assumed to be a member)', () => {
+    expect(decide({ entry: userEntry(['tor']), config: torEnds(), groupMembers: new Map(), org: ORG })).toMatchObject({
+      action: 'notify_only',
+      reason: 'not_in_directory',
+    });
+  });
+
+  it('the primary owner → notify_only/protected where an event would end sessions', () => {
+    const owner: PersonFacts = { ...MEMBER, isPrimaryOwner: true };
+    expect(decideFor(['tor', 'asn'], torEnds(), owner)).toEqual({
+      action: 'notify_only',
+      reason: 'protected',
+      events: ['tor'],
+      otherReasons: ['asn'],
+      heldEvents: ['tor'],
+      exclusions: [],
+    });
+    // Where nothing would end sessions anyway, the ordinary reason stands.
+    expect(decideFor(['tor'], configWith({ tor: { action: 'notify_only' } }), owner)).toMatchObject({ reason: 'rule_notify_only' });
+    expect(decideFor(['tor'], configWith({ tor: { action: 'off' } }), owner)).toMatchObject({ action: 'ignore', reason: 'rules_off' });
   });
 
   it('all events off → ignore/rules_off', () => {
@@ -241,8 +274,11 @@ describe('decide: who and what is never acted on', () => {
   it('an excluded group the caller did not expand does not match (the caller must expand groupsToExpand)', () => {
     const config = torEnds();
     config.events.tor.excludedGroups.push(GROUP_WITH_TARGET);
-    expect(decide({ entry: userEntry(['tor']), config, groupMembers: new Map() })).toMatchObject({ action: 'end_sessions' });
-    expect(decide({ entry: userEntry(['tor']), config, groupMembers: expand([GROUP_WITH_TARGET]) })).toMatchObject({ action: 'notify_only', reason: 'excluded' });
+    expect(decide({ entry: userEntry(['tor']), config, groupMembers: new Map(), person: MEMBER, org: ORG })).toMatchObject({ action: 'end_sessions' });
+    expect(decide({ entry: userEntry(['tor']), config, groupMembers: expand([GROUP_WITH_TARGET]), person: MEMBER, org: ORG })).toMatchObject({
+      action: 'notify_only',
+      reason: 'excluded',
+    });
   });
 
   it('exclusion matches the exact user id only', () => {
@@ -260,7 +296,7 @@ describe('decide: Slack defaults', () => {
   });
 });
 
-describe('groupsToExpand', () => {
+describe('factsNeeded: groups', () => {
   it('returns global and per-event groups of non-off events only, sorted and de-duplicated', () => {
     const config = configWith({
       tor: { action: 'end_sessions', excludedGroups: ['S0ZULU', 'S0ALPHA'] },
@@ -370,11 +406,49 @@ describe('applySafety', () => {
       decideFor(['asn'], config(30)),
       decideFor(['tor'], configWith({ tor: { action: 'notify_only' } })),
       decideFor(['tor'], configWith()),
-      decideFor(['tor'], config(30), true),
+      decideFor(['tor'], config(30), { ...MEMBER, isStranger: true }),
+      decideFor(['tor'], config(30), { ...MEMBER, isPrimaryOwner: true }),
     ];
-    expect(others.map((d) => d.action)).toEqual(['ignore', 'notify_only', 'ignore', 'ignore']);
+    expect(others.map((d) => d.action)).toEqual(['ignore', 'notify_only', 'ignore', 'notify_only', 'notify_only']);
     for (const decision of others) {
       expect(applySafety(decision, { lastResetAt: NOW, budgetExhausted: true }, config(30), NOW)).toBe(decision);
     }
+  });
+});
+
+describe('factsNeeded: directory lookups', () => {
+  it('asks for the person and the org only when an event is not off', () => {
+    expect(factsNeeded(userEntry(['tor']), configWith({ tor: { action: 'notify_only' } }))).toMatchObject({ person: true, org: true });
+    expect(factsNeeded(userEntry(['tor']), configWith())).toEqual({ person: false, org: false, groups: [] });
+    expect(factsNeeded(appEntry(['tor']), configWith({ tor: { action: 'end_sessions' } }))).toEqual({ person: false, org: false, groups: [] });
+  });
+});
+
+describe('externalBecause: who is from another organisation (Slack Connect)', () => {
+  const entity = (extra: Partial<Extract<ReturnType<typeof userEntry>['entity'], { kind: 'user' }>> = {}) => ({
+    ...(userEntry(['tor']).entity as Extract<ReturnType<typeof userEntry>['entity'], { kind: 'user' }>),
+    ...extra,
+  });
+
+  it('an org member (team and enterprise are the org\u2019s) is not external', () => {
+    expect(externalBecause(entity(), MEMBER, ORG)).toBeUndefined();
+    // An org-level person whose team is the enterprise itself.
+    expect(externalBecause(entity({ team: 'E123ABC456' }), { ...MEMBER, teamId: 'E123ABC456' }, ORG)).toBeUndefined();
+  });
+
+  it.each([
+    ['the entry says is_external_user', entity({ isExternalUser: true }), MEMBER, /external user/],
+    ['details.entity_team is another team', entity({ entityTeam: 'T0THEIRS01' }), MEMBER, /entity_team T0THEIRS01/],
+    ['entity.user.team is another team (a non-Enterprise workspace)', entity({ team: 'T0THEIRS01' }), MEMBER, /entity team T0THEIRS01/],
+    ['users.info is_stranger', entity(), { ...MEMBER, isStranger: true }, /stranger/],
+    ['users.info enterprise is another org', entity(), { ...MEMBER, enterpriseId: 'E0THEIRS01' }, /another organisation \(E0THEIRS01\)/],
+    // A person from a workspace outside any Enterprise org: no enterprise_user, not a stranger.
+    ['users.info team_id is another team, no enterprise', entity({ team: undefined }), { found: true, isPrimaryOwner: false, isStranger: false, teamId: 'T0THEIRS01' } as PersonFacts, /team_id T0THEIRS01/],
+  ])('%s → external', (_name, who, person, because) => {
+    expect(externalBecause(who, person, ORG)).toMatch(because);
+    expect(decide({ entry: { ...userEntry(['tor']), entity: who }, config: configWith({ tor: { action: 'end_sessions' } }), groupMembers: new Map(), person, org: ORG })).toMatchObject({
+      action: 'notify_only',
+      reason: 'external_user',
+    });
   });
 });

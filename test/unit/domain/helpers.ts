@@ -1,6 +1,7 @@
 import type { AnomalyEvent } from '../../../functions/shared/anomaly-catalogue';
 import type { AnomalyEntry } from '../../../functions/shared/audit-entry';
 import { defaultConfig, type ResponseConfig } from '../../../functions/shared/config/schema';
+import type { OrgFacts, PersonFacts } from '../../../functions/shared/decide';
 
 /** The affected person in most tests, and some other ids. */
 export const TARGET = 'U0TARGET01';
@@ -8,13 +9,19 @@ export const SOMEONE_ELSE = 'W0OTHER001';
 export const GROUP_WITH_TARGET = 'S0SECTEAM1';
 export const GROUP_WITHOUT_TARGET = 'S0SALES001';
 
+/** The org the tests protect: its enterprise and its one workspace (the entries' `team`). */
+export const ORG: OrgFacts = { enterpriseId: 'E123ABC456', teamIds: new Set(['E123ABC456', 'T123ABC456']) };
+
+/** users.info facts of an ordinary member of ORG. */
+export const MEMBER: Extract<PersonFacts, { found: true }> = { found: true, isPrimaryOwner: false, isStranger: false, teamId: 'T123ABC456', enterpriseId: 'E123ABC456' };
+
 /** The org directory's user groups, as the caller would expand them. */
 export const DIRECTORY_GROUPS: Record<string, string[]> = {
   [GROUP_WITH_TARGET]: [SOMEONE_ELSE, TARGET],
   [GROUP_WITHOUT_TARGET]: [SOMEONE_ELSE],
 };
 
-/** Expand only the groups asked for, as respond does with `groupsToExpand`. */
+/** Expand only the groups asked for, as respond does with `factsNeeded(…).groups`. */
 export function expand(groups: readonly string[], directory: Record<string, string[]> = DIRECTORY_GROUPS): Map<string, ReadonlySet<string>> {
   return new Map(groups.map((group) => [group, new Set(directory[group] ?? [])]));
 }

@@ -35,11 +35,12 @@ export function staticConfig(config: ResponseConfig): ConfigSource {
 }
 
 export function person(id: string, extra: Partial<DirectoryUser> = {}): DirectoryUser {
-  return { id, name: id.toLowerCase(), realName: `Person ${id}`, email: `${id.toLowerCase()}@example.com`, isBot: false, deleted: false, isExternal: false, ...extra };
+  return { id, name: id.toLowerCase(), realName: `Person ${id}`, email: `${id.toLowerCase()}@example.com`, isBot: false, deleted: false, isPrimaryOwner: false, isStranger: false, ...extra };
 }
 
 /** A Slack org in memory: counts every call, and fails the calls a test queues errors for. */
-export class FakeSlack implements SlackApi {
+/** The Slack calls notify makes. */
+export class FakeSlack implements Pick<SlackApi, 'primaryOwner' | 'securityAdminIds' | 'getUser' | 'openDirectMessage' | 'postMessage'> {
   readonly calls: Record<string, number> = {};
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   /** Errors thrown by the next postMessage calls to a channel, in order. */
@@ -57,16 +58,9 @@ export class FakeSlack implements SlackApi {
     if (this.lookupFailure && method !== 'postMessage' && method !== 'openDirectMessage') throw this.lookupFailure;
   }
 
-  async resetSessions(): Promise<void> {
-    this.count('resetSessions');
-  }
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     this.count('getUser');
     return this.users.find((u) => u.id === userId);
-  }
-  async usergroupMembers(): Promise<string[]> {
-    this.count('usergroupMembers');
-    return [];
   }
   async primaryOwner(): Promise<DirectoryUser | undefined> {
     this.count('primaryOwner');

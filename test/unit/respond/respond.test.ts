@@ -92,7 +92,8 @@ describe('respondToMessage', () => {
 
   it('never acts on apps or Slack Connect people', async () => {
     const t = setup();
-    t.slack.users.set('U0EXT00003', { isExternal: true });
+    // From a workspace outside any Enterprise org: not a stranger, no enterprise, another team.
+    t.slack.users.set('U0EXT00003', { teamId: 'T0THEIRS01', enterpriseId: undefined });
     await respondToMessage(message(anomalyEntry({ id: 'app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Scraper' } } })), t.deps);
     await respondToMessage(message(anomalyEntry({ id: 'ext', userId: 'U0EXT00003' })), t.deps);
     expect(t.slack.resets).toEqual([]);
@@ -150,13 +151,54 @@ describe('respondToMessage', () => {
     expect(t.jobs()[2]).toMatchObject({ type: 'action_failed', detail: expect.stringMatching(/paused/) });
   });
 
-  it('records Slack refusals that cannot succeed and tells people the action failed, without retrying', async () => {
+  it('never signs out the primary owner, whoever installed the app: records "protected" and tells the admins why', async () => {
     const t = setup();
     t.slack.primaryOwnerId = 'U0OWN00001';
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-owner', userId: 'U0OWN00001' })), t.deps);
-    expect(outcome).toMatchObject({ outcome: 'failed:cannot_reset_primary_owner', notification: 'action_failed' });
-    expect(t.jobs()[0].detail).toMatch(/primary owner/);
+    expect(outcome).toMatchObject({ outcome: 'protected', notification: 'anomaly_not_acted_on', decision: { action: 'notify_only', reason: 'protected' } });
+    // Not even attempted: with the primary owner's own token Slack would have allowed it.
+    expect(t.slack.calls.resetSessions).toBeUndefined();
+    expect(t.ledger.decisions.get('e-owner')).toMatchObject({ decision: 'notify_only', reason: 'protected', outcome: 'protected' });
+    expect(t.jobs()[0].detail).toMatch(/primary owner.*never ended automatically/);
     expect(t.ledger.resetBudgetUsed).toBe(0);
+  });
+
+  it('records Slack refusals that cannot succeed and tells people the action failed, without retrying', async () => {
+    const t = setup();
+    t.slack.failures.resetSessions = [new SlackError('cannot_reset_bot', 'permanent', 'admin', 'admin.users.session.reset')];
+    const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-bot', userId: 'U0BOT00001' })), t.deps);
+    expect(outcome).toMatchObject({ outcome: 'failed:cannot_reset_bot', notification: 'action_failed' });
+    expect(t.jobs()[0].detail).toMatch(/bot/);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+  });
+
+  it('never signs out someone Slack\u2019s directory does not know, and says so', async () => {
+    const t = setup();
+    t.slack.missingUsers.add('U0GHOST001');
+    const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-ghost', userId: 'U0GHOST001' })), t.deps);
+    expect(outcome).toMatchObject({ outcome: 'notified', notification: 'anomaly_not_acted_on', decision: { reason: 'not_in_directory' } });
+    expect(t.slack.resets).toEqual([]);
+    expect(t.jobs()[0].detail).toMatch(/directory does not know/);
+  });
+
+  it('expands a workspace group with its workspace and an org-wide group with the org id (Slack requires team_id with an org token)', async () => {
+    const config = defaultConfig();
+    config.events.tor.excludedGroups.push('T0FAKEWS01/S0WSGROUP1', 'S0ORGWIDE1');
+    const t = setup(config);
+    t.slack.groups.set('T0FAKEWS01/S0WSGROUP1', ['U0WSMEMB01']);
+    t.slack.groups.set('S0ORGWIDE1', ['U0ORGMEM01']);
+    await respondToMessage(message(anomalyEntry({ id: 'ws', userId: 'U0WSMEMB01' })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'org', userId: 'U0ORGMEM01' })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'none', userId: 'U0NOTMEM01' })), t.deps);
+    expect(t.slack.groupCalls).toEqual(
+      expect.arrayContaining([
+        { id: 'S0WSGROUP1', teamId: 'T0FAKEWS01' },
+        { id: 'S0ORGWIDE1', teamId: 'E0ORG00001' },
+      ]),
+    );
+    expect(t.ledger.decisions.get('ws')).toMatchObject({ reason: 'excluded' });
+    expect(t.ledger.decisions.get('org')).toMatchObject({ reason: 'excluded' });
+    expect(t.slack.resets).toEqual(['U0NOTMEM01']);
   });
 
   it('gives the message back after a Slack 429, with nothing recorded, so the retry acts', async () => {
