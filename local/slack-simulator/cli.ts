@@ -1,6 +1,6 @@
 /**
  * Run the simulator on its own, for manual poking or for a process that drives it over HTTP:
- *   npx tsx local/slack-simulator/cli.ts [--scenario path.json] [--port 3999] [--verbose]
+ *   npx tsx local/slack-simulator/cli.ts [--scenario path.json] [--port 3999] [--verbose] [--no-rate-limits]
  * Prints the URLs and tokens as one JSON line, then serves until SIGINT/SIGTERM.
  */
 import { startSlackSimulator } from './simulator';
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     scenario: arg('scenario'),
     port: port ? Number(port) : 0,
     log: process.argv.includes('--verbose') ? (line) => console.error(line) : undefined,
+    rateLimits: !process.argv.includes('--no-rate-limits'),
   });
   console.log(JSON.stringify({ url: sim.url, apiUrl: sim.apiUrl, auditApiUrl: sim.auditApiUrl, tokens: sim.tokens, scenario: sim.scenario.source }));
   const stop = () => void sim.stop().then(() => process.exit(0));

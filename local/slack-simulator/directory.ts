@@ -55,6 +55,16 @@ export class Directory {
     return this.org.users.find((u) => u.is_primary_owner);
   }
 
+  /**
+   * Who installed the app, i.e. whose user tokens the audit and admin tokens are
+   * (`org.app.installed_by`, default the primary owner). An org without a primary owner and
+   * without installed_by falls back to its first member, as auth.test always did.
+   */
+  installer(): OrgUser | undefined {
+    const id = this.org.app.installed_by;
+    return (id ? this.user(id) : undefined) ?? this.members()[0];
+  }
+
   usergroup(id: string): Org['usergroups'][number] | undefined {
     return this.org.usergroups.find((g) => g.id === id);
   }

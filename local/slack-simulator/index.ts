@@ -33,6 +33,7 @@ export {
 export { generateEntries, documentationIp, type GenerateEntriesOptions, type GeneratedEntry, type GeneratorUser } from './generator';
 export { FAULT_KINDS, AUDIT_TARGET, faultRuleSchema, type FaultKind, type FaultRule, type FaultRuleInput, type FaultRuleStatus } from './faults';
 export { DEFAULT_TOKENS, DEFAULT_SCOPES, type SimulatorTokens, type TokenName } from './auth';
+export { RATE_LIMITS, RATE_WINDOW_MS, type RateRule } from './rate-limits';
 export { SECURITY_ADMIN_ROLE_ID } from './directory';
 export { DEFAULT_LIMIT as AUDIT_DEFAULT_LIMIT, MAX_LIMIT as AUDIT_MAX_LIMIT } from './audit-log';
 export { ACTIONABLE_REASONS, OTHER_REASONS, KNOWN_REASONS } from './reason-codes';

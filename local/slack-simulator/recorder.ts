@@ -43,9 +43,12 @@ export interface CallRecord {
   method: string;
   /** HTTP status sent; 0 when the connection was dropped. */
   status: number;
+  /** Slack's `ok`; for the Audit Logs API, whose successes carry no `ok`, whether the status was 2xx. */
   ok?: boolean;
   error?: string;
   fault?: FaultKind;
+  /** Refused by the per-method rate limits (HTTP 429, error ratelimited); fault rate_limit is `fault`. */
+  rateLimited?: boolean;
   /** Which configured token was used (never the token itself). */
   token: TokenName | 'none' | 'unknown';
   /** Request parameters without the token. */
@@ -63,6 +66,8 @@ export interface Recordings {
   calls: CallRecord[];
   /** Calls left out of `calls` because the log is capped. */
   callsDropped: number;
+  /** Calls refused by the per-method rate limits (fault rules not included), in all and per target. */
+  rateLimited: { total: number; byMethod: Record<string, number> };
 }
 
 export class Recorder {
@@ -71,7 +76,7 @@ export class Recorder {
   constructor(private readonly maxCalls = 50_000) {}
 
   private static empty(): Recordings {
-    return { resets: [], resetRequests: {}, invalidations: [], dms: [], messages: [], calls: [], callsDropped: 0 };
+    return { resets: [], resetRequests: {}, invalidations: [], dms: [], messages: [], calls: [], callsDropped: 0, rateLimited: { total: 0, byMethod: {} } };
   }
 
   clear(): void {
@@ -84,6 +89,11 @@ export class Recorder {
 
   resetRequested(userId: string): void {
     this.data.resetRequests[userId] = (this.data.resetRequests[userId] ?? 0) + 1;
+  }
+
+  rateLimited(method: string): void {
+    this.data.rateLimited.total += 1;
+    this.data.rateLimited.byMethod[method] = (this.data.rateLimited.byMethod[method] ?? 0) + 1;
   }
 
   invalidation(record: InvalidationRecord): void {

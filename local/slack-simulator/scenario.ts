@@ -43,6 +43,13 @@ export const orgUserSchema = z.strictObject({
 
 const usergroupSchema = z.strictObject({
   id: slackId('S', 'user group'),
+  /**
+   * The team the group lives in: a workspace's T… id for a workspace group, or the org's E… id
+   * for an org-wide group (Slack's admin.usergroups examples show an org-wide subteam with
+   * `"team_id": "E060RNRCZ"`). Default: the enterprise id (org-wide). With an org-level token,
+   * usergroups.users.list must be called with this team_id.
+   */
+  team_id: z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be a workspace ID (T…) or the enterprise ID (E…)').optional(),
   name: z.string().min(1),
   handle: z.string().min(1),
   description: z.string().optional(),
@@ -64,16 +71,31 @@ const appSchema = z.strictObject({
   name: z.string().min(1).default('Anomaly Responder'),
   bot_user_id: userId.default('U0SIMBOTUSR'),
   bot_id: slackId('B', 'bot').default('B0SIMBOTID1'),
+  /**
+   * The person who installed the app on the org, i.e. whose user tokens (audit, admin) these are.
+   * Slack lets only the primary owner reset or invalidate the primary owner's sessions, so this
+   * decides whether resetting the primary owner succeeds. Default: the primary owner.
+   */
+  installed_by: userId.optional(),
 });
 
-export const orgSchema = z.strictObject({
-  enterprise: enterpriseSchema,
-  workspaces: z.array(workspaceSchema).default([]),
-  users: z.array(orgUserSchema).min(1, 'needs at least one user'),
-  usergroups: z.array(usergroupSchema).default([]),
-  channels: z.array(channelSchema).default([]),
-  app: appSchema.prefault({}),
-});
+export const orgSchema = z
+  .strictObject({
+    enterprise: enterpriseSchema,
+    workspaces: z.array(workspaceSchema).default([]),
+    users: z.array(orgUserSchema).min(1, 'needs at least one user'),
+    usergroups: z.array(usergroupSchema).default([]),
+    channels: z.array(channelSchema).default([]),
+    app: appSchema.prefault({}),
+  })
+  // Defaults that depend on the rest of the org: a group without team_id is org-wide, and the
+  // user tokens were installed by the primary owner (what auth.test has always reported). An org
+  // without a primary owner keeps installed_by unset; Directory.installer() then falls back.
+  .transform((org) => ({
+    ...org,
+    usergroups: org.usergroups.map((group) => ({ ...group, team_id: group.team_id ?? org.enterprise.id })),
+    app: { ...org.app, installed_by: org.app.installed_by ?? org.users.find((u) => u.is_primary_owner)?.id },
+  }));
 
 const reasonCode = z.string().refine(isKnownReason, { message: 'is not a documented anomaly reason code' });
 const optionalText = z.string().optional();
@@ -287,11 +309,28 @@ function checkOrg(org: Org, ctx: Ctx): void {
       ctx.addIssue({ code: 'custom', path: [...path, 'is_primary_owner'], message: 'the primary owner must be an active person' });
     }
   });
-  org.usergroups.forEach((group, g) =>
+  const workspaceIds = new Set(org.workspaces.map((w) => w.id));
+  org.usergroups.forEach((group, g) => {
     group.users.forEach((member, m) => {
       if (!userIds.has(member)) ctx.addIssue({ code: 'custom', path: ['org', 'usergroups', g, 'users', m], message: `unknown user ${member}` });
-    }),
-  );
+    });
+    const team = group.team_id;
+    if (team.startsWith('T') && !workspaceIds.has(team)) {
+      ctx.addIssue({ code: 'custom', path: ['org', 'usergroups', g, 'team_id'], message: `unknown workspace ${team}: add it to org.workspaces` });
+    } else if (team.startsWith('E') && team !== org.enterprise.id) {
+      ctx.addIssue({ code: 'custom', path: ['org', 'usergroups', g, 'team_id'], message: `must be this org's enterprise id ${org.enterprise.id} for an org-wide group` });
+    }
+  });
+
+  // Admin-scoped apps are installed on the org by an owner or admin (admin.users.list reference);
+  // a bot, a deleted account or a Slack Connect person cannot have installed it.
+  const installerId = org.app.installed_by;
+  const installer = org.users.find((u) => u.id === installerId);
+  if (installerId && USER_ID.test(installerId) && !installer) {
+    ctx.addIssue({ code: 'custom', path: ['org', 'app', 'installed_by'], message: `unknown user ${installerId}` });
+  } else if (installer && (installer.external || installer.is_bot || installer.deleted || !(installer.is_primary_owner || installer.is_owner || installer.is_admin))) {
+    ctx.addIssue({ code: 'custom', path: ['org', 'app', 'installed_by'], message: 'must be an active owner or admin of this org' });
+  }
 }
 
 function checkEntries(entries: ScenarioEntry[], org: Org, ctx: Ctx, base: (string | number)[]): void {

@@ -26,6 +26,8 @@ export interface SlackRequest {
 
 export interface SlackReply extends Reply {
   token: TokenName | 'none' | 'unknown';
+  /** Refused by the per-method rate limits (not by a fault rule). */
+  rateLimited?: boolean;
 }
 
 export interface Backend {
@@ -131,17 +133,21 @@ async function handle(backend: Backend, sleeper: Sleeper, req: IncomingMessage, 
   const plan: FaultPlan = backend.faults.plan(target, params);
   const record = (reply: SlackReply | undefined, status: number, fault?: FaultPlan['fault']) => {
     const answer = (reply?.body ?? {}) as { ok?: unknown; error?: unknown };
+    // The Web API always says ok; the Audit Logs API says it only on errors (a success is a bare
+    // 200), so there the HTTP status decides.
+    const ok = typeof answer.ok === 'boolean' ? answer.ok : target === AUDIT_TARGET ? status >= 200 && status < 300 : undefined;
     backend.recorder.call({
       at: backend.nowMs(),
       method: target,
       status,
-      ok: fault ? false : typeof answer.ok === 'boolean' ? answer.ok : undefined,
+      ok: fault ? false : ok,
       error: fault ? faultError(fault) : typeof answer.error === 'string' ? answer.error : undefined,
       fault: fault?.kind,
+      ...(reply?.rateLimited ? { rateLimited: true } : {}),
       token: reply?.token ?? backend.tokenName(request),
       args,
     });
-    backend.log?.(`${target} -> ${status}${fault ? ` (fault: ${fault.kind}, ${fault.phase})` : ''}`);
+    backend.log?.(`${target} -> ${status}${fault ? ` (fault: ${fault.kind}, ${fault.phase})` : reply?.rateLimited ? ' (rate limited)' : ''}`);
   };
 
   // A client that times out during a slow-before delay does not stop the work, as on a real server.

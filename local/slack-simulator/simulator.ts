@@ -7,6 +7,7 @@ import { AUDIT_TARGET, FaultInjector, type FaultRuleInput, type FaultRuleStatus 
 import { Recorder, type Recordings } from './recorder';
 import { loadScenario, parseScenarioEntries, ScenarioError, type Scenario, type ScenarioEntryInput, type ScenarioInput } from './scenario';
 import { auditErrorStatus, listen, type Backend, type Reply, type RunningServer, type SlackReply, type SlackRequest } from './server';
+import { RATE_LIMITS, RATE_WINDOW_MS, RateLimiter, type RateRule } from './rate-limits';
 import { Params, WebApi } from './web-api';
 
 export const DEFAULT_SCENARIO_PATH = join(__dirname, '..', 'scenarios', 'default.json');
@@ -32,6 +33,18 @@ export interface SlackSimulatorOptions {
   maxRecordedCalls?: number;
   /** Receives one line per call; default silent. */
   log?: (line: string) => void;
+  /**
+   * Slack's per-method rate limits (rate-limits.ts): 429 + Retry-After once a method's budget for
+   * the last 60 s is spent. Default true, so clients meet them here before they meet them in
+   * production. Switch at runtime with setRateLimits() or POST /_sim/rate-limits.
+   */
+  rateLimits?: boolean;
+  /**
+   * The clock of the rate windows, epoch ms. Default Date.now: Slack's windows are wall time,
+   * so this is deliberately not the scenario clock (`now`, advanceClock, time-scale). Tests pass
+   * their own to fill and drain windows without waiting.
+   */
+  rateClock?: () => number;
 }
 
 export interface EntryStatus {
@@ -53,6 +66,8 @@ export interface SimulatorState extends Recordings {
   /** Live sessions per user (resets and invalidations end them). */
   sessions: Record<string, string[]>;
   faults: FaultRuleStatus[];
+  /** Whether rate limits are on, and the calls counted in each current window. */
+  rateLimits: { enabled: boolean; usage: Record<string, number> };
 }
 
 export interface SlackSimulator {
@@ -74,9 +89,16 @@ export interface SlackSimulator {
   /** Replace the fault rules (an empty list clears them). */
   setFaults(rules: readonly FaultRuleInput[]): void;
   addFaults(rules: readonly FaultRuleInput[]): void;
+  /** Turn the per-method rate limits on or off (counting resumes where it was). */
+  setRateLimits(enabled: boolean): void;
+  /** Empty every rate window, as if no call had been made for a minute. */
+  clearRateWindows(): void;
   /** Move the simulator clock forward (on top of the `now` option). Returns the new time. */
   advanceClock(ms: number): number;
-  /** Back to the scenario as loaded: entries, sessions, no recordings, initial faults, no clock offset. */
+  /**
+   * Back to the scenario as loaded: entries, sessions, no recordings, initial faults, no clock
+   * offset, empty rate windows and the initial rateLimits setting.
+   */
   reset(): void;
   /** Users whose sessions were actually reset, sorted, each once. */
   resetUserIds(): string[];
@@ -88,6 +110,7 @@ class Simulator implements Backend {
   readonly recorder: Recorder;
   readonly faults: FaultInjector;
   readonly tokens: TokenRegistry;
+  readonly limiter: RateLimiter;
   readonly startSeconds: number;
   readonly startedAt: number;
   private offsetMs = 0;
@@ -103,6 +126,7 @@ class Simulator implements Backend {
     this.tokens = new TokenRegistry(options.tokens, options.scopes);
     this.recorder = new Recorder(options.maxRecordedCalls);
     this.faults = new FaultInjector(options.seed);
+    this.limiter = new RateLimiter(options.rateClock ?? Date.now, options.rateLimits ?? true);
     this.startedAt = this.nowMs();
     this.startSeconds = Math.floor(this.startedAt / 1000);
     this.reset();
@@ -123,6 +147,8 @@ class Simulator implements Backend {
     this.webApi = new WebApi(this.directory, this.recorder, () => this.nowMs());
     this.recorder.clear();
     this.faults.set(this.options.faults ?? []);
+    this.limiter.clear();
+    this.limiter.enabled = this.options.rateLimits ?? true;
     this.store(buildEntries(this.scenario.entries, this.scenario.org, this.startSeconds));
   }
 
@@ -166,6 +192,7 @@ class Simulator implements Backend {
       entries: { total: items.length, visible: items.filter((i) => i.visible).length, items },
       sessions: this.directory.liveSessions(),
       faults: this.faults.status(),
+      rateLimits: { enabled: this.limiter.enabled, usage: this.limiter.usage() },
     };
   }
 
@@ -180,6 +207,21 @@ class Simulator implements Backend {
   slack(request: SlackRequest): SlackReply {
     const identified = this.identify(request);
     const token = labelOf(identified);
+    // A request without a valid token belongs to no app, so it has no budget to spend; any
+    // authenticated call does (whatever its answer), as it reaches the method on Slack's side.
+    if (identified.ok) {
+      const refused = this.limiter.take(request.target, request.params);
+      if (refused) {
+        this.recorder.rateLimited(request.target);
+        return {
+          status: 429,
+          headers: { 'retry-after': String(refused.retryAfterSeconds) },
+          body: { ok: false, error: 'ratelimited' },
+          token,
+          rateLimited: true,
+        };
+      }
+    }
     if (request.target === AUDIT_TARGET) return { ...this.auditLogs(request, identified), token };
     if (!identified.ok) return { status: 200, body: { ok: false, error: identified.error }, token };
     const result = this.webApi.call(request.target, identified.caller, new Params(request.params));
@@ -201,7 +243,15 @@ class Simulator implements Backend {
     const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
     const result = this.audit.query(params, Math.floor(this.nowMs() / 1000));
     if (!result.ok) return error(result.error, { detail: result.detail });
-    return { status: 200, body: { ok: true, entries: result.entries, response_metadata: { next_cursor: result.nextCursor } } };
+    // No `ok` on success: the Audit Logs API is RESTful and signals success by the HTTP status.
+    // Slack's reference example has only entries and response_metadata, and java-slack-sdk
+    // dropped `ok` parsing (slackapi/java-slack-sdk#1373) because real answers lack it.
+    return { status: 200, body: { entries: result.entries, response_metadata: { next_cursor: result.nextCursor } } };
+  }
+
+  /** GET /_sim/rate-limits: the switch, the table in force and the current windows. */
+  rateLimitStatus(): { enabled: boolean; windowSeconds: number; limits: Readonly<Record<string, RateRule>>; usage: Record<string, number> } {
+    return { enabled: this.limiter.enabled, windowSeconds: RATE_WINDOW_MS / 1000, limits: RATE_LIMITS, usage: this.limiter.usage() };
   }
 
   /** Every Slack request, before faults: reset requests are counted whatever becomes of them. */
@@ -249,6 +299,17 @@ class Simulator implements Backend {
         if (!Number.isFinite(ms) || ms < 0) return bad('invalid_clock', { detail: 'give advanceMs or advanceSeconds (≥ 0)' });
         return ok({ now: this.advanceClock(ms) });
       }
+      case 'GET rate-limits':
+        return ok(this.rateLimitStatus());
+      case 'POST rate-limits': {
+        const { enabled, clear } = (body ?? {}) as { enabled?: unknown; clear?: unknown };
+        if ((enabled !== undefined && typeof enabled !== 'boolean') || (clear !== undefined && typeof clear !== 'boolean') || (enabled === undefined && !clear)) {
+          return bad('invalid_rate_limits', { detail: 'give {"enabled": true|false} and/or {"clear": true}' });
+        }
+        if (typeof enabled === 'boolean') this.limiter.enabled = enabled;
+        if (clear) this.limiter.clear();
+        return ok(this.rateLimitStatus());
+      }
       case 'POST reset':
         this.reset();
         return ok();
@@ -283,6 +344,10 @@ export async function startSlackSimulator(options: SlackSimulatorOptions = {}): 
     addEntries: (entries) => sim.addEntries(entries),
     setFaults: (rules) => sim.faults.set(rules),
     addFaults: (rules) => sim.faults.add(rules),
+    setRateLimits: (enabled) => {
+      sim.limiter.enabled = enabled;
+    },
+    clearRateWindows: () => sim.limiter.clear(),
     advanceClock: (ms) => sim.advanceClock(ms),
     reset: () => sim.reset(),
     resetUserIds: () => [...new Set(sim.recorder.snapshot().resets.map((r) => r.userId))].sort(),

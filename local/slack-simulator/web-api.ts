@@ -122,16 +122,17 @@ export class WebApi {
 
   private authTest({ caller }: MethodCall): SlackResult {
     const { enterprise, app } = this.directory;
-    // User tokens were installed by the primary owner; the bot token speaks as the app's bot user.
-    const owner = this.directory.primaryOwner() ?? this.directory.members()[0];
+    // User tokens belong to whoever installed the app (org.app.installed_by); the bot token
+    // speaks as the app's bot user.
+    const installer = this.directory.installer();
     const bot = caller.kind === 'bot';
     return {
       ok: true,
       url: `https://${enterprise.domain}.enterprise.slack.com/`,
       team: enterprise.name,
-      user: bot ? app.name.toLowerCase().replace(/\s+/g, '_') : owner?.name,
+      user: bot ? app.name.toLowerCase().replace(/\s+/g, '_') : installer?.name,
       team_id: enterprise.id,
-      user_id: bot ? app.bot_user_id : owner?.id,
+      user_id: bot ? app.bot_user_id : installer?.id,
       enterprise_id: enterprise.id,
       is_enterprise_install: true,
       ...(bot ? { bot_id: app.bot_id, app_id: app.id } : {}),
@@ -146,11 +147,22 @@ export class WebApi {
     return { ok: true, user: this.directory.userInfo(user) };
   }
 
+  /**
+   * Every token here is an org-level install (auth.test: is_enterprise_install), and the method's
+   * reference says team_id is "required if org token is used" (@slack/web-api's
+   * UsergroupsUsersListArguments: "If using an org token, team_id is required"). The reference
+   * names no specific error for a missing team_id; `invalid_arguments` ("The method was called
+   * with invalid arguments") is in its documented error list, so that is what we answer
+   * (inferred, not observed). A team_id that is not the group's own team finds no group there:
+   * `no_such_subteam`.
+   */
   private usergroupUsers({ params }: MethodCall): SlackResult {
     const id = params.string('usergroup');
     if (!id) return fail('invalid_arguments', { detail: 'usergroup is required' });
+    const teamId = params.string('team_id');
+    if (!teamId) return fail('invalid_arguments', { detail: 'team_id is required with an org-level token' });
     const group = this.directory.usergroup(id);
-    if (!group) return fail('no_such_subteam');
+    if (!group || group.team_id !== teamId) return fail('no_such_subteam');
     const includeDisabled = params.bool('include_disabled');
     const users = group.users.filter((uid) => includeDisabled || !this.directory.user(uid)?.deleted);
     return { ok: true, users };
@@ -175,10 +187,16 @@ export class WebApi {
     return { ok: true, role_assignments: page.items, response_metadata: { next_cursor: page.nextCursor } };
   }
 
-  /** Why Slack would refuse to end this user's sessions, if it would. */
+  /**
+   * Why Slack would refuse to end this user's sessions, if it would. The primary owner is
+   * refused only to other callers: the reference says "Only primary owner can reset primary
+   * owner's sessions" (cannot_reset_primary_owner) and "Only the primary owner of an
+   * organization can invalidate a primary owner's sessions" (cannot_invalidate_primary_owner).
+   * Admin methods take user tokens only, and those belong to the installer.
+   */
   private resetRefusal(user: OrgUser | undefined, primaryOwnerError: string): string | undefined {
     if (!user || user.external) return 'user_not_found';
-    if (user.is_primary_owner) return primaryOwnerError;
+    if (user.is_primary_owner && this.directory.installer()?.id !== user.id) return primaryOwnerError;
     if (user.is_bot) return 'cannot_reset_bot';
     return undefined;
   }

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuditEntry } from '../../functions/shared/audit-entry';
-import { responseConfigSchema } from '../../functions/shared/config/schema';
-import { applySafety, decide, groupsToExpand } from '../../functions/shared/decide';
+import { parseGroupKey, responseConfigSchema } from '../../functions/shared/config/schema';
+import { applySafety, decide, factsNeeded, type PersonFacts } from '../../functions/shared/decide';
 import {
   ACTIONABLE_REASONS,
   DEFAULT_CONFIG_PATH,
@@ -16,7 +16,7 @@ import {
   type Scenario,
   type ScenarioInput,
 } from '../../local/slack-simulator';
-import { anomaly, auditLogs, control, FakeClock, smallScenario, T0_SECONDS } from './helpers';
+import { anomaly, auditLogs, control, FakeClock, rawApi, smallScenario, T0_SECONDS } from './helpers';
 
 function issuesOf(input: unknown): string[] {
   try {
@@ -97,8 +97,11 @@ describe('default scenario', () => {
   });
 
   /**
-   * Replays the scenario through the project's own decision rules (parseAuditEntry, decide,
-   * applySafety), in arrival order, so `expect` cannot drift from the rules it describes.
+   * Replays the scenario through the project's own decision rules (parseAuditEntry, factsNeeded,
+   * decide, applySafety), in arrival order, so `expect` cannot drift from the rules it describes.
+   * The facts come from the simulator the way the responder gets them (users.info,
+   * usergroups.users.list with the group's team), and resets go to it, so Slack's refusals are
+   * the simulator's own answers.
    */
   it('matches what the project decision rules do with default-config.json', async () => {
     const clock = new FakeClock(T0_SECONDS * 1000);
@@ -110,7 +113,24 @@ describe('default scenario', () => {
       const visibleAt = new Map(sim.state().entries.items.map((i) => [i.id, i.visibleAt]));
       const byArrival = [...served].sort((a, b) => visibleAt.get(a.id)! - visibleAt.get(b.id)! || a.date_create - b.date_create);
 
-      const groupMembers = new Map(scenario.org.usergroups.map((g) => [g.id, new Set(g.users)]));
+      const enterpriseId = scenario.org.enterprise.id;
+      const org = { enterpriseId, teamIds: new Set(scenario.org.workspaces.map((w) => w.id)) };
+      const members = new Map<string, Set<string>>();
+      const groupMembers = async (key: string): Promise<Set<string>> => {
+        if (!members.has(key)) {
+          const { id, team } = parseGroupKey(key);
+          const res = await rawApi(sim, 'usergroups.users.list', { usergroup: id, team_id: team ?? enterpriseId });
+          expect({ key, ok: res.body.ok }).toEqual({ key, ok: true }); // the config names each group with its own team
+          members.set(key, new Set(res.body.users));
+        }
+        return members.get(key)!;
+      };
+      const personFacts = async (userId: string): Promise<PersonFacts> => {
+        const res = await rawApi(sim, 'users.info', { user: userId });
+        if (!res.body.ok) return { found: false };
+        const u = res.body.user;
+        return { found: true, isPrimaryOwner: u.is_primary_owner, isStranger: u.is_stranger === true, teamId: u.team_id, enterpriseId: u.enterprise_user?.enterprise_id };
+      };
       const lastReset = new Map<string, number>();
       const resets: string[] = [];
       const failures: { entryId: string; userId: string; error: string }[] = [];
@@ -125,23 +145,26 @@ describe('default scenario', () => {
           continue;
         }
         const entry = parsed.entry;
-        const person = entry.entity.kind === 'user' ? users.find((u) => u.id === (entry.entity as { userId: string }).userId) : undefined;
-        const wanted = new Map(groupsToExpand(entry, config).map((g) => [g, groupMembers.get(g) ?? new Set<string>()]));
+        const userId = entry.entity.kind === 'user' ? entry.entity.userId : undefined;
+        const needed = factsNeeded(entry, config);
+        const wanted = new Map<string, Set<string>>();
+        for (const key of needed.groups) wanted.set(key, await groupMembers(key));
+        const person = needed.person && userId ? await personFacts(userId) : undefined;
         // Entries already there at start are processed at start; later ones when they arrive.
         const now = Math.max(visibleAt.get(entry.id)!, T0_SECONDS) * 1000;
         const decision = applySafety(
-          decide({ entry, config, groupMembers: wanted, user: person ? { isExternal: person.external } : undefined }),
-          { lastResetAt: person ? lastReset.get(person.id) : undefined, budgetExhausted: false },
+          decide({ entry, config, groupMembers: wanted, person, org: needed.org ? org : undefined }),
+          { lastResetAt: userId ? lastReset.get(userId) : undefined, budgetExhausted: false },
           config,
           now,
         );
         decisions[entry.id] = { action: decision.action, reason: decision.reason };
-        if (decision.action !== 'end_sessions' || !person) continue;
-        if (person.is_primary_owner) failures.push({ entryId: entry.id, userId: person.id, error: 'cannot_reset_primary_owner' });
-        else if (person.is_bot) failures.push({ entryId: entry.id, userId: person.id, error: 'cannot_reset_bot' });
+        if (decision.action !== 'end_sessions' || !userId) continue;
+        const reset = await rawApi(sim, 'admin.users.session.reset', { user_id: userId });
+        if (!reset.body.ok) failures.push({ entryId: entry.id, userId, error: reset.body.error });
         else {
-          resets.push(person.id);
-          lastReset.set(person.id, now);
+          resets.push(userId);
+          lastReset.set(userId, now);
         }
       }
 
@@ -215,6 +238,42 @@ describe('loadScenario', () => {
     expect(issuesOf({ ...base, expect: { sessionsEnded: ['W0BOB00001', 'W0ALICE001'] } })).toEqual(['expect.sessionsEnded: must be sorted and without duplicates']);
     expect(issuesOf({ ...base, expect: { rejected: ['nope'] } })).toEqual(['expect.rejected[0]: unknown entry nope']);
     expect(issuesOf({ ...base, entriez: [] })[0]).toMatch(/entriez/);
+  });
+
+  it("defaults a group's team_id to the enterprise (org-wide) and checks a workspace team_id names a workspace", () => {
+    const base = smallScenario();
+    const group = { id: 'S0GROUP001', name: 'G', handle: 'g', users: ['W0BOB00001'] };
+    type Org = ScenarioInput['org'];
+    const withGroups = (usergroups: Org['usergroups'], workspaces: Org['workspaces'] = []): ScenarioInput => ({ ...base, org: { ...base.org, workspaces, usergroups } });
+    const workspace = { id: 'T0WORK0001', name: 'Work', domain: 'work' };
+    expect(loadScenario(withGroups([group])).org.usergroups[0].team_id).toBe('E0TEST0001');
+    expect(loadScenario(withGroups([{ ...group, team_id: 'T0WORK0001' }], [workspace])).org.usergroups[0].team_id).toBe('T0WORK0001');
+    expect(issuesOf(withGroups([{ ...group, team_id: 'T0NOWHERE1' }], [workspace]))).toEqual([
+      'org.usergroups[0].team_id: unknown workspace T0NOWHERE1: add it to org.workspaces',
+    ]);
+    expect(issuesOf(withGroups([{ ...group, team_id: 'E0OTHER001' }]))).toEqual([
+      "org.usergroups[0].team_id: must be this org's enterprise id E0TEST0001 for an org-wide group",
+    ]);
+    expect(issuesOf(withGroups([{ ...group, team_id: 'C0CHANNEL1' }]))).toEqual(['org.usergroups[0].team_id: must be a workspace ID (T…) or the enterprise ID (E…)']);
+  });
+
+  it('defaults app.installed_by to the primary owner and accepts only an active owner or admin', () => {
+    const base = smallScenario();
+    const withApp = (app: object) => ({ ...base, org: { ...base.org, app } });
+    expect(loadScenario(base).org.app.installed_by).toBe('W0ALICE001');
+    expect(issuesOf(withApp({ installed_by: 'W0NOBODY01' }))).toEqual(['org.app.installed_by: unknown user W0NOBODY01']);
+    // Bob is a plain member: an admin-scoped app cannot have been installed by him.
+    expect(issuesOf(withApp({ installed_by: 'W0BOB00001' }))).toEqual(['org.app.installed_by: must be an active owner or admin of this org']);
+    expect(issuesOf(withApp({ installed_by: 'bob' }))).toEqual(['org.app.installed_by: must be a Slack user ID (U… or W…)']);
+  });
+
+  it('the default scenario has both a workspace group and an org-wide group, and an installer who is not the primary owner', () => {
+    const scenario = loadScenario(DEFAULT_SCENARIO_PATH);
+    const teams = scenario.org.usergroups.map((g) => g.team_id);
+    expect(teams.some((t) => t.startsWith('T'))).toBe(true);
+    expect(teams).toContain(scenario.org.enterprise.id);
+    const installer = scenario.org.users.find((u) => u.id === scenario.org.app.installed_by);
+    expect(installer).toMatchObject({ is_owner: true, is_primary_owner: false });
   });
 
   it('lets raw entries through unchecked, for malformed-entry tests', () => {

@@ -4,6 +4,10 @@ import { FakeClock, rawApi, webApi } from './helpers';
 
 // The default scenario (local/scenarios/default.json): Halvard Logistics.
 const PRIMARY_OWNER = 'W07PRIYA01';
+// default.json sets org.app.installed_by: the user tokens are Daniel's (an org owner), not Priya's.
+const INSTALLER = 'W07DANIEL1';
+const ENTERPRISE = 'E07HALVRD1';
+const OPS_WORKSPACE = 'T07HLVOPS1';
 const SOFIA = 'W07SOFIA01';
 const TOM = 'W07TOMBK01';
 const BOT = 'U07DEPLOYB';
@@ -59,21 +63,22 @@ describe('Web API, driven by the project SlackWebApi client', () => {
   });
 
   describe('users.info', () => {
-    it('tells members from Slack Connect people (enterprise_user, is_stranger) and reports bots and deleted users', async () => {
-      const { api } = webApi(sim);
-      expect(await api.getUser(SOFIA)).toEqual({
+    it('reports people, bots, deleted users and unknown ids as Slack does', async () => {
+      const info = async (user: string) => (await rawApi(sim, 'users.info', { user })).body;
+      expect((await info(SOFIA)).user).toMatchObject({
         id: SOFIA,
         name: 'sofia.alvarez',
-        realName: 'Sofia Alvarez',
-        email: 'sofia.alvarez@halvard.example',
-        isBot: false,
+        real_name: 'Sofia Alvarez',
+        team_id: 'T07HLVHQ01',
+        is_bot: false,
         deleted: false,
-        isExternal: false,
+        is_primary_owner: false,
+        profile: { email: 'sofia.alvarez@halvard.example' },
       });
-      expect(await api.getUser(EXTERNAL)).toMatchObject({ id: EXTERNAL, isExternal: true });
-      expect(await api.getUser(BOT)).toMatchObject({ isBot: true, isExternal: false });
-      expect(await api.getUser(DELETED)).toMatchObject({ deleted: true });
-      expect(await api.getUser('W0NOBODY01')).toBeUndefined();
+      expect((await info(PRIMARY_OWNER)).user.is_primary_owner).toBe(true);
+      expect((await info(BOT)).user).toMatchObject({ is_bot: true });
+      expect((await info(DELETED)).user).toMatchObject({ deleted: true });
+      expect(await info('W0NOBODY01')).toEqual({ ok: false, error: 'user_not_found' });
     });
 
     it('returns the raw shape Slack does', async () => {
@@ -90,19 +95,38 @@ describe('Web API, driven by the project SlackWebApi client', () => {
     });
   });
 
-  it('auth.test returns the enterprise id for each token', async () => {
+  it('auth.test returns the enterprise id for each token, and the installer for user tokens', async () => {
     const admin = await rawApi(sim, 'auth.test', {});
-    expect(admin.body).toMatchObject({ ok: true, enterprise_id: 'E07HALVRD1', user_id: PRIMARY_OWNER, is_enterprise_install: true });
+    expect(admin.body).toMatchObject({ ok: true, enterprise_id: 'E07HALVRD1', user_id: INSTALLER, user: 'daniel.okafor', is_enterprise_install: true });
+    const audit = await rawApi(sim, 'auth.test', {}, { token: sim.tokens.audit });
+    expect(audit.body).toMatchObject({ ok: true, user_id: INSTALLER });
     const bot = await rawApi(sim, 'auth.test', {}, { token: sim.tokens.bot });
     expect(bot.body).toMatchObject({ ok: true, enterprise_id: 'E07HALVRD1', user_id: 'U07RESPBOT', bot_id: 'B07RESPBOT' });
   });
 
-  it('usergroups.users.list expands a group and answers no_such_subteam for an unknown one', async () => {
-    const { api } = webApi(sim);
-    expect((await api.usergroupMembers('S07SECTEAM')).sort()).toEqual(['W07ELENA01', 'W07JONAS01', 'W07MARCUS1']);
-    expect(await api.usergroupMembers('S07SVCACCT')).toEqual(['W07SVCETL1', BOT]);
-    const error = await slackError(api.usergroupMembers('S0NOSUCH01'));
-    expect(error).toMatchObject({ code: 'no_such_subteam', kind: 'permanent' });
+  describe('usergroups.users.list (org-level token: team_id is required)', () => {
+    const list = (args: Record<string, unknown>) => rawApi(sim, 'usergroups.users.list', args).then((r) => r.body);
+
+    it("expands a group when called with the group's own team: the enterprise id for an org-wide group, the workspace for a workspace group", async () => {
+      const security = await list({ usergroup: 'S07SECTEAM', team_id: ENTERPRISE });
+      expect(security.ok).toBe(true);
+      expect(security.users.sort()).toEqual(['W07ELENA01', 'W07JONAS01', 'W07MARCUS1']);
+      expect(await list({ usergroup: 'S07SVCACCT', team_id: OPS_WORKSPACE })).toEqual({ ok: true, users: ['W07SVCETL1', BOT] });
+      // A group without team_id in the scenario is org-wide.
+      expect((await list({ usergroup: 'S07LEADERS', team_id: ENTERPRISE })).ok).toBe(true);
+    });
+
+    it('answers invalid_arguments without team_id, the way it does without usergroup', async () => {
+      expect(await list({ usergroup: 'S07SECTEAM' })).toMatchObject({ ok: false, error: 'invalid_arguments' });
+      expect(await list({ team_id: ENTERPRISE })).toMatchObject({ ok: false, error: 'invalid_arguments' });
+    });
+
+    it("answers no_such_subteam for an unknown group, and for a team that is not the group's", async () => {
+      expect(await list({ usergroup: 'S0NOSUCH01', team_id: ENTERPRISE })).toEqual({ ok: false, error: 'no_such_subteam' });
+      expect(await list({ usergroup: 'S07SVCACCT', team_id: ENTERPRISE })).toEqual({ ok: false, error: 'no_such_subteam' });
+      expect(await list({ usergroup: 'S07SECTEAM', team_id: OPS_WORKSPACE })).toEqual({ ok: false, error: 'no_such_subteam' });
+      expect(await list({ usergroup: 'S07SVCACCT', team_id: 'T07HLVHQ01' })).toEqual({ ok: false, error: 'no_such_subteam' });
+    });
   });
 
   it('finds the primary owner through admin.users.list and the security admins through admin.roles.listAssignments', async () => {
@@ -227,7 +251,7 @@ describe('Web API, driven by the project SlackWebApi client', () => {
     it('accepts JSON bodies, GET queries and a token parameter', async () => {
       const json = await rawApi(sim, 'admin.roles.listAssignments', { role_ids: ['Rl0J'] }, { as: 'json' });
       expect(json.body.role_assignments).toHaveLength(2);
-      const get = await rawApi(sim, 'usergroups.users.list', { usergroup: 'S07SECTEAM' }, { as: 'get' });
+      const get = await rawApi(sim, 'usergroups.users.list', { usergroup: 'S07SECTEAM', team_id: ENTERPRISE }, { as: 'get' });
       expect(get.body.users).toHaveLength(3);
       const tokenParam = await rawApi(sim, 'users.info', { user: SOFIA, token: sim.tokens.admin }, { token: null });
       expect(tokenParam.body.ok).toBe(true);

@@ -1,4 +1,4 @@
-import { classifySlackError, SlackError } from './errors';
+import { classifySlackError, SlackError, type SlackErrorKind } from './errors';
 import type { TokenProvider } from './tokens';
 
 export interface AuditLogQuery {
@@ -72,23 +72,65 @@ export class AuditLogsClient implements AuditLogSource {
       });
     }
 
-    let body: { ok?: boolean; error?: string; needed?: string; provided?: string; entries?: unknown; response_metadata?: { next_cursor?: string } };
+    const status = response.status;
+    let text: string;
     try {
-      body = (await response.json()) as typeof body;
-    } catch {
-      throw new SlackError(`http_${response.status}`, response.status >= 500 ? 'transient' : 'permanent', 'audit', 'audit.logs', {
-        status: response.status,
-      });
+      text = await response.text();
+    } catch (error) {
+      // The body stopped arriving (timeout or reset mid-read): nothing wrong with the request.
+      const name = (error as { name?: string })?.name;
+      throw new SlackError(name === 'TimeoutError' || name === 'AbortError' ? 'body_timeout' : 'body_read_error', 'transient', 'audit', 'audit.logs', { status });
     }
-    if (!response.ok || body.ok !== true) {
-      const code = body.error ?? `http_${response.status}`;
-      const kind = body.error ? classifySlackError(code) : response.status >= 500 ? 'transient' : 'permanent';
+    const body = parseJsonObject(text);
+
+    // Unlike the Web API, the Audit Logs API says failure with the HTTP status (a JSON body
+    // `{ok:false,error}` may come with it, or may not); a success has no `ok` field at all.
+    if (!response.ok) {
+      const code = body?.error ?? `http_${status}`;
+      const kind = statusKind(status, body?.error);
+      if (status === 401 || code === 'invalid_auth' || code === 'token_revoked' || code === 'token_expired') this.options.tokens.invalidate();
+      throw new SlackError(code, kind, 'audit', 'audit.logs', { needed: body?.needed, provided: body?.provided, status });
+    }
+    if (!body) {
+      // A 2xx whose body is not JSON (a proxy's page, a cut-off answer): the next poll may well succeed.
+      throw new SlackError('invalid_json', 'transient', 'audit', 'audit.logs', { status });
+    }
+    if (body.ok === false) {
+      const code = body.error ?? 'unknown_error';
       if (code === 'invalid_auth' || code === 'token_revoked' || code === 'token_expired') this.options.tokens.invalidate();
-      throw new SlackError(code, kind, 'audit', 'audit.logs', { needed: body.needed, provided: body.provided, status: response.status });
+      throw new SlackError(code, classifySlackError(code), 'audit', 'audit.logs', { needed: body.needed, provided: body.provided, status });
     }
     if (!Array.isArray(body.entries)) {
-      throw new SlackError('malformed_response', 'transient', 'audit', 'audit.logs', { status: response.status });
+      throw new SlackError('malformed_response', 'transient', 'audit', 'audit.logs', { status });
     }
     return { entries: body.entries, nextCursor: body.response_metadata?.next_cursor || undefined };
   }
+}
+
+interface AuditLogsBody {
+  ok?: boolean;
+  error?: string;
+  needed?: string;
+  provided?: string;
+  entries?: unknown;
+  response_metadata?: { next_cursor?: string };
+}
+
+function parseJsonObject(text: string): AuditLogsBody | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as AuditLogsBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How to treat a non-2xx answer. 401/403 are the token or the plan (retrying will not help until
+ * a human acts); 5xx and 408 are Slack's side; other 4xx are our request.
+ */
+function statusKind(status: number, error: string | undefined): SlackErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status >= 500 || status === 408) return 'transient';
+  return error ? classifySlackError(error) : 'permanent';
 }

@@ -20,7 +20,7 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 
 describe('AuditLogsClient', () => {
   it('GETs logs with action=anomaly, inclusive bounds, limit, cursor and the audit token', async () => {
-    const { c, calls } = client(() => json({ ok: true, entries: [{ id: '1' }], response_metadata: { next_cursor: 'abc' } }));
+    const { c, calls } = client(() => json({ entries: [{ id: '1' }], response_metadata: { next_cursor: 'abc' } }));
     const page = await c.fetchAnomalies({ oldest: 10, latest: 20, limit: 50, cursor: 'xyz' });
     expect(page).toEqual({ entries: [{ id: '1' }], nextCursor: 'abc' });
     const { url, init } = calls[0];
@@ -31,7 +31,7 @@ describe('AuditLogsClient', () => {
   });
 
   it('treats an empty next_cursor as the last page', async () => {
-    const { c } = client(() => json({ ok: true, entries: [], response_metadata: { next_cursor: '' } }));
+    const { c } = client(() => json({ entries: [], response_metadata: { next_cursor: '' } }));
     await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).resolves.toEqual({ entries: [], nextCursor: undefined });
   });
 
@@ -57,7 +57,47 @@ describe('AuditLogsClient', () => {
     await expect(network.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'network_error' });
     const timeout = client(() => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })));
     await expect(timeout.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'timeout' });
-    const malformed = client(() => json({ ok: true, entries: 'nope' }));
+    const malformed = client(() => json({ entries: 'nope' }));
     await expect(malformed.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ code: 'malformed_response' });
+  });
+
+  it('takes a 2xx with an entries array as success: Slack sends no `ok` on success (and none on a last page without response_metadata)', async () => {
+    const { c } = client(() => json({ entries: [{ id: 'a' }, { id: 'b' }] }));
+    await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 9 })).resolves.toEqual({ entries: [{ id: 'a' }, { id: 'b' }], nextCursor: undefined });
+  });
+
+  it('takes an explicit ok:false on a 2xx as a failure', async () => {
+    const { c } = client(() => json({ ok: false, error: 'feature_not_enabled' }));
+    await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'auth', code: 'feature_not_enabled' });
+  });
+
+  it.each([
+    ['401 without a body', () => new Response(null, { status: 401 }), { kind: 'auth', code: 'http_401' }, 1],
+    ['401 with a JSON body', () => json({ ok: false, error: 'invalid_authentication' }, 401), { kind: 'auth', code: 'invalid_authentication' }, 1],
+    ['403 (plan or scope) with a JSON body', () => json({ ok: false, error: 'missing_scope', needed: 'auditlogs:read' }, 403), { kind: 'auth', code: 'missing_scope' }, 0],
+    ['403 with an HTML body', () => new Response('<html>Forbidden</html>', { status: 403 }), { kind: 'auth', code: 'http_403' }, 0],
+    ['400 invalid_cursor', () => json({ ok: false, error: 'invalid_cursor' }, 400), { kind: 'permanent', code: 'invalid_cursor' }, 0],
+    ['503 without a body', () => new Response(null, { status: 503 }), { kind: 'transient', code: 'http_503' }, 0],
+  ])('fails on a non-2xx status: %s', async (_name, answer, expected, invalidations) => {
+    const { c, invalidated } = client(answer);
+    await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ ...expected, extra: expect.objectContaining({ status: Number(_name.slice(0, 3)) }) });
+    expect(invalidated()).toBe(invalidations);
+  });
+
+  it('a 200 whose body is not JSON, or stops arriving, is transient with its own reason', async () => {
+    const html = client(() => new Response('<html>maintenance</html>', { status: 200 }));
+    await expect(html.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'invalid_json' });
+    const stalled = client(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              controller.error(Object.assign(new Error('body timed out'), { name: 'TimeoutError' }));
+            },
+          }),
+          { status: 200 },
+        ),
+    );
+    await expect(stalled.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'body_timeout' });
   });
 });
