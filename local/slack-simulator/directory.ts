@@ -73,6 +73,18 @@ export class Directory {
     return this.org.channels.find((c) => c.id === id);
   }
 
+  /** admin.teams.list's team objects: every workspace of the org. */
+  workspaces(): Record<string, unknown>[] {
+    const owner = this.primaryOwner();
+    return this.org.workspaces.map((w) => ({
+      id: w.id,
+      name: w.name,
+      discoverability: 'hidden',
+      ...(owner ? { primary_owner: { user_id: owner.id, email: owner.email ?? '' } } : {}),
+      team_url: `https://${w.domain}.slack.com/`,
+    }));
+  }
+
   roleAssignments(): RoleAssignment[] {
     return this.members().flatMap((user) =>
       user.roles.map((role) => ({
@@ -133,7 +145,10 @@ export class Directory {
       is_app_user: false,
       updated: this.epochSeconds - 86_400,
       is_email_confirmed: !user.is_bot,
-      ...(user.external ? { is_stranger: true } : {}),
+      // Slack marks people of another Enterprise org as strangers; someone from a workspace outside
+      // any Enterprise org comes without it (and without enterprise_user), which is why the
+      // responder must compare teams too.
+      ...(user.external && user.enterprise_id ? { is_stranger: true } : {}),
       profile: {
         real_name: user.real_name,
         display_name: user.name,
@@ -142,15 +157,19 @@ export class Directory {
         ...(user.is_bot ? { bot_id: stableSlackId('B', user.id) } : {}),
         team,
       },
-      enterprise_user: {
-        id: user.id,
-        enterprise_id: enterpriseId,
-        enterprise_name: user.external ? (user.enterprise_name ?? 'Partner organisation') : this.org.enterprise.name,
-        is_admin: user.is_admin,
-        is_owner: user.is_owner,
-        is_primary_owner: user.is_primary_owner,
-        teams: [team],
-      },
+      ...(enterpriseId ? { enterprise_user: this.enterpriseUser(user, enterpriseId, team) } : {}),
+    };
+  }
+
+  private enterpriseUser(user: OrgUser, enterpriseId: string, team: string): Record<string, unknown> {
+    return {
+      id: user.id,
+      enterprise_id: enterpriseId,
+      enterprise_name: user.external ? (user.enterprise_name ?? 'Partner organisation') : this.org.enterprise.name,
+      is_admin: user.is_admin,
+      is_owner: user.is_owner,
+      is_primary_owner: user.is_primary_owner,
+      teams: [team],
     };
   }
 
@@ -179,6 +198,6 @@ export class Directory {
   }
 
   private teamOf(user: OrgUser): string {
-    return user.external ? (user.enterprise_id ?? 'E0EXTERNAL0') : (user.team ?? homeTeam(this.org));
+    return user.external ? (user.team ?? user.enterprise_id ?? 'E0EXTERNAL0') : (user.team ?? homeTeam(this.org));
   }
 }

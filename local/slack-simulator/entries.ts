@@ -72,7 +72,7 @@ function completeEntity(entity: Json, org: Org): Json {
       id: user.id,
       name: user.name,
       email: user.email,
-      team: user.external ? user.enterprise_id : (user.team ?? homeTeam(org)),
+      team: user.external ? (user.team ?? user.enterprise_id) : (user.team ?? homeTeam(org)),
       ...ref,
     },
   };

@@ -41,6 +41,7 @@ export const RATE_LIMITS: Readonly<Record<string, RateRule>> = {
   // The reference page says Tier 4 (java-slack-sdk's table says Tier3; the page wins).
   'admin.users.list': tier('Tier 4', ref('admin.users.list')),
   'admin.roles.listAssignments': tier('Tier 3', ref('admin.roles.listAssignments')),
+  'admin.teams.list': tier('Tier 3', ref('admin.teams.list')),
   'usergroups.users.list': tier('Tier 2', ref('usergroups.users.list')),
   'users.info': tier('Tier 4', ref('users.info')),
   // Tier 3 as also listed by slackapi/java-slack-sdk MethodsRateLimits (CONVERSATIONS_OPEN, Tier3).

@@ -33,7 +33,8 @@ export const orgUserSchema = z.strictObject({
   deleted: z.boolean().default(false),
   /** Org-level role assignments: 'security_admin' (= role Rl0J) or raw role ids (Rl…). */
   roles: z.array(z.string().regex(/^(security_admin|Rl[A-Za-z0-9]+)$/, "must be 'security_admin' or a role ID (Rl…)")).default([]),
-  /** A Slack Connect person from another organisation (enterprise_id says which). */
+  /** A Slack Connect person from another organisation (enterprise_id says which), or from a
+   *  workspace outside any Enterprise org (team says which, no enterprise_id). */
   external: z.boolean().default(false),
   enterprise_id: slackId('E', 'enterprise').optional(),
   enterprise_name: z.string().optional(),
@@ -297,8 +298,13 @@ function checkOrg(org: Org, ctx: Ctx): void {
   org.users.forEach((user, i) => {
     const path = ['org', 'users', i];
     if (user.external) {
-      if (!user.enterprise_id) ctx.addIssue({ code: 'custom', path: [...path, 'enterprise_id'], message: 'is required for external people (their own org)' });
-      else if (user.enterprise_id === org.enterprise.id) {
+      // Either from another Enterprise org (enterprise_id), or from a workspace outside any
+      // Enterprise org (team only): Slack then sends no enterprise_user and no is_stranger.
+      if (!user.enterprise_id && !user.team) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'enterprise_id'], message: 'is required for external people (their own org), unless team names their own workspace' });
+      } else if (user.team && org.workspaces.some((w) => w.id === user.team)) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'team'], message: 'must be the external person\u2019s own workspace, not one of this org\u2019s' });
+      } else if (user.enterprise_id === org.enterprise.id) {
         ctx.addIssue({ code: 'custom', path: [...path, 'enterprise_id'], message: 'must be another org for an external person' });
       }
       if (user.is_primary_owner || user.is_owner || user.is_admin || user.roles.length) {

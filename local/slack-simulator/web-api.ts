@@ -97,6 +97,7 @@ export class WebApi {
       'users.info': { scope: 'users:read', handle: (c) => this.usersInfo(c) },
       'usergroups.users.list': { scope: 'usergroups:read', handle: (c) => this.usergroupUsers(c) },
       'admin.users.list': { scope: 'admin.users:read', userTokenOnly: true, handle: (c) => this.adminUsersList(c) },
+      'admin.teams.list': { scope: 'admin.teams:read', userTokenOnly: true, handle: (c) => this.adminTeamsList(c) },
       'admin.roles.listAssignments': { scope: 'admin.roles:read', userTokenOnly: true, handle: (c) => this.roleAssignments(c) },
       'admin.users.session.reset': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionReset(c) },
       'admin.users.session.resetBulk': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionResetBulk(c) },
@@ -172,6 +173,13 @@ export class WebApi {
     const page = paginate(this.directory.members(), params, 'users', { defaultLimit: 100, maxLimit: 1000 });
     if ('error' in page) return fail(page.error);
     return { ok: true, users: page.items.map((u) => this.directory.adminUser(u)), response_metadata: { next_cursor: page.nextCursor } };
+  }
+
+  /** The org's workspaces, shaped like Slack's reference example (test/contract/fixtures/web-api/admin.teams.list.json). */
+  private adminTeamsList({ params }: MethodCall): SlackResult {
+    const page = paginate(this.directory.workspaces(), params, 'teams', { defaultLimit: 100, maxLimit: 100 });
+    if ('error' in page) return fail(page.error);
+    return { ok: true, teams: page.items, response_metadata: { next_cursor: page.nextCursor } };
   }
 
   private roleAssignments({ params }: MethodCall): SlackResult {
