@@ -53,6 +53,8 @@ export interface LocalPipelineOptions {
   emulators?: Emulators;
   /** Extra environment for the functions (e.g. POLL_OVERLAP_SECONDS). */
   functionEnv?: Record<string, string>;
+  /** Enforce Slack's per-method rate tiers in the simulator (default: on, as Slack does). */
+  rateLimits?: boolean;
   /** Simulator fault rules (see local/slack-simulator). */
   faults?: Parameters<SlackSimulator['setFaults']>[0];
   /** Queue settings to override (e.g. a short visibility timeout in tests). */
@@ -82,6 +84,8 @@ export interface RunSummary {
   /** Slack messages posted (read back from the simulator, else from the ledger's delivery receipts). */
   slackMessages: { channel: string }[];
   deadLetterQueues: { anomalies: number; notifications: number };
+  /** HTTP 429s the simulator answered (Slack's rate tiers), by method; absent with an external server. */
+  rateLimited?: { total: number; byMethod: Record<string, number> };
   /** Failed invocations, poll errors, unmet scenario expectations. Empty on a clean run. */
   errors: string[];
   /** The scenario's `expect` block, checked when its own config was used. */
@@ -89,13 +93,34 @@ export interface RunSummary {
   sesInboxUrl: string;
 }
 
+export interface SettleOptions {
+  /** Give up after this long in all (default 120 s). */
+  timeoutMs?: number;
+  /** Give up when every poll has failed for this long (default 60 s). */
+  pollFailureLimitMs?: number;
+  /** Give up when no message was processed and nothing enqueued for this long while work waits (default 120 s). */
+  stallAfterMs?: number;
+}
+
+/** The pipeline cannot make progress; the message says why. */
+export class SettleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettleError';
+  }
+}
+
 export interface LocalPipeline {
   simulator?: SlackSimulator;
   emulators: Emulators;
   clients: LocalClients;
   resources: LocalResources;
-  /** Poll, process and drain until the audit log yields nothing new and every queue is empty. */
-  runUntilSettled(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Poll, process and drain until the audit log yields nothing new and every queue is empty.
+   * Throws a SettleError naming the reason when that cannot happen: polls failing for
+   * `pollFailureLimitMs`, nothing processed for `stallAfterMs` while work is waiting, or `timeoutMs`.
+   */
+  runUntilSettled(options?: SettleOptions): Promise<void>;
   /** Start the scheduler (continuous mode): polls every `pollEverySeconds`. */
   startScheduler(): void;
   summary(): Promise<RunSummary>;
@@ -139,7 +164,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       log(`slack      external server ${base}`);
     } else {
       scenario = compressTime(loadScenario(options.scenario ?? DEFAULT_SCENARIO_PATH), options.timeScale ?? 1);
-      simulator = await startSlackSimulator({ scenario, faults: options.faults ? [...options.faults] : undefined });
+      simulator = await startSlackSimulator({ scenario, faults: options.faults ? [...options.faults] : undefined, rateLimits: options.rateLimits ?? true });
       cleanups.push(() => simulator!.stop());
       slackApiUrl = simulator.apiUrl;
       slackAuditUrl = simulator.auditApiUrl;
@@ -184,6 +209,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const errors: string[] = [];
     // lastQuiet: the last poll read its whole window and found nothing new (a failed or interrupted poll is not quiet).
     const pollTotals = { enqueued: 0, duplicatesDropped: 0, polls: 0, lastEnqueued: 0, lastQuiet: false };
+    // Since when every poll has failed (undefined after a successful one), and the last failure.
+    const pollFailures: { since?: number; last?: string } = {};
+    let lastInvocationError: string | undefined;
     const pollerSettings = { functionName: 'poll-audit-logs', timeoutSeconds: FUNCTIONS.pollAuditLogs.timeoutSeconds, memoryMiB: FUNCTIONS.pollAuditLogs.memoryMiB };
     const pollAndCount: ScheduledHandler = async (event, context) => {
       pollTotals.lastQuiet = false;
@@ -206,7 +234,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         everySeconds,
         runImmediately,
         onInvoke: (report) => {
-          if (report.result !== 'success') errors.push(`poll-audit-logs ${report.result}: ${describe(report.error)}`);
+          if (report.result !== 'success') {
+            const error = `poll-audit-logs ${report.result}: ${describe(report.error)}`;
+            errors.push(error);
+            pollFailures.since ??= Date.now();
+            pollFailures.last = error;
+          } else {
+            pollFailures.since = undefined;
+          }
         },
       });
     scheduler = makeScheduler(24 * 3600, false);
@@ -224,6 +259,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           if (report.result === 'error' || report.result === 'timeout' || report.result === 'invalid-response') {
             errors.push(`${name} ${report.result}: ${describe(report.error)}`);
           }
+          if (report.result !== 'success') lastInvocationError = `${name} ${report.result}: ${describe(report.error)}`;
+          else if (report.failedMessageIds.length) lastInvocationError = `${name} handed ${report.failedMessageIds.length} message(s) back for a retry`;
           options.onInvoke?.(report);
         },
       });
@@ -239,24 +276,57 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       emulators,
       clients,
       resources,
-      async runUntilSettled({ timeoutMs = 120_000 } = {}) {
+      async runUntilSettled({ timeoutMs = 120_000, pollFailureLimitMs = 60_000, stallAfterMs = 120_000 } = {}) {
         const deadline = Date.now() + timeoutMs;
         const remaining = () => Math.max(1000, deadline - Date.now());
+        // Progress: anything enqueued or any message handled. Waiting out a Retry-After is not
+        // progress, but it ends well within stallAfterMs; a message failing forever never does.
+        const handled = () => pollTotals.enqueued + sources.respond.stats.succeeded + sources.notify.stats.succeeded;
+        let lastProgress = handled();
+        let lastProgressAt = Date.now();
+        const checkStall = async () => {
+          if (handled() !== lastProgress) {
+            lastProgress = handled();
+            lastProgressAt = Date.now();
+            return;
+          }
+          if (Date.now() - lastProgressAt < stallAfterMs) return;
+          const waiting = await waitingMessages(clients, resources);
+          throw new SettleError(
+            `nothing could be processed for ${Math.round(stallAfterMs / 1000)} s while ${waiting} waiting in the queues` +
+              (lastInvocationError ? ` (last failure: ${lastInvocationError})` : ''),
+          );
+        };
+        const drain = async (source: EventSource) => {
+          for (;;) {
+            if (Date.now() > deadline) throw new SettleError(`did not settle within ${Math.round(timeoutMs / 1000)} s`);
+            try {
+              return await source.drained({ timeoutMs: Math.min(1000, remaining()) });
+            } catch {
+              await checkStall();
+            }
+          }
+        };
         let quietRounds = 0;
         // Settled: nothing left to arrive (the simulator knows; an external server must stay quiet
         // for two polls), the last poll found nothing new, and both queues are empty.
         for (;;) {
-          if (Date.now() > deadline) throw new Error(`Local pipeline did not settle within ${timeoutMs} ms`);
+          if (Date.now() > deadline) throw new SettleError(`did not settle within ${Math.round(timeoutMs / 1000)} s`);
           await scheduler!.runOnce();
-          await sources.respond.drained({ timeoutMs: remaining() });
-          await sources.notify.drained({ timeoutMs: remaining() });
+          if (pollFailures.since !== undefined && Date.now() - pollFailures.since >= pollFailureLimitMs) {
+            throw new SettleError(`every audit-log poll failed for ${Math.round(pollFailureLimitMs / 1000)} s (last: ${pollFailures.last})`);
+          }
+          await drain(sources.respond);
+          await drain(sources.notify);
           await progress.flush();
           const nextArrivalMs = simulator ? msUntilNextArrival(simulator) : 0;
           quietRounds = pollTotals.lastQuiet && nextArrivalMs === 0 ? quietRounds + 1 : 0;
           if (quietRounds >= (simulator ? 1 : 2)) return;
           // Entries published late arrive behind the checkpoint: poll again once they are out.
           if (nextArrivalMs > 0) await sleep(Math.min(nextArrivalMs + 50, remaining()));
-          else if (!simulator) await sleep(Math.min(1000, remaining()));
+          // An external server is polled at the scheduler's pace, never in a tight loop: the audit
+          // API's budget is org-wide and shared with the org's SIEM.
+          else if (!simulator) await sleep(Math.min((options.pollEverySeconds ?? 5) * 1000, remaining()));
         }
       },
       startScheduler() {
@@ -287,6 +357,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           emails,
           slackMessages,
           deadLetterQueues,
+          ...(simulator ? { rateLimited: simulator.state().rateLimited } : {}),
           errors: [...errors],
           sesInboxUrl: emulators.sesInboxUrl,
         };
@@ -394,6 +465,13 @@ async function deliveryReceipts(clients: LocalClients, resources: LocalResources
     const [, , channel, recipientKey] = String(item.sk).split('#');
     return { channel, address: recipientKey?.split(':').slice(1).join(':') ?? '' };
   });
+}
+
+/** How many messages wait in the two work queues, in words. */
+async function waitingMessages(clients: LocalClients, resources: LocalResources): Promise<string> {
+  const anomalies = await queueDepth(clients, resources.queues.anomalies.url);
+  const notifications = await queueDepth(clients, resources.queues.notifications.url);
+  return `${anomalies} anomaly message(s) and ${notifications} notification job(s) are`;
 }
 
 async function queueDepth(clients: LocalClients, queueUrl: string): Promise<number> {

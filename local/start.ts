@@ -11,7 +11,9 @@ a Slack Enterprise simulator, with the real Lambda handlers. No AWS account or S
 
 Options:
   --once              run until the audit log yields nothing new and every queue is drained, print a
-                      JSON summary as the last line of stdout, exit 0 (1 if anything failed)
+                      JSON summary as the last line of stdout, exit 0 (1 if anything failed). Never
+                      hangs: gives up with exit 1 and the reason on stderr (and in the summary's
+                      errors) when every poll has failed for a minute or nothing can be processed
   --scenario FILE     the simulator's org and anomaly entries (default: local/scenarios/default.json;
                       format: local/scenarios/README.md)
   --config FILE       response configuration to seed, same format as \`npm run seed\`
@@ -22,6 +24,8 @@ Options:
                       Slack secret's format; default: the simulator's own test tokens)
   --time-scale N      replay the scenario N times faster (default: 1; with --once: 40)
   --poll-every SECS   how often the scheduler invokes the poller (default: 5)
+  --no-rate-limits    let the simulator answer without Slack's per-method rate tiers (quick demos;
+                      by default it enforces them, as Slack does)
   --verbose           also print the functions' own JSON logs
   -h, --help          this text`;
 
@@ -37,6 +41,7 @@ async function main(): Promise<number> {
       'time-scale': { type: 'string' },
       'poll-every': { type: 'string', default: '5' },
       verbose: { type: 'boolean', default: false },
+      'no-rate-limits': { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -84,6 +89,7 @@ async function main(): Promise<number> {
       slackTokens,
       timeScale,
       pollEverySeconds,
+      rateLimits: !args['no-rate-limits'],
       verbose: args.verbose,
       log,
     });
@@ -100,12 +106,15 @@ async function main(): Promise<number> {
     await new Promise(() => undefined); // until a signal
   }
 
+  let unsettled: string | undefined;
   try {
     await pipeline.runUntilSettled({ timeoutMs: 5 * 60_000 });
   } catch (error) {
-    log(`did not settle: ${(error as Error).message}`);
+    unsettled = `did not finish: ${(error as Error).message}`;
+    console.error(unsettled);
   }
   const summary = await pipeline.summary();
+  if (unsettled) summary.errors.unshift(unsettled);
   await pipeline.stop();
   log(
     `done: ${summary.entriesSeen} entries, ${summary.sessionsEnded.length} session resets, ${summary.emails.length} emails, ` +
