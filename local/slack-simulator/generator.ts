@@ -163,7 +163,6 @@ export function generateEntries(options: GenerateEntriesOptions): GeneratedEntry
       reason: [...reasons],
     };
     if (reasons.includes('asn') || reasons.includes('ip_address')) details.ip_address_details = [pick(random, ['new-asn', 'cloud-asn', 'in-ioc-list'])];
-    if (reasons.includes('unexpected_scraping')) details.scraping_tool = ua.split('/')[0];
     if (reasons.includes('unexpected_api_call_volume')) details.api_call_method = pick(random, ['conversations.history', 'files.list', 'users.list', 'search.messages']);
     if (reasons.includes('unexpected_client') || reasons.includes('spoofed_user_agent')) {
       details.detected_client = ua.split('/')[0];

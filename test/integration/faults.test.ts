@@ -116,7 +116,8 @@ describe('fault injection: the pipeline under 429s, 5xx, slow responses and drop
     const report = checkIntegrity(facts, { entryIds: entries.map((e) => e.id), excludedUserIds: EXCLUDED, cooldownMinutes: 30 });
     expect(integrityFailures(report)).toEqual([]);
     expect(report.lostEntryIds).toEqual([]);
-    expect(report.outcomes).toEqual({ sessions_ended: 7, notified: 4, ignored: 3, 'failed:cannot_reset_primary_owner': 1 });
+    // The primary owner is never reset (protected); the Slack Connect person is told, not acted on.
+    expect(report.outcomes).toEqual({ sessions_ended: 7, notified: 5, ignored: 2, protected: 1 });
 
     // Each person whose entry ends sessions was reset exactly once, though many requests failed first.
     const ended = ['ana', 'ben', 'cara', 'dan', 'eve', 'fay', 'leo'].map(userId);
@@ -127,9 +128,10 @@ describe('fault injection: the pipeline under 429s, 5xx, slow responses and drop
     expect(state.resetRequests[userId('cara')]).toBe(2); // dropped, then done
     for (const user of EXCLUDED) expect(state.resetRequests[user]).toBeUndefined();
 
-    // Notifications: 7 × sessions_ended (5 emails, 5 Slack), 1 × action_failed (3, 3), 4 × not acted on (2, 3).
-    expect(facts.emails).toHaveLength(7 * 5 + 3 + 4 * 2);
-    expect(facts.messages).toHaveLength(7 * 5 + 3 + 4 * 3);
+    // Notifications: 7 × sessions_ended (5 emails, 5 Slack), 6 × not acted on (2, 3): the four held
+    // by rules and exclusions, the protected primary owner and the Slack Connect person.
+    expect(facts.emails).toHaveLength(7 * 5 + 6 * 2);
+    expect(facts.messages).toHaveLength(7 * 5 + 6 * 3);
     expect(facts.emails.every((e) => entryIdOfEmail(e) !== undefined)).toBe(true);
     expect(facts.messages.every((m) => entryIdOfMessage(m) !== undefined)).toBe(true);
     const perEntryEmails = countBy(facts.emails, (e) => entryIdOfEmail(e)!);

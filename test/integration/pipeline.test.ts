@@ -49,10 +49,16 @@ describe('local pipeline, real handlers end to end', () => {
     expect(summary.errors).toEqual([]);
     expect(summary.sessionsEnded).toEqual(sorted([userId('ana'), userId('ben')]));
     expect(sorted(pipeline.simulator!.state().resets.map((r) => r.userId))).toEqual(sorted([userId('ana'), userId('ben')]));
-    expect(summary.outcomes).toEqual({ sessions_ended: 2, ignored: 8 });
+    // The Slack Connect person is not acted on but the security admins are told (anomaly_not_acted_on).
+    expect(summary.outcomes).toEqual({ sessions_ended: 2, ignored: 7, notified: 1 });
     // The user is emailed; the primary owner and both security admins are emailed (defaults); nothing on Slack.
     expect(sorted(summary.emails.map((e) => e.to))).toEqual(
-      sorted(['ana@testco.example', 'ben@testco.example', ...['olga', 'sam', 'sue'].flatMap((n) => [`${n}@testco.example`, `${n}@testco.example`])]),
+      sorted([
+        'ana@testco.example',
+        'ben@testco.example',
+        ...['olga', 'sam', 'sue'].flatMap((n) => [`${n}@testco.example`, `${n}@testco.example`]),
+        ...['sam', 'sue'].map((n) => `${n}@testco.example`),
+      ]),
     );
     expect(summary.slackMessages).toEqual([]);
     expect(summary.deadLetterQueues).toEqual({ anomalies: 0, notifications: 0 });
@@ -140,7 +146,7 @@ describe('local pipeline, real handlers end to end', () => {
     } finally {
       spies.forEach((spy) => spy.mockRestore());
     }
-    expect(summary.outcomes).toEqual({ sessions_ended: 1, 'failed:cannot_reset_primary_owner': 1 });
+    expect(summary.outcomes).toEqual({ sessions_ended: 1, protected: 1 });
     const text = captured.join('\n');
     expect(text).toMatch(/"entryId"/); // the functions did log, with the entry id
     expect(text).not.toMatch(/xox[a-z]-[A-Za-z0-9-]+/);

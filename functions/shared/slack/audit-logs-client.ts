@@ -86,7 +86,7 @@ export class AuditLogsClient implements AuditLogSource {
     // Unlike the Web API, the Audit Logs API says failure with the HTTP status (a JSON body
     // `{ok:false,error}` may come with it, or may not); a success has no `ok` field at all.
     if (!response.ok) {
-      const code = body?.error ?? `http_${status}`;
+      const code = body?.error || `http_${status}`;
       const kind = statusKind(status, body?.error);
       if (status === 401 || code === 'invalid_auth' || code === 'token_revoked' || code === 'token_expired') this.options.tokens.invalidate();
       throw new SlackError(code, kind, 'audit', 'audit.logs', { needed: body?.needed, provided: body?.provided, status });
@@ -96,7 +96,7 @@ export class AuditLogsClient implements AuditLogSource {
       throw new SlackError('invalid_json', 'transient', 'audit', 'audit.logs', { status });
     }
     if (body.ok === false) {
-      const code = body.error ?? 'unknown_error';
+      const code = body.error || 'unknown_error';
       if (code === 'invalid_auth' || code === 'token_revoked' || code === 'token_expired') this.options.tokens.invalidate();
       throw new SlackError(code, classifySlackError(code), 'audit', 'audit.logs', { needed: body.needed, provided: body.provided, status });
     }

@@ -166,7 +166,10 @@ export class SlackWebApi implements SlackApi {
       const page = await this.call('admin', 'admin.roles.listAssignments', (token) =>
         this.client.admin.roles.listAssignments({ token, role_ids: [SECURITY_ADMIN_ROLE_ID], limit: 200, ...(cursor ? { cursor } : {}) }),
       );
-      for (const assignment of page.role_assignments ?? []) if (assignment.user_id) ids.add(assignment.user_id);
+      // Filtered by role again: who gets security alerts must not depend on the server honouring role_ids.
+      for (const assignment of page.role_assignments ?? []) {
+        if (assignment.user_id && assignment.role_id === SECURITY_ADMIN_ROLE_ID) ids.add(assignment.user_id);
+      }
       cursor = nextCursor(page);
     } while (cursor);
     return [...ids];
