@@ -231,6 +231,11 @@ describe('SlackWebApi parses Slack\'s published example responses', () => {
       expect(await api().usergroupMembers({ id: 'S0614TZR7' })).toEqual(['U060R4BJ4', 'W123A4BC5']);
       expect(slack.calls('usergroups.users.list')[0].params.team_id).toBe(EXAMPLE_ENTERPRISE_ID);
     });
+
+    it('never reads a success without `users` as "nobody is in the group": it cannot be expanded (fails safe)', async () => {
+      slack.answer('usergroups.users.list', { ok: true });
+      await expect(api().usergroupMembers({ id: 'S0614TZR7', teamId: 'T060RNRCH' })).rejects.toMatchObject({ code: 'malformed_response', kind: 'permanent' });
+    });
   });
 
   describe('auth.test + admin.teams.list → orgIdentity', () => {
