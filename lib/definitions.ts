@@ -17,7 +17,7 @@ export interface TableDefinition {
 }
 
 export const TABLES = {
-  /** Human-edited response configuration: one item per concern (see functions/shared/config/items.ts). */
+  /** Human-edited response configuration: one item per concern (see functions/domain/config/items.ts). */
   config: {
     partitionKey: { name: 'id', type: 'S' },
   },

@@ -1,11 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { asRetry, reportFailure } from '../shared/failures';
-import { sqsBatchHandler } from '../shared/lambda';
-import { notificationJobSchema } from '../shared/messages';
-import { METRIC, MetricUnit } from '../shared/observability';
-import { formatIssues } from '../shared/validation';
+import { asRetry, reportFailure } from '../runtime/retry-policy';
+import { sqsBatchHandler } from '../runtime/sqs-batch-handler';
+import { notificationJobSchema } from '../domain/messages';
+import { METRIC, MetricUnit } from '../runtime/observability';
+import { formatIssues } from '../domain/validation';
 import { notify, type NotifyDeps } from './notify';
 
 export interface NotifyApp {

@@ -1,12 +1,12 @@
-import { documentClient, secretsClient, sesClient, sqsClient } from '../shared/aws/clients';
-import { Ledger } from '../shared/aws/ledger';
-import { SesMailer } from '../shared/aws/mailer';
-import { DynamoConfigSource } from '../shared/config/store';
-import { loadEnv, notifyEnvSchema } from '../shared/env';
-import { withObservability } from '../shared/lambda';
-import { createObservability } from '../shared/observability';
-import { SecretsManagerTokens } from '../shared/slack/tokens';
-import { SlackWebApi } from '../shared/slack/web-api';
+import { documentClient, secretsClient, sesClient, sqsClient } from '../adapters/aws-clients';
+import { Ledger } from '../adapters/dynamodb/ledger';
+import { SesMailer } from '../adapters/ses/mailer';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
+import { loadEnv, notifyEnvSchema } from '../runtime/env';
+import { withObservability } from '../runtime/sqs-batch-handler';
+import { createObservability } from '../runtime/observability';
+import { SecretsManagerTokens } from '../adapters/slack/tokens';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
 

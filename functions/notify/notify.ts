@@ -1,12 +1,12 @@
-import type { Ledger } from '../shared/aws/ledger';
-import { LeaseHeldError } from '../shared/aws/ledger';
-import type { Mailer } from '../shared/aws/mailer';
-import type { ConfigSource } from '../shared/config/store';
-import { PermanentFailure, RetryLaterError } from '../shared/errors';
-import type { NotificationJob } from '../shared/messages';
-import { isSlackError } from '../shared/slack/errors';
-import type { SlackApi } from '../shared/slack/web-api';
-import { mapLimit } from './map-limit';
+import type { Ledger } from '../adapters/dynamodb/ledger';
+import { LeaseHeldError } from '../adapters/dynamodb/ledger';
+import type { Mailer } from '../adapters/ses/mailer';
+import type { ConfigSource } from '../adapters/dynamodb/config-table';
+import { PermanentFailure, RetryLaterError } from '../domain/errors';
+import type { NotificationJob } from '../domain/messages';
+import { isSlackError } from '../adapters/slack/errors';
+import type { SlackApi } from '../adapters/slack/web-api';
+import { mapLimit } from '../runtime/map-limit';
 import { planDeliveries, type Delivery, type DeliveryChannel, type Directory } from './recipients';
 import { renderEmail, renderSlackMessage, type Audience, type RenderedEmail, type RenderedSlackMessage } from './templates';
 

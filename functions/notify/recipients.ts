@@ -1,8 +1,8 @@
-import type { NotificationChannel, ResponseConfig } from '../shared/config/schema';
-import type { NotificationJob } from '../shared/messages';
-import type { DirectoryUser, SlackApi } from '../shared/slack/web-api';
-import { TtlCache } from '../shared/ttl-cache';
-import { mapLimit } from './map-limit';
+import type { NotificationChannel, ResponseConfig } from '../domain/config/schema';
+import type { NotificationJob } from '../domain/messages';
+import type { DirectoryUser, SlackApi } from '../adapters/slack/web-api';
+import { TtlCache } from '../runtime/ttl-cache';
+import { mapLimit } from '../runtime/map-limit';
 import type { Audience } from './templates';
 
 /** The org directory facts notify needs, whatever serves them. */

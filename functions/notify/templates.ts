@@ -1,6 +1,6 @@
-import { eventLabel, reasonLabel, type AnomalyEvent } from '../shared/anomaly-catalogue';
-import type { NotificationType } from '../shared/config/schema';
-import type { NotificationJob } from '../shared/messages';
+import { eventLabel, reasonLabel, type AnomalyEvent } from '../domain/anomaly-catalogue';
+import type { NotificationType } from '../domain/config/schema';
+import type { NotificationJob } from '../domain/messages';
 import { escapeHtml, escapeMrkdwn, escapeWithin, formatEpochSeconds, oneLine, truncate } from './format';
 
 /**

@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { METRIC, MetricUnit } from '../shared/observability';
-import { isSlackError } from '../shared/slack/errors';
+import { METRIC, MetricUnit } from '../runtime/observability';
+import { isSlackError } from '../adapters/slack/errors';
 import { pollAuditLog, type PollDeps, type PollResult } from './poll';
 
 export interface PollerApp {

@@ -1,11 +1,11 @@
-import { documentClient, secretsClient, sqsClient } from '../shared/aws/clients';
-import { Ledger } from '../shared/aws/ledger';
-import { SqsPublisher } from '../shared/aws/queue';
-import { loadEnv, pollerEnvSchema } from '../shared/env';
-import { withObservability } from '../shared/lambda';
-import { createObservability } from '../shared/observability';
-import { AuditLogsClient } from '../shared/slack/audit-logs-client';
-import { SecretsManagerTokens } from '../shared/slack/tokens';
+import { documentClient, secretsClient, sqsClient } from '../adapters/aws-clients';
+import { Ledger } from '../adapters/dynamodb/ledger';
+import { SqsPublisher } from '../adapters/sqs/queue';
+import { loadEnv, pollerEnvSchema } from '../runtime/env';
+import { withObservability } from '../runtime/sqs-batch-handler';
+import { createObservability } from '../runtime/observability';
+import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
+import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.

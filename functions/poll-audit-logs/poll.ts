@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Checkpoint, Ledger } from '../shared/aws/ledger';
-import type { MessagePublisher } from '../shared/aws/queue';
-import type { AnomalyMessage } from '../shared/messages';
-import { isSlackError, SlackError } from '../shared/slack/errors';
-import type { AuditLogSource } from '../shared/slack/audit-logs-client';
+import type { Checkpoint, Ledger } from '../adapters/dynamodb/ledger';
+import type { MessagePublisher } from '../adapters/sqs/queue';
+import type { AnomalyMessage } from '../domain/messages';
+import { isSlackError, SlackError } from '../adapters/slack/errors';
+import type { AuditLogSource } from '../adapters/slack/audit-logs-client';
 
 export interface PollSettings {
   /** Re-read this far behind the checkpoint: Slack publishes some entries late. */

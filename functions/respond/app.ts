@@ -1,9 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { asRetry, reportFailure } from '../shared/failures';
-import { sqsBatchHandler } from '../shared/lambda';
-import { METRIC, MetricUnit } from '../shared/observability';
+import { asRetry, reportFailure } from '../runtime/retry-policy';
+import { sqsBatchHandler } from '../runtime/sqs-batch-handler';
+import { METRIC, MetricUnit } from '../runtime/observability';
 import { respondToMessage, type RespondDeps } from './respond';
 
 export interface RespondApp {

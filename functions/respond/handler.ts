@@ -1,12 +1,12 @@
-import { documentClient, secretsClient, sqsClient } from '../shared/aws/clients';
-import { Ledger } from '../shared/aws/ledger';
-import { SqsPublisher } from '../shared/aws/queue';
-import { DynamoConfigSource } from '../shared/config/store';
-import { loadEnv, respondEnvSchema } from '../shared/env';
-import { withObservability } from '../shared/lambda';
-import { createObservability } from '../shared/observability';
-import { SecretsManagerTokens } from '../shared/slack/tokens';
-import { SlackWebApi } from '../shared/slack/web-api';
+import { documentClient, secretsClient, sqsClient } from '../adapters/aws-clients';
+import { Ledger } from '../adapters/dynamodb/ledger';
+import { SqsPublisher } from '../adapters/sqs/queue';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
+import { loadEnv, respondEnvSchema } from '../runtime/env';
+import { withObservability } from '../runtime/sqs-batch-handler';
+import { createObservability } from '../runtime/observability';
+import { SecretsManagerTokens } from '../adapters/slack/tokens';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makeRespondHandler } from './app';
 import { RespondDirectory } from './respond';
 

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { eventLabel } from '../shared/anomaly-catalogue';
-import { parseAuditEntry, type AnomalyEntry } from '../shared/audit-entry';
-import type { DecisionRecord, Ledger } from '../shared/aws/ledger';
-import type { MessagePublisher } from '../shared/aws/queue';
-import { ConfigError } from '../shared/config/items';
-import { parseGroupKey, type ResponseConfig, type NotificationType } from '../shared/config/schema';
-import type { ConfigSource } from '../shared/config/store';
-import { applySafety, decide, factsNeeded, type Decision, type OrgFacts, type PersonFacts } from '../shared/decide';
-import { asRetry } from '../shared/failures';
-import { anomalyMessageSchema, type NotificationJob } from '../shared/messages';
-import { isSlackError, type SlackError } from '../shared/slack/errors';
-import type { DirectoryUser, SlackApi } from '../shared/slack/web-api';
-import { TtlCache } from '../shared/ttl-cache';
-import { formatIssues } from '../shared/validation';
+import { eventLabel } from '../domain/anomaly-catalogue';
+import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
+import type { DecisionRecord, Ledger } from '../adapters/dynamodb/ledger';
+import type { MessagePublisher } from '../adapters/sqs/queue';
+import { ConfigError } from '../domain/config/items';
+import { parseGroupKey, type ResponseConfig, type NotificationType } from '../domain/config/schema';
+import type { ConfigSource } from '../adapters/dynamodb/config-table';
+import { applySafety, decide, factsNeeded, type Decision, type OrgFacts, type PersonFacts } from '../domain/decision/decide';
+import { asRetry } from '../runtime/retry-policy';
+import { anomalyMessageSchema, type NotificationJob } from '../domain/messages';
+import { isSlackError, type SlackError } from '../adapters/slack/errors';
+import type { DirectoryUser, SlackApi } from '../adapters/slack/web-api';
+import { TtlCache } from '../runtime/ttl-cache';
+import { formatIssues } from '../domain/validation';
 
 export type RespondLedger = Pick<
   Ledger,

@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC } from '../../functions/shared/observability';
+import { METRIC } from '../../functions/runtime/observability';
 import { METRICS_NAMESPACE, type ResponderFunction } from './responder-function';
 
 const PERIOD = Duration.minutes(5);

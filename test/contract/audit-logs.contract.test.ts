@@ -1,7 +1,7 @@
-import { parseAuditEntry } from '../../functions/shared/audit-entry';
-import { AuditLogsClient } from '../../functions/shared/slack/audit-logs-client';
-import { startSlackSimulator, type SlackSimulator } from '../../local/slack-simulator';
-import { auditLogs, FakeClock } from '../simulator/helpers';
+import { parseAuditEntry } from '../../functions/domain/audit-entry';
+import { AuditLogsClient } from '../../functions/adapters/slack/audit-logs-client';
+import { startSlackSimulator, type SlackSimulator } from '../../tools/local/slack-simulator';
+import { auditLogs, FakeClock } from '../tools/slack-simulator/helpers';
 import { extraKeys, fixture, keysOf, type Json } from './fixtures';
 
 /**

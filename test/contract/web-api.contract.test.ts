@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SlackError } from '../../functions/shared/slack/errors';
-import { SlackWebApi } from '../../functions/shared/slack/web-api';
-import { SECURITY_ADMIN_ROLE_ID, startSlackSimulator, type SlackSimulator } from '../../local/slack-simulator';
-import { FakeClock, rawApi } from '../simulator/helpers';
+import { SlackError } from '../../functions/adapters/slack/errors';
+import { SlackWebApi } from '../../functions/adapters/slack/web-api';
+import { SECURITY_ADMIN_ROLE_ID, startSlackSimulator, type SlackSimulator } from '../../tools/local/slack-simulator';
+import { FakeClock, rawApi } from '../tools/slack-simulator/helpers';
 import { errorExamples, example, extraKeys, fixture, keysOf, sdkTypeKeys, successBodies, type FixtureExample, type Json } from './fixtures';
 
 /**

@@ -1,11 +1,11 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { SqsPublisher, type OutgoingMessage } from '../../functions/shared/aws/queue';
-import type { ResponseConfigInput } from '../../functions/shared/config/schema';
-import type { NotificationJob } from '../../functions/shared/messages';
-import { createLambdaContext, type InvocationReport } from '../../local/aws';
-import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
-import { collectFacts, countBy, entryIdOfEmail, entryIdOfMessage, type RunFacts } from '../support/soak-checks';
+import { SqsPublisher, type OutgoingMessage } from '../../functions/adapters/sqs/queue';
+import type { ResponseConfigInput } from '../../functions/domain/config/schema';
+import type { NotificationJob } from '../../functions/domain/messages';
+import { createLambdaContext, type InvocationReport } from '../../tools/local/aws';
+import { startLocalPipeline, type LocalPipeline } from '../../tools/local/pipeline';
+import { collectFacts, countBy, entryIdOfEmail, entryIdOfMessage, type RunFacts } from '../../tools/shared/soak-checks';
 import { sharedEmulators } from '../support/shared-emulators';
 import { anomaly, ORG, userId } from './org';
 import { sqsEvent } from '../support/sqs-event';

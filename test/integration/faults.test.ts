@@ -1,8 +1,8 @@
-import type { ResponseConfigInput } from '../../functions/shared/config/schema';
-import type { InvocationReport } from '../../local/aws';
-import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../local/pipeline';
-import type { FaultRuleInput } from '../../local/slack-simulator';
-import { checkIntegrity, collectFacts, countBy, entryIdOfEmail, entryIdOfMessage, integrityFailures } from '../support/soak-checks';
+import type { ResponseConfigInput } from '../../functions/domain/config/schema';
+import type { InvocationReport } from '../../tools/local/aws';
+import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../tools/local/pipeline';
+import type { FaultRuleInput } from '../../tools/local/slack-simulator';
+import { checkIntegrity, collectFacts, countBy, entryIdOfEmail, entryIdOfMessage, integrityFailures } from '../../tools/shared/soak-checks';
 import { sharedEmulators } from '../support/shared-emulators';
 import { anomaly, ORG, userId } from './org';
 

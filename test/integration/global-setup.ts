@@ -1,4 +1,4 @@
-import { startEmulators, type Emulators } from '../../local/aws/emulators';
+import { startEmulators, type Emulators } from '../../tools/local/aws/emulators';
 
 declare global {
   // Read by global-teardown.ts (globalSetup and globalTeardown share the jest parent process).

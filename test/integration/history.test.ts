@@ -1,6 +1,6 @@
-import { Ledger } from '../../functions/shared/aws/ledger';
-import { main } from '../../scripts/history';
-import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../local/aws';
+import { Ledger } from '../../functions/adapters/dynamodb/ledger';
+import { main } from '../../tools/cli/history';
+import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../tools/local/aws';
 
 let clients: LocalClients;
 let table: string;

@@ -1,5 +1,5 @@
-import { Ledger, LeaseHeldError } from '../../functions/shared/aws/ledger';
-import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../local/aws';
+import { Ledger, LeaseHeldError } from '../../functions/adapters/dynamodb/ledger';
+import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../tools/local/aws';
 
 /** The ledger's conditional writes against DynamoDB Local: the guarantees the use cases rest on. */
 let clients: LocalClients;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SettleError, startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
-import { defaultConfig } from '../../functions/shared/config/schema';
+import { SettleError, startLocalPipeline, type LocalPipeline } from '../../tools/local/pipeline';
+import { defaultConfig } from '../../functions/domain/config/schema';
 import { sharedEmulators } from '../support/shared-emulators';
 import { anomaly, ORG } from './org';
 

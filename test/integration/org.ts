@@ -1,4 +1,4 @@
-import type { ScenarioInput } from '../../local/slack-simulator';
+import type { ScenarioInput } from '../../tools/local/slack-simulator';
 
 /** A compact org for the integration tests: an owner, two security admins, a group, a channel. */
 export const ORG = {

@@ -1,5 +1,5 @@
-import { startLocalPipeline, type LocalPipeline, type RunSummary } from '../../local/pipeline';
-import { defaultConfig, type ResponseConfigInput } from '../../functions/shared/config/schema';
+import { startLocalPipeline, type LocalPipeline, type RunSummary } from '../../tools/local/pipeline';
+import { defaultConfig, type ResponseConfigInput } from '../../functions/domain/config/schema';
 import { sharedEmulators } from '../support/shared-emulators';
 import { anomaly, ORG, userId } from './org';
 
@@ -155,7 +155,7 @@ describe('local pipeline, real handlers end to end', () => {
 
 describe('local pipeline against an external Slack-compatible server (--slack-url)', () => {
   it('polls and acts through URL/audit/v1/logs and URL/api/<method>, settling after two quiet polls', async () => {
-    const { startSlackSimulator } = await import('../../local/slack-simulator');
+    const { startSlackSimulator } = await import('../../tools/local/slack-simulator');
     const external = await startSlackSimulator({ scenario: { org: ORG, entries: [anomaly('ana', ['tor']), anomaly('ben', ['excessive_downloads'])] } as never });
     try {
       jest.resetModules();

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { main } from '../../scripts/seed';
-import { DynamoConfigSource } from '../../functions/shared/config/store';
-import { defaultConfig } from '../../functions/shared/config/schema';
-import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../local/aws';
+import { main } from '../../tools/cli/seed';
+import { DynamoConfigSource } from '../../functions/adapters/dynamodb/config-table';
+import { defaultConfig } from '../../functions/domain/config/schema';
+import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../tools/local/aws';
 
 let clients: LocalClients;
 let table: string;

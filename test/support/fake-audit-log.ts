@@ -1,4 +1,4 @@
-import type { AuditLogPage, AuditLogQuery, AuditLogSource } from '../../functions/shared/slack/audit-logs-client';
+import type { AuditLogPage, AuditLogQuery, AuditLogSource } from '../../functions/adapters/slack/audit-logs-client';
 
 export interface FakeEntry {
   id: string;

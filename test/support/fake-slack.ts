@@ -1,5 +1,5 @@
-import { SlackError } from '../../functions/shared/slack/errors';
-import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/shared/slack/web-api';
+import { SlackError } from '../../functions/adapters/slack/errors';
+import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';

@@ -1,4 +1,4 @@
-import { LeaseHeldError, type Checkpoint, type ClaimResult, type DecisionRecord, type ResetClaim } from '../../functions/shared/aws/ledger';
+import { LeaseHeldError, type Checkpoint, type ClaimResult, type DecisionRecord, type ResetClaim } from '../../functions/adapters/dynamodb/ledger';
 
 /** The Ledger's semantics (claims, leases, budgets) in memory, for use-case tests. */
 export class InMemoryLedger {

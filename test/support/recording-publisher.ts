@@ -1,4 +1,4 @@
-import type { MessagePublisher, OutgoingMessage } from '../../functions/shared/aws/queue';
+import type { MessagePublisher, OutgoingMessage } from '../../functions/adapters/sqs/queue';
 
 /** Captures published messages; `failNext` makes the next publish throw (an SQS outage). */
 export class RecordingPublisher implements MessagePublisher {

@@ -1,4 +1,4 @@
-import { endpointsFromEnv, type Emulators } from '../../local/aws';
+import { endpointsFromEnv, type Emulators } from '../../tools/local/aws';
 
 /** The emulators jest's globalSetup started, as local mode's Emulators (stopping them is globalTeardown's job). */
 export function sharedEmulators(): Emulators {

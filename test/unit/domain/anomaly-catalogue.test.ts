@@ -6,7 +6,7 @@ import {
   eventLabel,
   isAnomalyEvent,
   reasonLabel,
-} from '../../../functions/shared/anomaly-catalogue';
+} from '../../../functions/domain/anomaly-catalogue';
 
 /** Slack's seven configurable anomaly events (help-centre UI names) and the reason code of each. */
 const SLACK_EVENTS: [code: string, uiName: string, onByDefault: boolean][] = [

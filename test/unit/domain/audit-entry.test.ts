@@ -1,4 +1,4 @@
-import { MAX_ENTRY_BYTES, parseAuditEntry, type EntryParseResult } from '../../../functions/shared/audit-entry';
+import { MAX_ENTRY_BYTES, parseAuditEntry, type EntryParseResult } from '../../../functions/domain/audit-entry';
 import { rawEntry } from './helpers';
 
 function ok(result: EntryParseResult) {

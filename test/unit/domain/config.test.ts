@@ -1,7 +1,7 @@
-import { ANOMALY_EVENT_NAMES } from '../../../functions/shared/anomaly-catalogue';
-import { ConfigError, configFromItems, configToItems } from '../../../functions/shared/config/items';
-import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/shared/config/schema';
-import { ValidationError } from '../../../functions/shared/validation';
+import { ANOMALY_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
+import { ConfigError, configFromItems, configToItems } from '../../../functions/domain/config/items';
+import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
+import { ValidationError } from '../../../functions/domain/validation';
 
 const SLACK_DEFAULTS: ResponseConfig = {
   events: {

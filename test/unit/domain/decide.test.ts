@@ -1,6 +1,6 @@
-import { ANOMALY_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/shared/anomaly-catalogue';
-import { applySafety, decide, externalBecause, factsNeeded, type Decision, type PersonFacts } from '../../../functions/shared/decide';
-import type { ResponseConfig } from '../../../functions/shared/config/schema';
+import { ANOMALY_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/domain/anomaly-catalogue';
+import { applySafety, decide, externalBecause, factsNeeded, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
+import type { ResponseConfig } from '../../../functions/domain/config/schema';
 import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, MEMBER, ORG, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
 
 const groupsToExpand = (entry: Parameters<typeof factsNeeded>[0], config: ResponseConfig) => factsNeeded(entry, config).groups;

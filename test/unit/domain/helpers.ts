@@ -1,7 +1,7 @@
-import type { AnomalyEvent } from '../../../functions/shared/anomaly-catalogue';
-import type { AnomalyEntry } from '../../../functions/shared/audit-entry';
-import { defaultConfig, type ResponseConfig } from '../../../functions/shared/config/schema';
-import type { OrgFacts, PersonFacts } from '../../../functions/shared/decide';
+import type { AnomalyEvent } from '../../../functions/domain/anomaly-catalogue';
+import type { AnomalyEntry } from '../../../functions/domain/audit-entry';
+import { defaultConfig, type ResponseConfig } from '../../../functions/domain/config/schema';
+import type { OrgFacts, PersonFacts } from '../../../functions/domain/decision/decide';
 
 /** The affected person in most tests, and some other ids. */
 export const TARGET = 'U0TARGET01';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues, parseOrThrow, ValidationError } from '../../../functions/shared/validation';
+import { formatIssues, parseOrThrow, ValidationError } from '../../../functions/domain/validation';
 
 const schema = z.object({ a: z.object({ list: z.array(z.number()) }), b: z.string() }).strict();
 

@@ -1,9 +1,9 @@
-import { LeaseHeldError } from '../../../functions/shared/aws/ledger';
-import type { Mailer, OutgoingMail } from '../../../functions/shared/aws/mailer';
-import { responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/shared/config/schema';
-import type { ConfigSource } from '../../../functions/shared/config/store';
-import type { NotificationJob } from '../../../functions/shared/messages';
-import type { DirectoryUser, SlackApi } from '../../../functions/shared/slack/web-api';
+import { LeaseHeldError } from '../../../functions/adapters/dynamodb/ledger';
+import type { Mailer, OutgoingMail } from '../../../functions/adapters/ses/mailer';
+import { responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
+import type { ConfigSource } from '../../../functions/adapters/dynamodb/config-table';
+import type { NotificationJob } from '../../../functions/domain/messages';
+import type { DirectoryUser, SlackApi } from '../../../functions/adapters/slack/web-api';
 
 export function makeJob(overrides: Partial<NotificationJob> = {}): NotificationJob {
   return {

@@ -4,8 +4,8 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeNotifyHandler } from '../../../functions/notify/app';
 import { DirectoryCache } from '../../../functions/notify/recipients';
-import { withObservability } from '../../../functions/shared/lambda';
-import { SlackError } from '../../../functions/shared/slack/errors';
+import { withObservability } from '../../../functions/runtime/sqs-batch-handler';
+import { SlackError } from '../../../functions/adapters/slack/errors';
 import { FakeLedger, FakeMailer, FakeSlack, makeConfig, makeJob, person, staticConfig } from './fakes';
 import { lambdaContext, sqsEvent } from '../../support/sqs-event';
 

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { deliveryKey, notify, type NotifyDeps, type NotifyLogger } from '../../../functions/notify/notify';
 import { DirectoryCache } from '../../../functions/notify/recipients';
-import { SesConfigurationError } from '../../../functions/shared/aws/mailer';
-import { PermanentFailure, RetryLaterError } from '../../../functions/shared/errors';
-import type { NotificationJob } from '../../../functions/shared/messages';
-import { SlackError } from '../../../functions/shared/slack/errors';
+import { SesConfigurationError } from '../../../functions/adapters/ses/mailer';
+import { PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
+import type { NotificationJob } from '../../../functions/domain/messages';
+import { SlackError } from '../../../functions/adapters/slack/errors';
 import { FakeLedger, FakeMailer, FakeSlack, makeConfig, makeJob, person, staticConfig } from './fakes';
 
 // The Powertools logger the handler passes must satisfy the use case's logger type.

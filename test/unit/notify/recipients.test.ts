@@ -1,5 +1,5 @@
 import { DirectoryCache, planDeliveries, type Delivery } from '../../../functions/notify/recipients';
-import { SlackError } from '../../../functions/shared/slack/errors';
+import { SlackError } from '../../../functions/adapters/slack/errors';
 import { FakeSlack, makeConfig, makeJob, person } from './fakes';
 
 const keys = (deliveries: Delivery[]) => deliveries.map((d) => `${d.audience}:${d.recipientKey}`);

@@ -1,10 +1,10 @@
-import { ConfigError } from '../../../functions/shared/config/items';
-import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/shared/config/schema';
-import { RetryLaterError } from '../../../functions/shared/errors';
-import type { NotificationJob } from '../../../functions/shared/messages';
-import { SlackError } from '../../../functions/shared/slack/errors';
+import { ConfigError } from '../../../functions/domain/config/items';
+import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
+import { RetryLaterError } from '../../../functions/domain/errors';
+import type { NotificationJob } from '../../../functions/domain/messages';
+import { SlackError } from '../../../functions/adapters/slack/errors';
 import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
-import { LeaseHeldError } from '../../../functions/shared/aws/ledger';
+import { LeaseHeldError } from '../../../functions/adapters/dynamodb/ledger';
 import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';

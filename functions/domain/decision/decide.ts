@@ -1,0 +1,197 @@
+import { classifyReasons, type AnomalyEvent } from '../anomaly-catalogue';
+import type { AnomalyEntry } from '../audit-entry';
+import type { ResponseConfig } from '../config/schema';
+
+/**
+ * The decision rules, as pure functions: event × rule × exclusions → what to do about one audit
+ * entry. Every input (directory facts, group members, ledger state) is looked up by the caller.
+ */
+
+export type IgnoreReason =
+  | 'not_a_user' // the entity is an app or something else: only people's sessions can end
+  | 'no_actionable_event' // only reason codes outside the seven events
+  | 'rules_off'; // the events it reports are all switched off
+
+export type HoldReason =
+  | 'rule_notify_only' // the rule for the event says notify only
+  | 'excluded' // the person, or a group they are in, is excluded
+  | 'external_user' // a Slack Connect person: another org's to act on, as in Slack's own feature
+  | 'not_in_directory' // Slack's directory does not know the person: never sign out someone we cannot identify
+  | 'protected' // the org's primary owner: never signed out automatically, whoever's token we hold
+  | 'cooldown' // their sessions were ended moments ago; do not loop
+  | 'circuit_breaker'; // too many resets this hour: stop and ask a human
+
+export type Decision =
+  | { action: 'ignore'; reason: IgnoreReason; events: AnomalyEvent[]; otherReasons: string[] }
+  | {
+      action: 'notify_only';
+      reason: HoldReason;
+      events: AnomalyEvent[];
+      otherReasons: string[];
+      /** The events that would have ended sessions had the person not been excluded / held. */
+      heldEvents: AnomalyEvent[];
+      /** Which exclusions matched, e.g. "user U123" or "group S123 (tor)". */
+      exclusions: string[];
+      /** Why the person counts as external (external_user only), e.g. "team T999 is not one of the org's". */
+      externalBecause?: string;
+    }
+  | { action: 'end_sessions'; reason: 'rule_end_sessions'; events: AnomalyEvent[]; otherReasons: string[]; triggeringEvents: AnomalyEvent[] };
+
+/** What Slack's directory says about the entity user (users.info), or that it does not know them. */
+export type PersonFacts =
+  | { found: false }
+  | {
+      found: true;
+      isPrimaryOwner: boolean;
+      isStranger: boolean;
+      /** users.info `team_id`. */
+      teamId?: string;
+      /** users.info `enterprise_user.enterprise_id`. */
+      enterpriseId?: string;
+    };
+
+/** The org this deployment protects: its enterprise id and every team (workspace) in it. */
+export interface OrgFacts {
+  enterpriseId: string;
+  teamIds: ReadonlySet<string>;
+}
+
+export interface DecisionInput {
+  entry: AnomalyEntry;
+  config: ResponseConfig;
+  /** Members of each group `factsNeeded` names, keyed by the configured group key. */
+  groupMembers: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Directory facts about the entity user, when `factsNeeded` asked for them. */
+  person?: PersonFacts;
+  /** The org, when `factsNeeded` asked for it. */
+  org?: OrgFacts;
+}
+
+/** The facts `decide` needs for this entry: none when it is ignored without them. */
+export function factsNeeded(entry: AnomalyEntry, config: ResponseConfig): { person: boolean; org: boolean; groups: string[] } {
+  const none = { person: false, org: false, groups: [] };
+  if (entry.entity.kind !== 'user') return none;
+  const { events } = classifyReasons(entry.reasons);
+  const active = events.filter((event) => config.events[event].action !== 'off');
+  if (active.length === 0) return none;
+  const groups = new Set(config.exclusions.excludedGroups);
+  for (const event of active) for (const group of config.events[event].excludedGroups) groups.add(group);
+  return { person: true, org: true, groups: [...groups].sort() };
+}
+
+/**
+ * Why the person belongs to another org (Slack Connect), or undefined when they are ours.
+ * `is_stranger` alone misses people from workspaces outside any Enterprise org, so every team
+ * we are told about (the entry's and the directory's) must be one of the org's own.
+ */
+export function externalBecause(
+  entity: Extract<AnomalyEntry['entity'], { kind: 'user' }>,
+  person: PersonFacts | undefined,
+  org: OrgFacts | undefined,
+): string | undefined {
+  if (entity.isExternalUser === true) return 'the audit entry marks the person as an external user';
+  if (person?.found && person.isStranger) return 'Slack\u2019s directory marks the person as a stranger (Slack Connect)';
+  if (!org) return undefined;
+  if (person?.found && person.enterpriseId && person.enterpriseId !== org.enterpriseId) {
+    return `the person belongs to another organisation (${person.enterpriseId})`;
+  }
+  const teams: [string, string | undefined][] = [
+    ['the audit entry\u2019s entity_team', entity.entityTeam],
+    ['the audit entry\u2019s entity team', entity.team],
+    ['the directory\u2019s team_id', person?.found ? person.teamId : undefined],
+  ];
+  for (const [where, team] of teams) {
+    if (team && !org.teamIds.has(team)) return `${where} ${team} is not one of the org\u2019s workspaces`;
+  }
+  return undefined;
+}
+
+export function decide({ entry, config, groupMembers, person, org }: DecisionInput): Decision {
+  const { events, other: otherReasons } = classifyReasons(entry.reasons);
+  if (entry.entity.kind !== 'user') return { action: 'ignore', reason: 'not_a_user', events, otherReasons };
+  if (events.length === 0) return { action: 'ignore', reason: 'no_actionable_event', events, otherReasons };
+  const active = events.filter((event) => config.events[event].action !== 'off');
+  if (active.length === 0) return { action: 'ignore', reason: 'rules_off', events, otherReasons };
+
+  const wouldEnd = active.filter((event) => config.events[event].action === 'end_sessions');
+  const hold = (reason: HoldReason, heldEvents: AnomalyEvent[], exclusions: string[] = [], extra: { externalBecause?: string } = {}): Decision => ({
+    action: 'notify_only',
+    reason,
+    events,
+    otherReasons,
+    heldEvents,
+    exclusions,
+    ...extra,
+  });
+
+  const external = externalBecause(entry.entity, person, org);
+  if (external) return hold('external_user', wouldEnd, [], { externalBecause: external });
+  // Never sign out someone Slack's directory cannot show us (or that we did not look up).
+  if (!person?.found) return hold('not_in_directory', wouldEnd);
+
+  const userId = entry.entity.userId;
+  const inGroup = (group: string) => groupMembers.get(group)?.has(userId) === true;
+  const matchedExclusions = (event: AnomalyEvent): string[] => {
+    const rule = config.events[event];
+    const matches: string[] = [];
+    if (config.exclusions.excludedUsers.includes(userId)) matches.push(`user ${userId} (all events)`);
+    if (rule.excludedUsers.includes(userId)) matches.push(`user ${userId} (${event})`);
+    for (const group of config.exclusions.excludedGroups) if (inGroup(group)) matches.push(`group ${group} (all events)`);
+    for (const group of rule.excludedGroups) if (inGroup(group)) matches.push(`group ${group} (${event})`);
+    return matches;
+  };
+
+  const ending: AnomalyEvent[] = [];
+  const notifying: AnomalyEvent[] = [];
+  const excludedFrom: AnomalyEvent[] = [];
+  const exclusions = new Set<string>();
+  for (const event of active) {
+    const matches = matchedExclusions(event);
+    if (matches.length) {
+      excludedFrom.push(event);
+      matches.forEach((m) => exclusions.add(m));
+    } else if (config.events[event].action === 'end_sessions') {
+      ending.push(event);
+    } else {
+      notifying.push(event);
+    }
+  }
+
+  if (ending.length) {
+    // Slack refuses to reset the primary owner only when the caller is not the primary owner:
+    // holding here keeps our behaviour the same whoever installed the app.
+    if (person.isPrimaryOwner) return hold('protected', ending);
+    return { action: 'end_sessions', reason: 'rule_end_sessions', events, otherReasons, triggeringEvents: ending };
+  }
+  const heldEvents = excludedFrom.filter((event) => config.events[event].action === 'end_sessions');
+  // Sessions stay up because of an exclusion whenever an end_sessions event was held by one, even
+  // if another event's rule is notify only: the reason must explain why nothing was ended.
+  return hold(heldEvents.length || !notifying.length ? 'excluded' : 'rule_notify_only', heldEvents, [...exclusions]);
+}
+
+export interface SafetyState {
+  /** When this user's sessions were last ended by us, if within the cooldown (epoch ms). */
+  lastResetAt?: number;
+  /** The org-wide hourly reset budget is spent (the caller consumes it atomically). */
+  budgetExhausted: boolean;
+}
+
+/**
+ * Loop protection and the circuit breaker: hold an `end_sessions` decision back to
+ * notify-only when the user was reset within the cooldown, or when the hourly budget is spent.
+ */
+export function applySafety(decision: Decision, state: SafetyState, config: ResponseConfig, now: number): Decision {
+  if (decision.action !== 'end_sessions') return decision;
+  const held = (reason: HoldReason): Decision => ({
+    action: 'notify_only',
+    reason,
+    events: decision.events,
+    otherReasons: decision.otherReasons,
+    heldEvents: decision.triggeringEvents,
+    exclusions: [],
+  });
+  const cooldownMs = config.safety.cooldownMinutes * 60_000;
+  if (state.lastResetAt !== undefined && cooldownMs > 0 && now - state.lastResetAt < cooldownMs) return held('cooldown');
+  if (state.budgetExhausted) return held('circuit_breaker');
+  return decision;
+}

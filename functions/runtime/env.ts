@@ -1,0 +1,67 @@
+import * as z from 'zod';
+import { parseOrThrow } from '../domain/validation';
+
+/**
+ * Environment of the three functions, validated once per container. Names here are the
+ * contract with lib/ (the CDK stack sets them) and local/ (local mode sets them).
+ * No secrets: tokens come from Secrets Manager by `SLACK_SECRET_ID`.
+ */
+const seconds = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const common = {
+  CONFIG_TABLE_NAME: z.string().min(1),
+  LEDGER_TABLE_NAME: z.string().min(1),
+  SLACK_SECRET_ID: z.string().min(1),
+  /** Slack Web API base, e.g. https://slack.com/api/ (override for simulators). */
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Ledger decision records are kept this long (days). */
+  LEDGER_RETENTION_DAYS: seconds(400),
+};
+
+export const pollerEnvSchema = z.object({
+  ...common,
+  ANOMALIES_QUEUE_URL: z.string().min(1),
+  /** Audit Logs API base, e.g. https://api.slack.com/audit/v1/ */
+  SLACK_AUDIT_API_URL: z.url().default('https://api.slack.com/audit/v1/'),
+  /** Each poll re-reads this far behind the checkpoint to catch entries that arrive late. */
+  POLL_OVERLAP_SECONDS: seconds(900),
+  /** The first poll ever looks back this far. */
+  POLL_INITIAL_LOOKBACK_SECONDS: seconds(3600),
+  /** Polls inside one invocation, spaced by POLL_INTERVAL_SECONDS, for reaction in seconds. */
+  POLL_ROUNDS: z.coerce.number().int().min(1).max(10).default(3),
+  POLL_INTERVAL_SECONDS: seconds(20),
+  /** Seen-entry records outlive the overlap by far, so a late re-read is never re-enqueued. */
+  SEEN_RETENTION_HOURS: seconds(72),
+  /** Page size asked of the Audit Logs API (max 9999). */
+  POLL_PAGE_LIMIT: z.coerce.number().int().min(1).max(9999).default(200),
+}).refine((env) => env.SEEN_RETENTION_HOURS * 3600 >= 2 * env.POLL_OVERLAP_SECONDS + 3600, {
+  // A seen record that expired while its entry is still re-read in the overlap would enqueue it again.
+  path: ['SEEN_RETENTION_HOURS'],
+  message: 'must keep seen-entry records for at least twice POLL_OVERLAP_SECONDS plus an hour',
+});
+
+export const respondEnvSchema = z.object({
+  ...common,
+  /** The queue respond consumes: it gives messages back with a delay on Slack 429s. */
+  ANOMALIES_QUEUE_URL: z.string().min(1),
+  NOTIFICATIONS_QUEUE_URL: z.string().min(1),
+  CONFIG_CACHE_SECONDS: seconds(60),
+  DIRECTORY_CACHE_SECONDS: seconds(900),
+});
+
+export const notifyEnvSchema = z.object({
+  ...common,
+  /** The queue notify consumes. */
+  NOTIFICATIONS_QUEUE_URL: z.string().min(1),
+  SENDER_EMAIL: z.email(),
+  DIRECTORY_CACHE_SECONDS: seconds(900),
+  CONFIG_CACHE_SECONDS: seconds(60),
+});
+
+export type PollerEnv = z.infer<typeof pollerEnvSchema>;
+export type RespondEnv = z.infer<typeof respondEnvSchema>;
+export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
+
+export function loadEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
+  return parseOrThrow(schema, env, 'environment');
+}

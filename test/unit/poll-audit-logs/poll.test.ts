@@ -1,0 +1,205 @@
+import { pollAuditLog, nextWindow, type PollDeps, type PollSettings } from '../../../functions/poll-audit-logs/poll';
+import { SlackError } from '../../../functions/adapters/slack/errors';
+import { FakeAuditLog } from '../../support/fake-audit-log';
+import { InMemoryLedger } from '../../support/in-memory-ledger';
+import { RecordingPublisher } from '../../support/recording-publisher';
+
+const T0 = 1_800_000_000; // unix seconds
+
+const settings: PollSettings = {
+  overlapSeconds: 600,
+  initialLookbackSeconds: 3600,
+  pageLimit: 2,
+  seenRetentionSeconds: 72 * 3600,
+  safetyMarginMs: 5_000,
+  transientRetries: 2,
+};
+
+function setup() {
+  let nowMs = T0 * 1000;
+  const clock = () => nowMs;
+  const audit = new FakeAuditLog(clock);
+  const ledger = new InMemoryLedger(clock);
+  const publisher = new RecordingPublisher();
+  const sleeps: number[] = [];
+  let remaining = 60_000;
+  const deps: PollDeps = {
+    audit,
+    ledger,
+    publisher,
+    settings,
+    now: clock,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      nowMs += ms;
+    },
+    remainingMs: () => remaining,
+  };
+  return {
+    deps,
+    audit,
+    ledger,
+    publisher,
+    sleeps,
+    advance: (seconds: number) => (nowMs += seconds * 1000),
+    setRemaining: (ms: number) => (remaining = ms),
+    enqueuedIds: () => publisher.bodies<{ entry: { id: string } }>().map((b) => b.entry.id),
+  };
+}
+
+const entry = (id: string, date_create: number, visibleFrom?: number) => ({ id, date_create, action: 'anomaly', visibleFrom });
+
+describe('pollAuditLog', () => {
+  it('first poll reads back the initial lookback plus overlap, enqueues everything and advances the checkpoint to the window end', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 100), entry('b', T0 - 50), entry('c', T0 - 10), entry('too-old', T0 - 3600 - 601));
+    const result = await pollAuditLog(t.deps);
+    expect(result.window).toEqual({ oldest: T0 - 3600 - 600, latest: T0 });
+    expect(t.enqueuedIds().sort()).toEqual(['a', 'b', 'c']);
+    expect(result).toMatchObject({ completed: true, enqueued: 3, duplicatesDropped: 0, pages: 2, checkpoint: T0 });
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 });
+  });
+
+  it('pages newest first with the cursor and asks for action=anomaly bounds on every page', async () => {
+    const t = setup();
+    for (let i = 0; i < 5; i++) t.audit.entries.push(entry(`e${i}`, T0 - 100 + i));
+    await pollAuditLog(t.deps);
+    expect(t.audit.calls.map((c) => c.cursor)).toEqual([undefined, expect.any(String), expect.any(String)]);
+    expect(new Set(t.audit.calls.map((c) => `${c.oldest}-${c.latest}`)).size).toBe(1);
+    expect(t.enqueuedIds()).toEqual(['e4', 'e3', 'e2', 'e1', 'e0']);
+  });
+
+  it('re-reads the overlap on the next poll but never enqueues an entry twice', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 30), entry('b', T0 - 5));
+    await pollAuditLog(t.deps);
+    t.advance(60);
+    t.audit.entries.push(entry('c', T0 + 30));
+    const second = await pollAuditLog(t.deps);
+    expect(second.window).toEqual({ oldest: T0 - 600, latest: T0 + 60 });
+    expect(second).toMatchObject({ entriesSeen: 3, enqueued: 1, duplicatesDropped: 2 });
+    expect(t.enqueuedIds()).toEqual(['b', 'a', 'c']);
+  });
+
+  it('picks up an entry that Slack published late, inside the overlap window', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('late', T0 - 120, T0 + 200), entry('on-time', T0 - 60));
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds()).toEqual(['on-time']);
+    t.advance(300);
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds()).toEqual(['on-time', 'late']);
+  });
+
+  it('drops an id repeated within one response', async () => {
+    const t = setup();
+    t.deps.settings = { ...settings, pageLimit: 10 };
+    t.audit.entries.push(entry('dup', T0 - 10), entry('dup', T0 - 10));
+    const result = await pollAuditLog(t.deps);
+    expect(t.enqueuedIds()).toEqual(['dup']);
+    expect(result.duplicatesDropped).toBe(1);
+  });
+
+  it('de-duplicates entries without an id by content', async () => {
+    const t = setup();
+    t.audit.entries.push({ date_create: T0 - 5, action: 'anomaly' } as never);
+    await pollAuditLog(t.deps);
+    t.advance(30);
+    await pollAuditLog(t.deps);
+    expect(t.publisher.messages).toHaveLength(1);
+    expect(t.publisher.messages[0].id).toMatch(/^sha256-[0-9a-f]{64}$/);
+  });
+
+  it('waits out a short Retry-After inside the run and carries on', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 3), entry('b', T0 - 2), entry('c', T0 - 1));
+    t.audit.failures = [undefined, new SlackError('ratelimited', 'rate_limited', 'audit', 'audit.logs', { retryAfterSeconds: 3 })];
+    const result = await pollAuditLog(t.deps);
+    expect(t.sleeps).toEqual([3000]);
+    expect(result.completed).toBe(true);
+    expect(t.enqueuedIds().sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('stops on a long Retry-After, saves the cursor, and resumes the same window next run without a gap or a repeat', async () => {
+    const t = setup();
+    for (let i = 0; i < 6; i++) t.audit.entries.push(entry(`e${i}`, T0 - 100 + i));
+    t.audit.failures = [undefined, new SlackError('ratelimited', 'rate_limited', 'audit', 'audit.logs', { retryAfterSeconds: 120 })];
+    const first = await pollAuditLog(t.deps);
+    expect(first).toMatchObject({ completed: false, interruptedBy: 'rate_limited', enqueued: 2 });
+    expect(t.ledger.checkpoint.checkpoint).toBeUndefined();
+    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 4200, latest: T0, cursor: expect.any(String) });
+
+    const savedCursor = t.ledger.checkpoint.pending?.cursor;
+    t.advance(120);
+    const second = await pollAuditLog(t.deps);
+    expect(second).toMatchObject({ completed: true, window: { oldest: T0 - 4200, latest: T0 }, enqueued: 4 });
+    expect(t.audit.calls[2].cursor).toBe(savedCursor);
+    expect(t.enqueuedIds().sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 });
+  });
+
+  it('retries transient failures a bounded number of times, then saves progress and fails the run', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 3), entry('b', T0 - 2), entry('c', T0 - 1));
+    const outage = () => new SlackError('http_503', 'transient', 'audit', 'audit.logs', { status: 503 });
+    t.audit.failures = [undefined, outage(), outage(), outage()];
+    await expect(pollAuditLog(t.deps)).rejects.toThrow(/http_503/);
+    expect(t.sleeps).toHaveLength(2);
+    expect(t.ledger.checkpoint.pending?.cursor).toEqual(expect.any(String));
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds().sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('does not advance the checkpoint or mark entries seen when the enqueue fails', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 3));
+    t.publisher.failNext = 1;
+    await expect(pollAuditLog(t.deps)).rejects.toThrow('SQS unavailable');
+    expect(t.ledger.seen.size).toBe(0);
+    expect(t.ledger.checkpoint.checkpoint).toBeUndefined();
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds()).toEqual(['a']);
+  });
+
+  it('stops before the Lambda deadline and resumes from the saved cursor', async () => {
+    const t = setup();
+    for (let i = 0; i < 4; i++) t.audit.entries.push(entry(`e${i}`, T0 - 10 + i));
+    const remaining = [60_000, 1_000];
+    t.deps.remainingMs = () => remaining.shift() ?? 1_000;
+    const first = await pollAuditLog(t.deps);
+    expect(first).toMatchObject({ interruptedBy: 'deadline', enqueued: 2 });
+    t.deps.remainingMs = () => 60_000;
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds().sort()).toEqual(['e0', 'e1', 'e2', 'e3']);
+  });
+
+  it('restarts the window when Slack refuses a saved cursor', async () => {
+    const t = setup();
+    t.audit.entries.push(entry('a', T0 - 3));
+    t.ledger.checkpoint = { checkpoint: T0 - 60, pending: { oldest: T0 - 660, latest: T0 - 1, cursor: 'stale' } };
+    t.audit.failures = [new SlackError('invalid_cursor', 'permanent', 'audit', 'audit.logs')];
+    await expect(pollAuditLog(t.deps)).rejects.toThrow(/cursor was refused/);
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 - 60 });
+    await pollAuditLog(t.deps);
+    expect(t.enqueuedIds()).toEqual(['a']);
+  });
+
+  it('rethrows auth failures at once without retrying', async () => {
+    const t = setup();
+    t.audit.failures = [new SlackError('invalid_auth', 'auth', 'audit', 'audit.logs')];
+    await expect(pollAuditLog(t.deps)).rejects.toMatchObject({ code: 'invalid_auth' });
+    expect(t.audit.calls).toHaveLength(1);
+  });
+});
+
+describe('nextWindow', () => {
+  it('starts overlap seconds before the checkpoint and ends now', () => {
+    expect(nextWindow({ checkpoint: T0 }, T0 + 60, settings)).toEqual({ oldest: T0 - 600, latest: T0 + 60 });
+  });
+  it('resumes a pending window exactly', () => {
+    expect(nextWindow({ checkpoint: T0, pending: { oldest: 5, latest: 9, cursor: 'x' } }, T0 + 60, settings)).toEqual({ oldest: 5, latest: 9 });
+  });
+  it('never starts after now, even with a checkpoint from the future (clock skew)', () => {
+    expect(nextWindow({ checkpoint: T0 + 5000 }, T0, settings)).toEqual({ oldest: T0, latest: T0 });
+  });
+});

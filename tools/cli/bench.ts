@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { FUNCTIONS } from '../../lib/definitions';
+import { parseAuditEntry } from '../../functions/domain/audit-entry';
+import { configFromItems, configToItems } from '../../functions/domain/config/items';
+import { defaultConfig, responseConfigSchema } from '../../functions/domain/config/schema';
+import { decide } from '../../functions/domain/decision/decide';
+
+/**
+ * Performance figures worth watching: each Lambda bundle's size and cold import time (built with
+ * the settings of lib/constructs/responder-function.ts), and the per-entry cost of the pure
+ * parts of `respond` (validate + decide) and of loading the configuration.
+ */
+const RUNS = 7;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// The handlers validate their environment at import: give them a plausible one (no AWS call is made).
+const handlerEnv = {
+  ...process.env,
+  AWS_REGION: 'us-east-1',
+  CONFIG_TABLE_NAME: 'config',
+  LEDGER_TABLE_NAME: 'ledger',
+  SLACK_SECRET_ID: 'secret',
+  ANOMALIES_QUEUE_URL: 'http://127.0.0.1:1/q/anomalies',
+  NOTIFICATIONS_QUEUE_URL: 'http://127.0.0.1:1/q/notifications',
+  SENDER_EMAIL: 'alerts@example.com',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+};
+
+function bundles(): { name: string; kib: number; importMs: number }[] {
+  // Inside the project, so the external @aws-sdk/* resolve from node_modules as they do from the Lambda runtime.
+  const out = join(process.cwd(), 'node_modules', '.cache', 'sar-bench');
+  mkdirSync(out, { recursive: true });
+  return Object.entries(FUNCTIONS).map(([name, fn]) => {
+    const outfile = join(out, `${name}.js`);
+    buildSync({
+      entryPoints: [fn.entry],
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      minify: true,
+      mainFields: ['module', 'main'],
+      external: ['@aws-sdk/*'],
+      outfile,
+      logLevel: 'error',
+    });
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const run = spawnSync(
+        process.execPath,
+        ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`],
+        { env: handlerEnv, encoding: 'utf8' },
+      );
+      if (run.status !== 0) throw new Error(`${name} bundle failed to load: ${run.stderr}`);
+      times.push(Number(run.stdout));
+    }
+    return { name, kib: Math.round(statSync(outfile).size / 1024), importMs: Math.round(median(times)) };
+  });
+}
+
+function perEntry(): { validateAndDecideUs: number; configLoadUs: number } {
+  const config = responseConfigSchema.parse({ exclusions: { excludedUsers: ['W0EXCLUDE1'] }, events: { excessive_downloads: { action: 'notify_only' } } });
+  const reasons = [['tor'], ['unexpected_scraping', 'asn'], ['excessive_downloads'], ['ip_address'], ['spoofed_user_agent', 'unexpected_client']];
+  const entries = Array.from({ length: 20_000 }, (_, i) => ({
+    id: `bench-${i}`,
+    date_create: 1_800_000_000 + i,
+    action: 'anomaly',
+    entity: { type: 'user', user: { id: i % 50 === 0 ? 'W0EXCLUDE1' : `W0USER${String(i % 9999).padStart(4, '0')}`, name: 'u', email: 'u@example.com' } },
+    context: { ua: 'Mozilla/5.0', ip_address: '198.51.100.1', location: { type: 'enterprise', id: 'E0', name: 'Org', domain: 'org' } },
+    details: { reason: reasons[i % reasons.length], location: 'Reno, Nevada' },
+  }));
+  const groups = new Map<string, ReadonlySet<string>>();
+  const BENCH_ORG = { enterpriseId: 'E0', teamIds: new Set(['E0']) };
+  const BENCH_MEMBER = { found: true as const, isPrimaryOwner: false, isStranger: false, enterpriseId: 'E0' };
+  let start = process.hrtime.bigint();
+  for (const raw of entries) {
+    const parsed = parseAuditEntry(raw);
+    if (parsed.ok) decide({ entry: parsed.entry, config, groupMembers: groups, person: BENCH_MEMBER, org: BENCH_ORG });
+  }
+  const validateAndDecideUs = Number(process.hrtime.bigint() - start) / 1e3 / entries.length;
+  const items = configToItems(defaultConfig());
+  start = process.hrtime.bigint();
+  for (let i = 0; i < 2000; i++) configFromItems(items);
+  const configLoadUs = Number(process.hrtime.bigint() - start) / 1e3 / 2000;
+  return { validateAndDecideUs: Math.round(validateAndDecideUs * 10) / 10, configLoadUs: Math.round(configLoadUs * 10) / 10 };
+}
+
+const result = { node: process.version, bundles: bundles(), ...perEntry() };
+for (const b of result.bundles) console.log(`${b.name.padEnd(14)} bundle ${String(b.kib).padStart(4)} KiB   cold import ${b.importMs} ms (median of ${RUNS})`);
+console.log(`validate + decide one audit entry: ${result.validateAndDecideUs} µs`);
+console.log(`validate the configuration from its items (once per cache period): ${result.configLoadUs} µs`);
+console.log(JSON.stringify(result));
