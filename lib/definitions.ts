@@ -47,6 +47,11 @@ export interface QueueDefinition {
 export interface FunctionDefinition {
   /** Handler file, relative to the project root. */
   entry: string;
+  /**
+   * Powertools service name: the handler passes it to its logger and metrics, and it is the
+   * `service` dimension the alarms select on.
+   */
+  serviceName: string;
   timeoutSeconds: number;
   memoryMiB: number;
   description: string;
@@ -55,23 +60,63 @@ export interface FunctionDefinition {
 export const FUNCTIONS = {
   pollAuditLogs: {
     entry: 'functions/poll-audit-logs/handler.ts',
+    serviceName: 'poll-audit-logs',
     timeoutSeconds: 90,
     memoryMiB: 256,
     description: 'Polls the Slack audit log for anomaly events and enqueues new ones',
   },
   respond: {
     entry: 'functions/respond/handler.ts',
+    serviceName: 'respond',
     timeoutSeconds: 60,
     memoryMiB: 256,
     description: 'Decides on each anomaly and ends the affected user\u2019s Slack sessions',
   },
   notify: {
     entry: 'functions/notify/handler.ts',
+    serviceName: 'notify',
     timeoutSeconds: 60,
     memoryMiB: 256,
     description: 'Emails (SES) and messages (Slack) the affected user, primary owner and security admins',
   },
 } as const satisfies Record<string, FunctionDefinition>;
+
+/** CloudWatch namespace of every custom metric the functions emit (EMF) and the alarms read. */
+export const METRICS_NAMESPACE = 'SlackAnomalyResponder';
+
+/** The name each function's logger and metrics carry. */
+export type ServiceName = (typeof FUNCTIONS)[keyof typeof FUNCTIONS]['serviceName'];
+
+export interface BundlingDefinition {
+  /** esbuild target: must match the Lambda runtime (a test checks it does). */
+  target: `node${number}`;
+  format: 'cjs' | 'esm';
+  minify: boolean;
+  /** An external `index.js.map` next to the bundle (the functions run with --enable-source-maps). */
+  sourceMap: boolean;
+  mainFields: readonly string[];
+  /** Packages left out of the bundle, to be resolved from the runtime at import. */
+  externalModules: readonly string[];
+  /** JavaScript put before the bundle, if any. */
+  banner?: string;
+}
+
+/**
+ * How every function is bundled by esbuild. lib/constructs/responder-function.ts deploys with
+ * these settings and `npm run bench` (tools/cli/bench.ts) measures with them, so the figures are
+ * those of what is deployed.
+ */
+export const LAMBDA_BUNDLING: BundlingDefinition = {
+  target: 'node24',
+  format: 'cjs',
+  minify: true,
+  sourceMap: true,
+  // Prefer ESM entry points: esbuild tree-shakes them far better than CommonJS builds.
+  mainFields: ['module', 'main'],
+  // Nothing external, the AWS SDK included: the functions run the SDK version pinned in
+  // package-lock.json, the one the tests ran, not whichever one the Lambda runtime ships that week.
+  externalModules: [],
+};
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 

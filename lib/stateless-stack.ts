@@ -14,9 +14,6 @@ import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
 
-/** Service names the handlers pass to Powertools: the `service` dimension the alarms select on. */
-export const SERVICE_NAMES = { pollAuditLogs: 'poll-audit-logs', respond: 'respond', notify: 'notify' } as const;
-
 export interface StatelessStackProps extends StackProps {
   key: kms.IKey;
   configTable: dynamodb.ITable;
@@ -83,7 +80,6 @@ export class StatelessStack extends Stack {
 
     this.poller = new ResponderFunction(this, 'Poller', {
       definition: FUNCTIONS.pollAuditLogs,
-      serviceName: SERVICE_NAMES.pollAuditLogs,
       environment: { ...common, ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl },
       // Two polls at once would race on the checkpoint; an invocation that finds one running is throttled.
       reservedConcurrentExecutions: 1,
@@ -96,7 +92,6 @@ export class StatelessStack extends Stack {
 
     this.respond = new ResponderFunction(this, 'Respond', {
       definition: FUNCTIONS.respond,
-      serviceName: SERVICE_NAMES.respond,
       environment: {
         ...common,
         ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl,
@@ -112,7 +107,6 @@ export class StatelessStack extends Stack {
 
     this.notify = new ResponderFunction(this, 'Notify', {
       definition: FUNCTIONS.notify,
-      serviceName: SERVICE_NAMES.notify,
       environment: { ...common, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl, SENDER_EMAIL: props.senderEmail },
     });
     grantCommon(this.notify);

@@ -26,3 +26,14 @@ export class PermanentFailure extends Error {
     this.name = 'PermanentFailure';
   }
 }
+
+/**
+ * Another invocation holds the record this one needs (a twin delivery of the same message is
+ * being handled): retry later, once it is done.
+ */
+export class LeaseHeldError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} is being processed by another invocation; retry later`);
+    this.name = 'LeaseHeldError';
+  }
+}

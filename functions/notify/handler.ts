@@ -1,10 +1,11 @@
 import { documentClient, secretsClient, sesClient, sqsClient } from '../adapters/aws-clients';
-import { Ledger } from '../adapters/dynamodb/ledger';
+import { Deliveries } from '../adapters/dynamodb/deliveries';
 import { SesMailer } from '../adapters/ses/mailer';
 import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
 import { loadEnv, notifyEnvSchema } from '../runtime/env';
 import { withObservability } from '../runtime/sqs-batch-handler';
 import { createObservability } from '../runtime/observability';
+import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
 import { makeNotifyHandler } from './app';
@@ -12,7 +13,7 @@ import { DirectoryCache } from './recipients';
 
 // Once per container: clients, the token cache, the config cache and the directory cache.
 const env = loadEnv(notifyEnvSchema);
-const { logger, metrics } = createObservability('notify');
+const { logger, metrics } = createObservability(FUNCTIONS.notify.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
 const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
@@ -24,7 +25,7 @@ export const handler = withObservability(
       directory: new DirectoryCache(slack, env.DIRECTORY_CACHE_SECONDS * 1000),
       slack,
       mailer: new SesMailer(sesClient(), env.SENDER_EMAIL),
-      ledger: new Ledger(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
+      ledger: new Deliveries(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
     },
     sqs,
     queueUrl: env.NOTIFICATIONS_QUEUE_URL,

@@ -1,5 +1,4 @@
-import type { Ledger } from '../adapters/dynamodb/ledger';
-import { LeaseHeldError } from '../adapters/dynamodb/ledger';
+import type { Deliveries } from '../adapters/dynamodb/deliveries';
 import type { Mailer } from '../adapters/ses/mailer';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import { PermanentFailure, RetryLaterError } from '../domain/errors';
@@ -7,6 +6,7 @@ import type { NotificationJob } from '../domain/messages';
 import { isSlackError } from '../adapters/slack/errors';
 import type { SlackApi } from '../adapters/slack/web-api';
 import { mapLimit } from '../runtime/map-limit';
+import { retryDelaySeconds } from '../runtime/retry-policy';
 import { planDeliveries, type Delivery, type DeliveryChannel, type Directory } from './recipients';
 import { renderEmail, renderSlackMessage, type Audience, type RenderedEmail, type RenderedSlackMessage } from './templates';
 
@@ -20,7 +20,7 @@ export interface NotifyDeps {
   directory: Directory;
   slack: Pick<SlackApi, 'openDirectMessage' | 'postMessage'>;
   mailer: Mailer;
-  ledger: Pick<Ledger, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>;
+  ledger: Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>;
   logger?: NotifyLogger;
   /** How long a claimed delivery stays reserved for this invocation; longer than any one send. */
   leaseMs?: number;
@@ -44,8 +44,6 @@ export interface NotifyResult {
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_CONCURRENCY = 4;
-/** A Slack 429 without Retry-After (should not happen) waits this long. */
-const DEFAULT_RATE_LIMIT_SECONDS = 30;
 
 /** Ledger key of one delivery: the same notification to the same destination is sent once. */
 export function deliveryKey(job: Pick<NotificationJob, 'type'>, delivery: Pick<Delivery, 'channel' | 'recipientKey'>): string {
@@ -88,7 +86,8 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
         return;
       }
     } catch (error) {
-      retryable.push(error instanceof LeaseHeldError ? new RetryLaterError(Math.ceil(leaseMs / 1000), error.message, error) : error);
+      // LeaseHeldError included: the retry policy says when to look again.
+      retryable.push(error);
       return;
     }
 
@@ -145,6 +144,12 @@ function permanentCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * One error for the whole message: a refused token as is (the handler's retry policy retries it
+ * slowly and names the token); else, when any failure has a delay by the retry policy (Slack 429,
+ * SES throttling, a delivery leased by another invocation), a RetryLaterError with the longest;
+ * else the first error.
+ */
 function errorToRethrow(errors: unknown[]): unknown {
   const auth = errors.find((error) => isSlackError(error, 'auth'));
   if (auth) return auth;
@@ -154,12 +159,6 @@ function errorToRethrow(errors: unknown[]): unknown {
     return new RetryLaterError(Math.max(...delays), `${errors.length} notification deliveries must be retried: ${describe(first)}`, first);
   }
   return errors[0];
-}
-
-function retryDelaySeconds(error: unknown): number | undefined {
-  if (error instanceof RetryLaterError) return error.delaySeconds;
-  if (isSlackError(error, 'rate_limited')) return error.retryAfterSeconds ?? DEFAULT_RATE_LIMIT_SECONDS;
-  return undefined;
 }
 
 /** Fill in what the job lacks (name, email) from the directory record looked up for delivery. */

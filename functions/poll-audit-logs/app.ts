@@ -3,6 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { METRIC, MetricUnit } from '../runtime/observability';
 import { isSlackError } from '../adapters/slack/errors';
+import { sleep as realSleep } from '../runtime/time';
 import { pollAuditLog, type PollDeps, type PollResult } from './poll';
 
 export interface PollerApp {
@@ -20,7 +21,7 @@ export interface PollerApp {
  */
 export function makePollHandler(app: PollerApp) {
   const now = app.deps.now ?? Date.now;
-  const sleep = app.deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = app.deps.sleep ?? realSleep;
   return async (_event: unknown, context: Context): Promise<{ rounds: PollResult[] }> => {
     const remainingMs = () => context.getRemainingTimeInMillis();
     const rounds: PollResult[] = [];

@@ -1,23 +1,25 @@
 import { documentClient, secretsClient, sqsClient } from '../adapters/aws-clients';
-import { Ledger } from '../adapters/dynamodb/ledger';
+import { PollState } from '../adapters/dynamodb/poll-state';
 import { SqsPublisher } from '../adapters/sqs/queue';
 import { loadEnv, pollerEnvSchema } from '../runtime/env';
 import { withObservability } from '../runtime/sqs-batch-handler';
 import { createObservability } from '../runtime/observability';
+import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
+import { IN_RUN_RETRY } from '../runtime/retry-policy';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
-const { logger, metrics } = createObservability('poll-audit-logs');
+const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
 const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
       audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL }),
-      ledger: new Ledger(documentClient(), env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
+      ledger: new PollState(documentClient(), env.LEDGER_TABLE_NAME),
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
         overlapSeconds: env.POLL_OVERLAP_SECONDS,
@@ -25,7 +27,7 @@ export const handler = withObservability(
         pageLimit: env.POLL_PAGE_LIMIT,
         seenRetentionSeconds: env.SEEN_RETENTION_HOURS * 3600,
         safetyMarginMs: 10_000,
-        transientRetries: 2,
+        transientRetries: IN_RUN_RETRY.pollTransientRetries,
       },
     },
     rounds: env.POLL_ROUNDS,

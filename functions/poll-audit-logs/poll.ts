@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Checkpoint, Ledger } from '../adapters/dynamodb/ledger';
+import type { Checkpoint, PollState } from '../adapters/dynamodb/poll-state';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import type { AnomalyMessage } from '../domain/messages';
 import { isSlackError, SlackError } from '../adapters/slack/errors';
 import type { AuditLogSource } from '../adapters/slack/audit-logs-client';
+import { inRunRetryDelayMs } from '../runtime/retry-policy';
+import { sleep as realSleep } from '../runtime/time';
 
 export interface PollSettings {
   /** Re-read this far behind the checkpoint: Slack publishes some entries late. */
@@ -21,7 +23,7 @@ export interface PollSettings {
 
 export interface PollDeps {
   audit: AuditLogSource;
-  ledger: Pick<Ledger, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen'>;
+  ledger: Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen'>;
   publisher: MessagePublisher;
   settings: PollSettings;
   now?: () => number;
@@ -53,7 +55,7 @@ export interface PollResult {
  */
 export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? realSleep;
   const { settings } = deps;
   const state = await deps.ledger.getCheckpoint();
   const window = nextWindow(state, Math.floor(now() / 1000), settings);
@@ -128,19 +130,13 @@ async function fetchWithRetries(
     try {
       return await deps.audit.fetchAnomalies(query);
     } catch (error) {
-      const waitMs = retryDelayMs(error, attempt, deps.settings.transientRetries);
+      const waitMs = inRunRetryDelayMs(error, attempt, deps.settings.transientRetries);
       if (waitMs === undefined || deps.remainingMs() - waitMs < deps.settings.safetyMarginMs) throw error;
       await sleep(waitMs);
     }
   }
 }
 
-/** How long to wait before retrying this failure in the same run, or undefined to give up now. */
-function retryDelayMs(error: unknown, attempt: number, transientRetries: number): number | undefined {
-  if (isSlackError(error, 'rate_limited')) return attempt < 2 ? ((error as SlackError).retryAfterSeconds ?? 60) * 1000 : undefined;
-  if (isSlackError(error, 'transient')) return attempt < transientRetries ? 250 * 2 ** attempt : undefined;
-  return undefined;
-}
 
 /** Entries are de-duplicated by Slack's `id`; one without an id by a hash of its content. */
 function withDedupKeys(entries: unknown[]): { key: string; entry: unknown }[] {

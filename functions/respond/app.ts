@@ -26,8 +26,8 @@ export function makeRespondHandler(app: RespondApp) {
         if (outcome.kind === 'duplicate') logger.info('Entry already handled; skipped', { outcome: outcome.outcome });
         if (outcome.kind === 'decided') {
           metrics.addMetric(`${METRIC.decisions}_${outcome.decision.action}`, MetricUnit.Count, 1);
-          if (outcome.outcome === 'sessions_ended') metrics.addMetric(METRIC.sessionsEnded, MetricUnit.Count, 1);
-          if (outcome.outcome.startsWith('failed:')) metrics.addMetric(METRIC.actionFailures, MetricUnit.Count, 1);
+          if (outcome.outcome.kind === 'sessions_ended') metrics.addMetric(METRIC.sessionsEnded, MetricUnit.Count, 1);
+          if (outcome.outcome.kind === 'reset_refused') metrics.addMetric(METRIC.actionFailures, MetricUnit.Count, 1);
         }
       } catch (error) {
         reportFailure(error, { logger, metrics, failureMetric: METRIC.actionFailures, holding: 'no sessions are ended' });

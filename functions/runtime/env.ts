@@ -58,9 +58,6 @@ export const notifyEnvSchema = z.object({
   CONFIG_CACHE_SECONDS: seconds(60),
 });
 
-export type PollerEnv = z.infer<typeof pollerEnvSchema>;
-export type RespondEnv = z.infer<typeof respondEnvSchema>;
-export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 
 export function loadEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
   return parseOrThrow(schema, env, 'environment');

@@ -1,12 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, type ServiceName } from '../../lib/definitions';
 
 export { MetricUnit };
 
-/** One JSON logger and one EMF metrics emitter per function, created once per container. */
-export function createObservability(serviceName: string): { logger: Logger; metrics: Metrics } {
+/**
+ * One JSON logger and one EMF metrics emitter per function, created once per container.
+ * The service name (FUNCTIONS[*].serviceName) and namespace come from lib/definitions.ts, as do
+ * those the alarms select on; passed explicitly, they override any POWERTOOLS_* variable.
+ */
+export function createObservability(serviceName: ServiceName): { logger: Logger; metrics: Metrics } {
   const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SlackAnomalyResponder' });
+  const metrics = new Metrics({ serviceName, namespace: METRICS_NAMESPACE });
   return { logger, metrics };
 }
 

@@ -1,31 +1,114 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { LeaseHeldError } from '../adapters/dynamodb/ledger';
+import { LeaseHeldError, PermanentFailure, RetryLaterError } from '../domain/errors';
 import { ConfigError } from '../domain/config/items';
-import { RetryLaterError } from '../domain/errors';
 import { METRIC, MetricUnit } from './observability';
 import { SlackError } from '../adapters/slack/errors';
 
-/** An invalid configuration is retried at this pace until someone fixes it (then the DLQ). */
-export const CONFIG_RETRY_DELAY_SECONDS = 120;
-/** A duplicate that found its entry being handled elsewhere comes back after this. */
-export const LEASE_RETRY_DELAY_SECONDS = 30;
-/** After Slack refused a token: slow enough not to storm Slack, soon enough to recover after a fix. */
-export const AUTH_RETRY_DELAY_SECONDS = 300;
+/**
+ * The one place that says how each kind of failure is retried.
+ *
+ * A queued message that failed comes back (it is given back to SQS with a delay, never slept on
+ * in Lambda) after:
+ * - rate_limited (Slack 429): its Retry-After, or `rateLimitedFallback` when Slack sent none;
+ * - auth (a refused token or scope): `auth`, slow enough not to storm Slack, soon enough to
+ *   recover once a human fixed the secret;
+ * - config (invalid configuration): `config`, until someone fixes it (then the DLQ);
+ * - lease_held (a twin delivery of the same message is being handled right now): `leaseHeld`;
+ * - retry_later (a RetryLaterError, e.g. SES throttling): the delay it names;
+ * - transient (5xx, network, timeout, AWS throttling): the queue's visibility timeout, a bounded
+ *   number of times (maxReceiveCount), then the dead-letter queue;
+ * - permanent: not retried by the use case (it records the failure).
+ *
+ * Inside one invocation, only the poller waits and tries again (`IN_RUN_RETRY`), and adapters
+ * retry what a batch call left unprocessed with `backoffMs`.
+ */
+export const RETRY_DELAY_SECONDS = {
+  /** A Slack 429 without a usable Retry-After header. */
+  rateLimitedFallback: 60,
+  auth: 300,
+  config: 120,
+  leaseHeld: 30,
+  /** SES throttled us after its SDK retries were spent. */
+  sesThrottled: 5,
+  /** SES daily sending quota spent: no point trying again soon. */
+  sesDailyQuota: 900,
+} as const;
+
+/** Retries inside one invocation. */
+export const IN_RUN_RETRY = {
+  /** The poller waits out at most this many 429s per page (each only if time allows). */
+  rateLimitedWaits: 2,
+  /** Transient failures the poller retries per page before giving up this run. */
+  pollTransientRetries: 2,
+  /** The poller's backoff base for transient failures (250 ms, 500 ms, …). */
+  pollTransientBaseMs: 250,
+  /** SendMessageBatch entries SQS failed on its side: attempts, and the backoff base. */
+  sqsBatchAttempts: 5,
+  sqsBatchBaseMs: 50,
+} as const;
+
+type FailureKind = 'retry_later' | 'rate_limited' | 'auth' | 'config' | 'lease_held' | 'permanent' | 'transient';
+
+function failureKind(error: unknown): FailureKind {
+  if (error instanceof RetryLaterError) return 'retry_later';
+  if (error instanceof LeaseHeldError) return 'lease_held';
+  if (error instanceof ConfigError) return 'config';
+  if (error instanceof PermanentFailure) return 'permanent';
+  if (error instanceof SlackError) return error.kind;
+  return 'transient';
+}
 
 /**
- * How a message that failed should come back: a Slack 429 after its Retry-After, a refused
- * token or an invalid configuration slowly (a human must act first), anything else after the
- * queue's visibility timeout, a bounded number of times before the dead-letter queue.
+ * Seconds until a message that failed with `error` should come back; undefined when the
+ * queue's own visibility timeout and redrive policy apply (transient) or no retry can help
+ * (permanent).
+ */
+export function retryDelaySeconds(error: unknown): number | undefined {
+  switch (failureKind(error)) {
+    case 'retry_later':
+      return (error as RetryLaterError).delaySeconds;
+    case 'rate_limited':
+      return (error as SlackError).retryAfterSeconds ?? RETRY_DELAY_SECONDS.rateLimitedFallback;
+    case 'auth':
+      return RETRY_DELAY_SECONDS.auth;
+    case 'config':
+      return RETRY_DELAY_SECONDS.config;
+    case 'lease_held':
+      return RETRY_DELAY_SECONDS.leaseHeld;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * How a message that failed should come back: as a RetryLaterError with the delay its kind
+ * calls for (keeping the original as `cause`), or as is when the queue's visibility timeout
+ * applies.
  */
 export function asRetry(error: unknown): unknown {
   if (error instanceof RetryLaterError) return error;
-  // A twin delivery of the same message is being handled right now: look again once it is done.
-  if (error instanceof LeaseHeldError) return new RetryLaterError(LEASE_RETRY_DELAY_SECONDS, error.message, error);
-  if (error instanceof ConfigError) return new RetryLaterError(CONFIG_RETRY_DELAY_SECONDS, error.message, error);
-  if (error instanceof SlackError && error.kind === 'rate_limited') return new RetryLaterError(error.retryAfterSeconds ?? 30, error.message, error);
-  if (error instanceof SlackError && error.kind === 'auth') return new RetryLaterError(AUTH_RETRY_DELAY_SECONDS, error.message, error);
-  return error;
+  const delay = retryDelaySeconds(error);
+  return delay === undefined ? error : new RetryLaterError(delay, (error as Error).message, error);
+}
+
+/**
+ * For a caller that may wait inside its invocation (the poller): milliseconds to wait before
+ * trying the same call again, or undefined to give up now. `attempt` counts from 0.
+ * A 429 is waited out after its Retry-After (at most `IN_RUN_RETRY.rateLimitedWaits` times),
+ * a transient failure after an exponential backoff (at most `transientRetries` times);
+ * anything else is not retried here.
+ */
+export function inRunRetryDelayMs(error: unknown, attempt: number, transientRetries: number): number | undefined {
+  const kind = failureKind(error);
+  if (kind === 'rate_limited') return attempt < IN_RUN_RETRY.rateLimitedWaits ? (retryDelaySeconds(error) as number) * 1000 : undefined;
+  if (kind === 'transient' && error instanceof SlackError) return attempt < transientRetries ? backoffMs(attempt, IN_RUN_RETRY.pollTransientBaseMs) : undefined;
+  return undefined;
+}
+
+/** Exponential backoff: `baseMs · 2^attempt`, at most `capMs`. */
+export function backoffMs(attempt: number, baseMs: number, capMs = Number.POSITIVE_INFINITY): number {
+  return Math.min(capMs, baseMs * 2 ** attempt);
 }
 
 /** Logs and counts a failure by kind, naming the bad fields or the token and scope, never a secret. */

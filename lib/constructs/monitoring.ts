@@ -8,7 +8,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC } from '../../functions/runtime/observability';
-import { METRICS_NAMESPACE, type ResponderFunction } from './responder-function';
+import { METRICS_NAMESPACE } from '../definitions';
+import type { ResponderFunction } from './responder-function';
 
 const PERIOD = Duration.minutes(5);
 

@@ -5,20 +5,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionDefinition } from '../definitions';
+import { LAMBDA_BUNDLING, type FunctionDefinition } from '../definitions';
 
 /** Repository root: FUNCTIONS[*].entry paths and the npm lock file are relative to it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-
-export const METRICS_NAMESPACE = 'SlackAnomalyResponder';
 
 /** Logs may hold user ids and e-mail addresses of people involved in security events: keep them a while, not forever. */
 const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
 
 export interface ResponderFunctionProps {
+  /** Also gives the Powertools service name: the `service` dimension of the function's custom metrics. */
   definition: FunctionDefinition;
-  /** Powertools service name; also the `service` dimension of the function's custom metrics. */
-  serviceName: string;
   environment: Record<string, string>;
   reservedConcurrentExecutions?: number;
 }
@@ -36,7 +33,8 @@ export class ResponderFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ResponderFunctionProps) {
     super(scope, id);
-    const { definition, serviceName } = props;
+    const { definition } = props;
+    const { serviceName } = definition;
     this.serviceName = serviceName;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: LOG_RETENTION });
@@ -66,21 +64,25 @@ export class ResponderFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
+        // No POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE: the handlers pass the service
+        // name and namespace of lib/definitions.ts to Powertools themselves, which overrides both.
         ...props.environment,
-        POWERTOOLS_SERVICE_NAME: serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         // esbuild is a devDependency, so CDK runs it locally; never fall back to Docker.
         forceDockerBundling: false,
-        format: nodejs.OutputFormat.CJS,
-        minify: true,
-        sourceMap: true,
-        // The Lambda Node runtime ships AWS SDK v3; bundling it would triple the package size.
-        externalModules: ['@aws-sdk/*'],
-        // Prefer ESM entry points: esbuild tree-shakes them far better than CommonJS builds.
-        mainFields: ['module', 'main'],
+        // The settings `npm run bench` measures with (lib/definitions.ts).
+        target: LAMBDA_BUNDLING.target,
+        format: LAMBDA_BUNDLING.format === 'esm' ? nodejs.OutputFormat.ESM : nodejs.OutputFormat.CJS,
+        minify: LAMBDA_BUNDLING.minify,
+        sourceMap: LAMBDA_BUNDLING.sourceMap,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        // Explicit, even when empty: left undefined, CDK would make @aws-sdk/* and @smithy/*
+        // external and the function would run the Lambda runtime's SDK, a version no test ran.
+        // Bundling it makes production run the SDK pinned in package-lock.json.
+        externalModules: [...LAMBDA_BUNDLING.externalModules],
+        banner: LAMBDA_BUNDLING.banner,
       },
     });
   }

@@ -1,13 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { z } from 'zod';
 import { notifyEnvSchema, pollerEnvSchema, respondEnvSchema } from '../../functions/runtime/env';
 import { METRIC } from '../../functions/runtime/observability';
-import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
+import { EVENT_SOURCES, FUNCTIONS, LAMBDA_BUNDLING, METRICS_NAMESPACE, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
 import type { ResponderFunction } from '../../lib/constructs/responder-function';
-import { SERVICE_NAMES } from '../../lib/stateless-stack';
 import { buildResponderApp, logicalId } from './responder-app';
 
 const built = buildResponderApp({ senderEmail: 'security-alerts@corp.example', alarmEmail: 'oncall@corp.example' });
@@ -138,18 +135,52 @@ describe('functions', () => {
     expect(props.Handler).toBe('index.handler');
     expect(props.LoggingConfig).toEqual(expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: logicalId(fn.logGroup) } }));
     expect(stateless.toJSON().Resources[logicalId(fn.logGroup)].Properties.RetentionInDays).toBe(90);
-    expect(props.Environment.Variables).toEqual(
-      expect.objectContaining({
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES[key],
-        POWERTOOLS_METRICS_NAMESPACE: 'SlackAnomalyResponder',
-        NODE_OPTIONS: '--enable-source-maps',
-      }),
-    );
+    expect(props.Environment.Variables).toEqual(expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }));
+    // The handlers pass service name and namespace to Powertools themselves (which overrides
+    // these variables): set here too, they would be a second source that does nothing.
+    expect(props.Environment.Variables).not.toHaveProperty('POWERTOOLS_SERVICE_NAME');
+    expect(props.Environment.Variables).not.toHaveProperty('POWERTOOLS_METRICS_NAMESPACE');
+    expect(fn.serviceName).toBe(FUNCTIONS[key].serviceName);
   });
 
-  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: the handler names the same Powertools service the alarms select on', (key) => {
-    const handlerSource = fs.readFileSync(path.join(__dirname, '..', '..', FUNCTIONS[key].entry), 'utf8');
-    expect(handlerSource).toContain(`createObservability('${SERVICE_NAMES[key]}')`);
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: bundled for the runtime it runs on', (key) => {
+    expect(LAMBDA_BUNDLING.target).toBe(functionProperties(functionsByKey()[key]).Runtime.replace(/^nodejs(\d+)\.x$/, 'node$1'));
+  });
+
+  test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: the handler names the Powertools service and namespace the alarms select on', (key) => {
+    const variables: Record<string, unknown> = functionProperties(functionsByKey()[key]).Environment.Variables;
+    const created: { args: unknown[]; emf: unknown }[] = [];
+    const saved = process.env;
+    // The handler validates its environment at import: give it the one the stack deploys.
+    process.env = { ...saved, ...Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : 'resolved-at-deploy'])) };
+    try {
+      jest.isolateModules(() => {
+        const observability = jest.requireActual<typeof import('../../functions/runtime/observability')>('../../functions/runtime/observability');
+        jest.doMock('../../functions/runtime/observability', () => ({
+          ...observability,
+          createObservability: (...args: Parameters<typeof observability.createObservability>) => {
+            const made = observability.createObservability(...args);
+            made.metrics.addMetric('Probe', observability.MetricUnit.Count, 1);
+            created.push({ args, emf: made.metrics.serializeMetrics() });
+            made.metrics.clearMetrics();
+            return made;
+          },
+        }));
+        require(`../../${FUNCTIONS[key].entry}`);
+      });
+    } finally {
+      process.env = saved;
+      jest.dontMock('../../functions/runtime/observability');
+    }
+    expect(created).toEqual([
+      {
+        args: [FUNCTIONS[key].serviceName],
+        emf: expect.objectContaining({
+          service: FUNCTIONS[key].serviceName,
+          _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: METRICS_NAMESPACE, Dimensions: [['service']] })] }),
+        }),
+      },
+    ]);
   });
 
   const schemas: Record<FunctionKey, z.ZodType> = { pollAuditLogs: pollerEnvSchema, respond: respondEnvSchema, notify: notifyEnvSchema };
@@ -219,7 +250,7 @@ describe('alarms', () => {
   const alarms = () => Object.values(stateless.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
   const customAlarm = (metricName: string, service: string) =>
     alarms().filter(
-      (alarm) => alarm.Namespace === 'SlackAnomalyResponder' && alarm.MetricName === metricName && JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'service', Value: service }]),
+      (alarm) => alarm.Namespace === METRICS_NAMESPACE && alarm.MetricName === metricName && JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'service', Value: service }]),
     );
 
   test('every alarm notifies the topic on ALARM and on OK', () => {
@@ -280,7 +311,7 @@ describe('alarms', () => {
     ]);
   });
 
-  test.each(Object.values(SERVICE_NAMES))('Slack auth failures in %s', (service) => {
+  test.each(Object.values(FUNCTIONS).map((fn) => fn.serviceName))('Slack auth failures in %s', (service) => {
     expect(customAlarm(METRIC.slackAuthFailures, service)).toEqual([
       expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 }),
     ]);

@@ -61,10 +61,8 @@ beforeAll(async () => {
     onInvoke: (report) => reports.push(report),
   });
   // The same modules the pipeline loaded (this file's registry): the real, already configured handlers.
-  /* eslint-disable @typescript-eslint/no-require-imports */
   respond = require('../../functions/respond/handler').handler as SqsHandler;
   notify = require('../../functions/notify/handler').handler as SqsHandler;
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const publish = SqsPublisher.prototype.publish;
   jest.spyOn(SqsPublisher.prototype, 'publish').mockImplementation(async function (this: SqsPublisher, messages: OutgoingMessage[]) {
     await publish.call(this, messages);

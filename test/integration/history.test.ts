@@ -1,4 +1,4 @@
-import { Ledger } from '../../functions/adapters/dynamodb/ledger';
+import { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
 import { main } from '../../tools/cli/history';
 import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../tools/local/aws';
 
@@ -9,7 +9,7 @@ beforeAll(async () => {
   clients = createLocalClients(endpointsFromEnv());
   table = (await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix: `history-${Date.now().toString(36)}` })).tables.ledger;
   let now = Date.parse('2026-11-20T09:00:00Z');
-  const ledger = new Ledger(clients.documents, table, 400, () => (now += 60_000));
+  const ledger = new DecisionLog(clients.documents, table, 400, () => (now += 60_000));
   const decide = async (entryId: string, userId: string, outcome: string, events: string[]) => {
     await ledger.claimEntry(entryId, 60_000);
     await ledger.completeDecision({ entryId, userId, events, decision: 'end_sessions', reason: 'rule_end_sessions', outcome, notification: 'none' });

@@ -1,6 +1,9 @@
-import { LeaseHeldError, type Checkpoint, type ClaimResult, type DecisionRecord, type ResetClaim } from '../../functions/adapters/dynamodb/ledger';
+import { LeaseHeldError } from '../../functions/domain/errors';
+import type { ClaimResult, DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import type { Checkpoint } from '../../functions/adapters/dynamodb/poll-state';
+import type { ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
 
-/** The Ledger's semantics (claims, leases, budgets) in memory, for use-case tests. */
+/** The ledger's semantics (PollState, DecisionLog, ResetGuard: claims, leases, budgets) in memory, for use-case tests. */
 export class InMemoryLedger {
   checkpoint: Checkpoint = {};
   readonly seen = new Set<string>();
@@ -32,7 +35,7 @@ export class InMemoryLedger {
     if (existing?.status === 'done') return { claimed: false, existing: structuredClone(existing) };
     if (existing && (existing.leaseUntil ?? 0) >= this.now()) throw new LeaseHeldError(`entry#${entryId}`);
     this.decisions.set(entryId, { entryId, status: 'in_progress', leaseUntil: this.now() + leaseMs });
-    return existing ? { claimed: true, previous: existing } : { claimed: true };
+    return { claimed: true };
   }
   async releaseEntry(entryId: string): Promise<void> {
     if (this.decisions.get(entryId)?.status === 'in_progress') this.decisions.delete(entryId);

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { FUNCTIONS } from '../../lib/definitions';
+import { lambdaEsbuildOptions } from '../../lib/bundling';
+import { FUNCTIONS, LAMBDA_BUNDLING } from '../../lib/definitions';
 import { parseAuditEntry } from '../../functions/domain/audit-entry';
 import { configFromItems, configToItems } from '../../functions/domain/config/items';
 import { defaultConfig, responseConfigSchema } from '../../functions/domain/config/schema';
@@ -10,7 +12,7 @@ import { decide } from '../../functions/domain/decision/decide';
 
 /**
  * Performance figures worth watching: each Lambda bundle's size and cold import time (built with
- * the settings of lib/constructs/responder-function.ts), and the per-entry cost of the pure
+ * LAMBDA_BUNDLING of lib/definitions.ts, as the stack builds them), and the per-entry cost of the pure
  * parts of `respond` (validate + decide) and of loading the configuration.
  */
 const RUNS = 7;
@@ -30,23 +32,23 @@ const handlerEnv = {
 };
 
 function bundles(): { name: string; kib: number; importMs: number }[] {
-  // Inside the project, so the external @aws-sdk/* resolve from node_modules as they do from the Lambda runtime.
-  const out = join(process.cwd(), 'node_modules', '.cache', 'sar-bench');
+  // With nothing external (the AWS SDK bundled, as deployed), build outside the project so a
+  // require that escaped the bundle fails here instead of quietly loading from node_modules.
+  // With externals, build inside the project so they resolve from node_modules as from the runtime.
+  const selfContained = LAMBDA_BUNDLING.externalModules.length === 0;
+  const out = selfContained ? mkdtempSync(join(tmpdir(), 'sar-bench-')) : join(process.cwd(), 'node_modules', '.cache', 'sar-bench');
   mkdirSync(out, { recursive: true });
+  try {
+    return measure(out);
+  } finally {
+    if (selfContained) rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function measure(out: string): { name: string; kib: number; importMs: number }[] {
   return Object.entries(FUNCTIONS).map(([name, fn]) => {
     const outfile = join(out, `${name}.js`);
-    buildSync({
-      entryPoints: [fn.entry],
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      minify: true,
-      mainFields: ['module', 'main'],
-      external: ['@aws-sdk/*'],
-      outfile,
-      logLevel: 'error',
-    });
+    buildSync({ ...lambdaEsbuildOptions(fn.entry, outfile), logLevel: 'error' });
     const times: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const run = spawnSync(

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger, type DecisionRecord } from '../../functions/adapters/dynamodb/ledger';
+import { DecisionLog, type DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import { parseCommandLine } from '../shared/cli';
 
 const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD) [--table NAME] [--endpoint URL] [--json]
@@ -41,7 +41,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
   const endpoint = args.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
   const db = DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}));
   try {
-    const ledger = new Ledger(db, table);
+    const ledger = new DecisionLog(db, table);
     const limit = Number(args.limit);
     const decisions = args.user ? await ledger.decisionsForUser(args.user, limit) : await ledger.decisionsOnDay(args.day!, limit);
     if (args.json) decisions.forEach((d) => print(JSON.stringify(d)));

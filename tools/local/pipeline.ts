@@ -1,10 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DecisionRecord } from '../../functions/adapters/dynamodb/ledger';
+import type { DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import type { PollResult } from '../../functions/poll-audit-logs/poll';
 import { readConfigFile, writeConfig } from '../shared/config-file';
+import { queryAll, scanAll } from '../shared/dynamodb-pages';
+import { sleep } from '../../functions/runtime/time';
 import { responseConfigSchema, type ResponseConfigInput } from '../../functions/domain/config/schema';
 import { parseOrThrow } from '../../functions/domain/validation';
 import { FUNCTIONS } from '../../lib/definitions';
@@ -436,22 +437,12 @@ function checkExpectations(scenario: Scenario, decisions: DecisionRecord[], simu
 
 /** Every ledger item matching `filter`, across pages. */
 async function scanLedger(clients: LocalClients, resources: LocalResources, filter: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.documents.send(
-      new ScanCommand({
-        TableName: resources.tables.ledger,
-        FilterExpression: filter,
-        ...(filter.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-        ExpressionAttributeValues: values,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  return scanAll(clients.documents, {
+    TableName: resources.tables.ledger,
+    FilterExpression: filter,
+    ...(filter.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+    ExpressionAttributeValues: values,
+  });
 }
 
 async function allDecisions(clients: LocalClients, resources: LocalResources): Promise<DecisionRecord[]> {
@@ -499,16 +490,14 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
 
   const tick = async () => {
     for (const day of new Set([since.slice(0, 10), new Date().toISOString().slice(0, 10)])) {
-      const page = await input.clients.documents.send(
-        new QueryCommand({
-          TableName: input.resources.tables.ledger,
-          IndexName: 'byDay',
-          KeyConditionExpression: '#day = :day AND decidedAt >= :since',
-          ExpressionAttributeNames: { '#day': 'day' },
-          ExpressionAttributeValues: { ':day': day, ':since': since },
-        }),
-      );
-      for (const d of (page.Items ?? []) as DecisionRecord[]) {
+      const items = await queryAll(input.clients.documents, {
+        TableName: input.resources.tables.ledger,
+        IndexName: 'byDay',
+        KeyConditionExpression: '#day = :day AND decidedAt >= :since',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: { ':day': day, ':since': since },
+      });
+      for (const d of items as unknown as DecisionRecord[]) {
         if (printedDecisions.has(d.entryId)) continue;
         printedDecisions.add(d.entryId);
         const what = [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || d.reason;
@@ -542,6 +531,4 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

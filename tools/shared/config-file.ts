@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configToItems } from '../../functions/domain/config/items';
 import { responseConfigSchema, type ResponseConfig } from '../../functions/domain/config/schema';
 import { formatIssues, ValidationError } from '../../functions/domain/validation';
+import { scanAll } from './dynamodb-pages';
 
 /** Read and validate a configuration file (the seed format); throws ValidationError naming each bad field. */
 export function readConfigFile(path: string): ResponseConfig {
@@ -34,13 +35,8 @@ export function readConfigFile(path: string): ResponseConfig {
 export async function writeConfig(db: DynamoDBDocumentClient, tableName: string, config: ResponseConfig): Promise<{ written: number; deleted: number }> {
   const items = configToItems(config);
   const keep = new Set(items.map((item) => item.id));
-  const stale: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: tableName, ProjectionExpression: 'id', ExclusiveStartKey: startKey, ConsistentRead: true }));
-    for (const item of page.Items ?? []) if (!keep.has(String(item.id))) stale.push(String(item.id));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const existing = await scanAll(db, { TableName: tableName, ProjectionExpression: 'id', ConsistentRead: true });
+  const stale = existing.map((item) => String(item.id)).filter((id) => !keep.has(id));
   await db.send(
     new TransactWriteCommand({
       TransactItems: [

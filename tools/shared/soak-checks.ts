@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { DecisionRecord } from '../../functions/adapters/dynamodb/ledger';
+import type { DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import { scanAll } from './dynamodb-pages';
 import type { SentEmail } from '../local/aws';
 import type { LocalPipeline } from '../local/pipeline';
 import type { MessageRecord, ResetRecord } from '../local/slack-simulator';
@@ -41,7 +41,7 @@ export interface RunFacts {
 
 /** Reads everything back from a pipeline that has settled. */
 export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
-  const items = await scanAll(pipeline);
+  const items = await scanLedgerEntries(pipeline);
   const decisionItems = items.filter((item) => item.sk === 'decision') as unknown as DecisionRecord[];
   const receipts: DeliveryReceipt[] = items
     .filter((item) => typeof item.sk === 'string' && item.sk.startsWith('sent#'))
@@ -224,23 +224,13 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   return counts;
 }
 
-async function scanAll(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await pipeline.clients.documents.send(
-      new ScanCommand({
-        TableName: pipeline.resources.tables.ledger,
-        // Decisions and delivery receipts only (not seen# markers, checkpoint, counters).
-        FilterExpression: 'begins_with(pk, :entry)',
-        ExpressionAttributeValues: { ':entry': 'entry#' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+function scanLedgerEntries(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
+  return scanAll(pipeline.clients.documents, {
+    TableName: pipeline.resources.tables.ledger,
+    // Decisions and delivery receipts only (not seen# markers, checkpoint, counters).
+    FilterExpression: 'begins_with(pk, :entry)',
+    ExpressionAttributeValues: { ':entry': 'entry#' },
+  });
 }
 
 async function queueDepth(pipeline: LocalPipeline, queueUrl: string): Promise<number> {

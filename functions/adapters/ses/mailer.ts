@@ -1,5 +1,6 @@
 import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
 import { PermanentFailure, RetryLaterError } from '../../domain/errors';
+import { RETRY_DELAY_SECONDS } from '../../runtime/retry-policy';
 
 export interface OutgoingMail {
   /** Exactly one address: one email per recipient, so a bad address fails only its own delivery. */
@@ -11,14 +12,6 @@ export interface OutgoingMail {
 
 export interface Mailer {
   send(mail: OutgoingMail): Promise<{ messageId: string }>;
-}
-
-export interface SesMailerOptions {
-  /** SES configuration set (event publishing, dedicated IPs); must exist in the region. */
-  configurationSetName?: string;
-  replyTo?: string[];
-  /** How long to wait after SES throttles us (its own retries have already been spent). */
-  throttleDelaySeconds?: number;
 }
 
 /**
@@ -41,7 +34,6 @@ export class SesMailer implements Mailer {
   constructor(
     private readonly client: SESClient,
     private readonly sender: string,
-    private readonly options: SesMailerOptions = {},
   ) {}
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
@@ -53,13 +45,11 @@ export class SesMailer implements Mailer {
           Source: this.sender,
           Destination: { ToAddresses: [...mail.to] },
           Message: { Subject: utf8(mail.subject), Body: { Html: utf8(mail.html), Text: utf8(mail.text) } },
-          ...(this.options.replyTo?.length ? { ReplyToAddresses: this.options.replyTo } : {}),
-          ...(this.options.configurationSetName ? { ConfigurationSetName: this.options.configurationSetName } : {}),
         }),
       );
       return { messageId: out.MessageId ?? '' };
     } catch (error) {
-      throw mapSesError(error, this.sender, this.options);
+      throw mapSesError(error, this.sender);
     }
   }
 }
@@ -72,8 +62,8 @@ const CONFIGURATION_FIXES: Record<string, string> = {
   MailFromDomainNotVerifiedException: 'verify the custom MAIL FROM domain of the sender identity in SES (its MX and SPF records)',
   FromEmailAddressNotVerified: 'verify the sender address or its domain in SES',
   FromEmailAddressNotVerifiedException: 'verify the sender address or its domain in SES',
-  ConfigurationSetDoesNotExist: 'create the SES configuration set or remove it from the mailer settings',
-  ConfigurationSetDoesNotExistException: 'create the SES configuration set or remove it from the mailer settings',
+  ConfigurationSetDoesNotExist: 'create the SES configuration set or remove it as the default of the sender identity',
+  ConfigurationSetDoesNotExistException: 'create the SES configuration set or remove it as the default of the sender identity',
   ConfigurationSetSendingPausedException: 'resume sending for the SES configuration set',
   AccountSendingPausedException: 'sending is paused for this SES account; resolve the reason in the SES console and resume it',
   AccessDenied: 'grant the function ses:SendEmail on the sender identity',
@@ -95,16 +85,16 @@ interface SesErrorShape {
  * - sender identity / configuration / permission problems → SesConfigurationError naming the sender;
  * - anything else (5xx, network, timeout) → a plain Error, retried.
  */
-export function mapSesError(error: unknown, sender: string, options: Pick<SesMailerOptions, 'throttleDelaySeconds'> = {}): Error {
+export function mapSesError(error: unknown, sender: string): Error {
   const e = (error ?? {}) as SesErrorShape;
   const name = e.name ?? 'Error';
   const message = e.message ?? String(error);
 
   if (/daily message quota exceeded/i.test(message)) {
-    return new RetryLaterError(900, `SES daily sending quota exceeded: ${message}`, error);
+    return new RetryLaterError(RETRY_DELAY_SECONDS.sesDailyQuota, `SES daily sending quota exceeded: ${message}`, error);
   }
   if (THROTTLING.has(name) || /maximum sending rate exceeded/i.test(message)) {
-    return new RetryLaterError(options.throttleDelaySeconds ?? 5, `SES throttled sending: ${message}`, error);
+    return new RetryLaterError(RETRY_DELAY_SECONDS.sesThrottled, `SES throttled sending: ${message}`, error);
   }
   const fix = CONFIGURATION_FIXES[name];
   if (fix) return new SesConfigurationError(`SES refused to send as ${sender} (${name}: ${message}); fix: ${fix}`, name);

@@ -64,10 +64,12 @@ export class AuditLogsClient implements AuditLogSource {
     }
 
     if (response.status === 429) {
-      const retryAfter = Number(response.headers.get('retry-after'));
+      // A missing or unusable Retry-After is left undefined: the retry policy's fallback applies.
+      const header = response.headers.get('retry-after')?.trim();
+      const retryAfter = header ? Number(header) : Number.NaN;
       await response.body?.cancel();
       throw new SlackError('ratelimited', 'rate_limited', 'audit', 'audit.logs', {
-        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 60,
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
         status: 429,
       });
     }

@@ -57,10 +57,13 @@ export class SlackError extends Error {
     readonly method: string,
     readonly extra: { retryAfterSeconds?: number; needed?: string; provided?: string; status?: number } = {},
   ) {
+    // `code` and the scopes come from Slack's answer (or a network error): never let a token in them reach a log.
     super(
-      `Slack ${method} failed with ${code} (${kind}, ${token} token)` +
-        (extra.needed ? `; needed scope: ${extra.needed}` : '') +
-        (extra.retryAfterSeconds !== undefined ? `; retry after ${extra.retryAfterSeconds}s` : ''),
+      redactTokens(
+        `Slack ${method} failed with ${code} (${kind}, ${token} token)` +
+          (extra.needed ? `; needed scope: ${extra.needed}` : '') +
+          (extra.retryAfterSeconds !== undefined ? `; retry after ${extra.retryAfterSeconds}s` : ''),
+      ),
     );
     this.name = 'SlackError';
   }
@@ -82,6 +85,6 @@ export function isSlackError(error: unknown, kind?: SlackErrorKind): error is Sl
 }
 
 /** Strip anything token-shaped from text that may reach a log line. */
-export function redactTokens(text: string): string {
+function redactTokens(text: string): string {
   return text.replace(/xox[a-z]-[A-Za-z0-9-]+/g, 'xox?-[redacted]');
 }

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { formatIssues } from '../../domain/validation';
+import { TtlCache } from '../../runtime/ttl-cache';
 import type { TokenName } from './errors';
 
 /**
@@ -26,26 +27,23 @@ const FIELD: Record<TokenName, keyof SlackTokens> = { audit: 'auditToken', admin
 
 /** Reads the secret once and caches it for `ttlMs`; concurrent callers share one read. */
 export class SecretsManagerTokens implements TokenProvider {
-  private cached?: { tokens: Promise<SlackTokens>; at: number };
+  private readonly cache: TtlCache<SlackTokens>;
 
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly secretId: string,
-    private readonly ttlMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs = 15 * 60_000,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new TtlCache(ttlMs, now);
+  }
 
   async get(name: TokenName): Promise<string> {
-    if (!this.cached || this.now() - this.cached.at > this.ttlMs) {
-      const tokens = this.load();
-      this.cached = { tokens, at: this.now() };
-      tokens.catch(() => (this.cached = undefined));
-    }
-    return (await this.cached.tokens)[FIELD[name]];
+    return (await this.cache.get(this.secretId, () => this.load()))[FIELD[name]];
   }
 
   invalidate(): void {
-    this.cached = undefined;
+    this.cache.clear();
   }
 
   private async load(): Promise<SlackTokens> {

@@ -251,7 +251,7 @@ interface WebApiErrorShape {
   message?: string;
 }
 
-export function toSlackError(error: unknown, token: TokenName, method: string): SlackError {
+function toSlackError(error: unknown, token: TokenName, method: string): SlackError {
   if (error instanceof SlackError) return error;
   const e = (error ?? {}) as WebApiErrorShape;
   switch (e.code) {
@@ -260,7 +260,8 @@ export function toSlackError(error: unknown, token: TokenName, method: string): 
       return new SlackError(code, classifySlackError(code), token, method, { needed: e.data?.needed, provided: e.data?.provided });
     }
     case ErrorCode.RateLimitedError:
-      return new SlackError('ratelimited', 'rate_limited', token, method, { retryAfterSeconds: e.retryAfter ?? 60, status: 429 });
+      // Without a Retry-After the retry policy's fallback applies.
+      return new SlackError('ratelimited', 'rate_limited', token, method, { retryAfterSeconds: e.retryAfter, status: 429 });
     case ErrorCode.HTTPError: {
       const status = e.statusCode ?? 0;
       // 4xx other than 429 will not improve on retry; 5xx usually does.

@@ -1,9 +1,10 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { backoffMs, IN_RUN_RETRY } from '../../runtime/retry-policy';
+import { sleep as realSleep } from '../../runtime/time';
 
 /** SQS takes at most ten messages, and 256 KiB, per batch. */
 const MAX_BATCH = 10;
 const MAX_BATCH_BYTES = 250 * 1024;
-const MAX_ATTEMPTS = 5;
 
 export interface OutgoingMessage {
   /** Unique within one call; used to match failures. */
@@ -20,7 +21,7 @@ export class SqsPublisher implements MessagePublisher {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = realSleep,
   ) {}
 
   async publish(messages: OutgoingMessage[]): Promise<void> {
@@ -37,10 +38,10 @@ export class SqsPublisher implements MessagePublisher {
         throw new Error(`SQS refused ${senderFaults.length} message(s): ${senderFaults.map((f) => `${f.Id}: ${f.Code}`).join(', ')}`);
       }
       pending = pending.filter((entry) => failed.has(entry.Id));
-      if (pending.length && attempt >= MAX_ATTEMPTS) {
+      if (pending.length && attempt >= IN_RUN_RETRY.sqsBatchAttempts) {
         throw new Error(`SQS did not accept ${pending.length} message(s) after ${attempt} attempts`);
       }
-      if (pending.length) await this.sleep(50 * 2 ** attempt);
+      if (pending.length) await this.sleep(backoffMs(attempt, IN_RUN_RETRY.sqsBatchBaseMs));
     }
   }
 }

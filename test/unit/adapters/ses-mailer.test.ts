@@ -15,7 +15,7 @@ const SENDER = 'Slack security <alerts@example.com>';
 const mail = { to: ['ana@example.com'], subject: 'Sessions ended — Ana Silva ✓', html: '<p>Hi</p>', text: 'Hi' };
 
 const ses = mockClient(SESClient);
-const mailer = () => new SesMailer(new SESClient({ region: 'eu-west-1' }), SENDER, { configurationSetName: 'alerts' });
+const mailer = () => new SesMailer(new SESClient({ region: 'eu-west-1' }), SENDER);
 
 const serviceError = (name: string, message: string, status = 400) =>
   new SESServiceException({ name, message, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
@@ -34,8 +34,8 @@ describe('SesMailer', () => {
         Subject: { Data: 'Sessions ended — Ana Silva ✓', Charset: 'UTF-8' },
         Body: { Html: { Data: '<p>Hi</p>', Charset: 'UTF-8' }, Text: { Data: 'Hi', Charset: 'UTF-8' } },
       },
-      ConfigurationSetName: 'alerts',
     });
+    expect(ses.commandCalls(SendEmailCommand)[0].args[0].input).not.toHaveProperty('ConfigurationSetName');
   });
 
   it('refuses more than one recipient per email', async () => {

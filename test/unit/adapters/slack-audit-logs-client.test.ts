@@ -35,6 +35,13 @@ describe('AuditLogsClient', () => {
     await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).resolves.toEqual({ entries: [], nextCursor: undefined });
   });
 
+  it('leaves retryAfterSeconds undefined on a 429 without Retry-After, for the retry policy to decide', async () => {
+    const { c } = client(() => json({ ok: false, error: 'ratelimited' }, 429));
+    const error = await c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 }).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'rate_limited' });
+    expect(error.retryAfterSeconds).toBeUndefined();
+  });
+
   it('surfaces 429 as rate_limited with the Retry-After seconds', async () => {
     const { c } = client(() => json({ ok: false, error: 'ratelimited' }, 429, { 'retry-after': '17' }));
     await expect(c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'rate_limited', retryAfterSeconds: 17 });
@@ -99,5 +106,14 @@ describe('AuditLogsClient', () => {
         ),
     );
     await expect(stalled.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'body_timeout' });
+  });
+});
+
+describe('SlackError', () => {
+  it('keeps anything token-shaped in Slack’s answer out of its message (and so out of logs)', () => {
+    const error = new SlackError('bad xoxb-123-456-abcDEF here', 'transient', 'bot', 'chat.postMessage', { needed: 'xoxp-9-9-9' });
+    expect(error.message).not.toMatch(/xox[a-z]-[A-Za-z0-9]/);
+    expect(error.message).toContain('xox?-[redacted]');
+    expect(error.stack).not.toMatch(/xoxb-123/);
   });
 });

@@ -1,4 +1,4 @@
-import { LeaseHeldError } from '../../../functions/adapters/dynamodb/ledger';
+import { LeaseHeldError } from '../../../functions/domain/errors';
 import type { Mailer, OutgoingMail } from '../../../functions/adapters/ses/mailer';
 import { responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
 import type { ConfigSource } from '../../../functions/adapters/dynamodb/config-table';

@@ -32,7 +32,7 @@ function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async (
   const metrics = new Metrics({ serviceName: 'respond', namespace: 'Test' });
   const handler = withObservability(
     makeRespondHandler({
-      deps: { config: { load: config }, ledger, slack, directory: new RespondDirectory(slack, 60_000), notifications: new RecordingPublisher() },
+      deps: { config: { load: config }, decisions: ledger, resets: ledger, slack, directory: new RespondDirectory(slack, 60_000), notifications: new RecordingPublisher() },
       sqs: new SQSClient({ region: 'us-east-1' }),
       queueUrl: 'http://127.0.0.1:1/queue/anomalies',
       logger,

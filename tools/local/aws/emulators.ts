@@ -107,6 +107,7 @@ async function startFauxqs(port: number, region: string): Promise<Running> {
 }
 
 async function startSes(port: number): Promise<Running> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the SES emulator is started
   const { default: startServer } = require('aws-ses-v2-local') as typeof import('aws-ses-v2-local');
   const server: Server = await startServer({ port, host: '127.0.0.1' });
   const address = server.address();

@@ -11,6 +11,7 @@ import type { SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } fr
 import { EVENT_SOURCES, FUNCTIONS } from '../../../lib/definitions';
 import { invokeWithTimeout, type LambdaHandler, type LambdaSettings } from './lambda-context';
 import type { LocalResources } from './resources';
+import { sleep } from '../../../functions/runtime/time';
 
 const SHORT_POLL_INTERVAL_MS = 100;
 
@@ -349,17 +350,4 @@ function batchItemFailures(response: unknown, ids: Set<string>): { failedIds: st
     failed.add(id);
   }
   return { failedIds: [...failed] };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -13,7 +13,7 @@ import { actorId, entityId, type AuditEntry, type TimedEntry } from './entries';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 9999;
-export const MAX_ACTIONS = 30;
+const MAX_ACTIONS = 30;
 
 interface Filter {
   oldest?: number;

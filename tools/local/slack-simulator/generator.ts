@@ -71,7 +71,7 @@ const APP_SETS: readonly (readonly [string[], number])[] = [
   [['unexpected_scraping'], 1],
 ];
 
-export const LOCATIONS = [
+const LOCATIONS = [
   'Reno, Nevada',
   'Dublin, Ireland',
   'Frankfurt, Germany',
@@ -84,7 +84,7 @@ export const LOCATIONS = [
   'Bucharest, Romania',
 ];
 
-export const USER_AGENTS = [
+const USER_AGENTS = [
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Slack/4.41.105 Chrome/128.0.6613.186 Electron/32.2.5 Safari/537.36 Sonic Slack_SSB/4.41.105',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
@@ -93,7 +93,7 @@ export const USER_AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
 ];
 
-export const SUSPICIOUS_USER_AGENTS = ['python-requests/2.32.3', 'curl/8.7.1', 'Go-http-client/1.1', 'Scrapy/2.11.2 (+https://scrapy.org)'];
+const SUSPICIOUS_USER_AGENTS = ['python-requests/2.32.3', 'curl/8.7.1', 'Go-http-client/1.1', 'Scrapy/2.11.2 (+https://scrapy.org)'];
 
 /** RFC 5737 documentation networks: never routable. */
 export function documentationIp(random: Random): string {

@@ -16,7 +16,7 @@ const slackId = (prefix: string, what: string) =>
 const enterpriseSchema = z.strictObject({ id: slackId('E', 'enterprise'), name: z.string().min(1), domain: z.string().min(1) });
 const workspaceSchema = z.strictObject({ id: slackId('T', 'workspace'), name: z.string().min(1), domain: z.string().min(1) });
 
-export const orgUserSchema = z.strictObject({
+const orgUserSchema = z.strictObject({
   id: userId,
   /** Handle, e.g. "sofia.alvarez". */
   name: z.string().min(1),
@@ -80,7 +80,7 @@ const appSchema = z.strictObject({
   installed_by: userId.optional(),
 });
 
-export const orgSchema = z
+const orgSchema = z
   .strictObject({
     enterprise: enterpriseSchema,
     workspaces: z.array(workspaceSchema).default([]),
@@ -131,7 +131,7 @@ const entryShape = z.looseObject({
     .optional(),
 });
 
-export const scenarioEntrySchema = z
+const scenarioEntrySchema = z
   .looseObject({
     id: z.string().min(1, 'is required'),
     /** Seconds before the time the entry is loaded (simulator start); negative = in the future. */
@@ -168,7 +168,7 @@ const decisionSchema = z.strictObject({
 });
 
 /** What a correct responder does with this scenario under its matching config. */
-export const expectSchema = z.looseObject({
+const expectSchema = z.looseObject({
   /** The response config file this expectation holds for (relative to the scenario). */
   config: z.string().optional(),
   /** Users whose sessions must end (exactly once each), sorted. */
@@ -203,7 +203,6 @@ export const scenarioSchema = z
     if (scenario.expect) checkExpect(scenario.expect, scenario, ctx);
   });
 
-export type OrgInput = z.input<typeof orgSchema>;
 export type Org = z.output<typeof orgSchema>;
 export type OrgUser = z.output<typeof orgUserSchema>;
 export type ScenarioEntryInput = z.input<typeof scenarioEntrySchema>;

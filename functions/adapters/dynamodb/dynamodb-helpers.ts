@@ -1,0 +1,57 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+/** Unprocessed items are retried with backoff this many times before the call fails. */
+const MAX_UNPROCESSED_RETRIES = 8;
+
+export type Sleep = (ms: number) => Promise<void>;
+
+const backoffMs = (attempt: number) => Math.min(2000, 50 * 2 ** attempt);
+
+/** BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed. */
+export async function batchWrite(db: DynamoDBDocumentClient, tableName: string, requests: Record<string, unknown>[], sleep: Sleep): Promise<void> {
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
+    let pending = requests.slice(i, i + BATCH_WRITE_MAX);
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger writes unprocessed`);
+      if (attempt) await sleep(backoffMs(attempt));
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+      pending = (out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+}
+
+/** Consistent BatchGetItem in chunks of 100, retrying unprocessed keys; returns the items found. */
+export async function batchGet(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: Record<string, unknown>[],
+  projection: string,
+  sleep: Sleep,
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+    let pending = keys.slice(i, i + BATCH_GET_MAX);
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger reads unprocessed`);
+      if (attempt) await sleep(backoffMs(attempt));
+      const out = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: projection } } }));
+      found.push(...(out.Responses?.[tableName] ?? []));
+      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+  return found;
+}
+
+/** For writes whose condition failing means "nothing to do" (already released, already zero). */
+export function ignoreConditionFailure(error: unknown): void {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+}
+
+/** The item a failed condition returned (ReturnValuesOnConditionCheckFailure), unmarshalled: the document client leaves it raw. */
+export function itemOfFailedCondition<T>(error: ConditionalCheckFailedException): T | undefined {
+  return error.Item ? (unmarshall(error.Item) as T) : undefined;
+}

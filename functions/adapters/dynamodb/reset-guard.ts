@@ -1,0 +1,135 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LeaseHeldError } from '../../domain/errors';
+import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
+import { expiresAfter, hourOf, LEDGER_KEYS } from './keys';
+
+/** The answer to a reset reservation (loop protection), see ResetGuard.claimReset. */
+export type ResetClaim =
+  | {
+      claimed: true;
+      /** This entry's own reset already went through (a retry after a later step failed): do not reset again. */
+      alreadyReset: boolean;
+    }
+  | {
+      claimed: false;
+      /** When the person's sessions were last ended (epoch ms), by another entry, within the cooldown. */
+      lastResetAt: number;
+      entryId?: string;
+      /** The ledger's clock when it refused: judge the cooldown at this time. */
+      checkedAt: number;
+    };
+
+/**
+ * The two safety nets as atomic writes: loop protection (one reset of a person per cooldown)
+ * and the circuit breaker (an org-wide budget of resets per hour). The rules themselves are
+ * decided in the domain (applySafety); these writes make a decision stick across concurrent
+ * invocations.
+ */
+export class ResetGuard {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Reserve the next session reset of `userId` for this entry. Granted when no reset of theirs is
+   * recorded within the cooldown, or when the one recorded is this entry's own (a retry;
+   * `alreadyReset` says whether it went through). Refused, with the time of that reset, when
+   * another entry holds it. So of two anomalies about one person decided at the same moment
+   * (concurrent invocations), exactly one ends the sessions. A granted reservation is confirmed
+   * by markResetDone or given up by releaseReset.
+   */
+  async claimReset(userId: string, entryId: string, cooldownMinutes: number): Promise<ResetClaim> {
+    const now = this.now();
+    const key = LEDGER_KEYS.lastReset(userId);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, at: now, entryId, expiresAt: expiresAfter(now, Math.max(60, cooldownMinutes * 60)) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at <= :cutoff',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':cutoff': now - cooldownMinutes * 60_000 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, alreadyReset: false };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      type Held = { at?: number; entryId?: string; done?: boolean };
+      const held =
+        itemOfFailedCondition<Held>(error) ??
+        ((await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item as Held | undefined);
+      // Gone between the write and the read (released): nobody holds it now; the caller retries.
+      if (!held) throw new LeaseHeldError(`user#${userId}/last-reset`);
+      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true };
+      return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, checkedAt: now };
+    }
+  }
+
+  /** The reserved reset went through: a retry of the same entry must not reset again. */
+  async markResetDone(userId: string, entryId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: LEDGER_KEYS.lastReset(userId),
+        UpdateExpression: 'SET done = :true, #at = :now',
+        ConditionExpression: 'entryId = :entry',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':true': true, ':now': this.now(), ':entry': entryId },
+      }),
+    );
+  }
+
+  /** Give up a reservation whose reset did not happen (held back, refused or failed), so it holds nobody back. */
+  async releaseReset(userId: string, entryId: string): Promise<void> {
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: LEDGER_KEYS.lastReset(userId),
+          ConditionExpression: 'entryId = :entry AND attribute_not_exists(done)',
+          ExpressionAttributeValues: { ':entry': entryId },
+        }),
+      )
+      .catch(ignoreConditionFailure);
+  }
+
+  /** Take one reset from this hour's org-wide budget; false when it is spent. */
+  async consumeResetBudget(maxPerHour: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: LEDGER_KEYS.breaker(hourOf(this.now())),
+          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': 1, ':max': maxPerHour, ':expires': expiresAfter(this.now(), 2 * 3600) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Give back a budget unit taken for a reset that did not happen (never below zero). */
+  async refundResetBudget(): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: LEDGER_KEYS.breaker(hourOf(this.now())),
+          UpdateExpression: 'ADD #count :minusOne',
+          ConditionExpression: 'attribute_exists(#count) AND #count > :zero',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        }),
+      )
+      .catch(ignoreConditionFailure);
+  }
+}

@@ -1,0 +1,53 @@
+import { ConfigError } from '../domain/config/items';
+import { parseGroupKey } from '../domain/config/schema';
+import type { OrgFacts, PersonFacts } from '../domain/decision/decide';
+import { isSlackError } from '../adapters/slack/errors';
+import type { DirectoryUser, SlackApi } from '../adapters/slack/web-api';
+import { TtlCache } from '../runtime/ttl-cache';
+
+/** Directory lookups the decision needs, cached per container (people, group members, the org). */
+export class RespondDirectory {
+  private readonly users: TtlCache<DirectoryUser | undefined>;
+  private readonly groups: TtlCache<ReadonlySet<string>>;
+  private readonly orgs: TtlCache<OrgFacts>;
+
+  constructor(
+    private readonly slack: Pick<SlackApi, 'getUser' | 'usergroupMembers' | 'orgIdentity'>,
+    ttlMs: number,
+    now?: () => number,
+  ) {
+    this.users = new TtlCache(ttlMs, now);
+    this.groups = new TtlCache(ttlMs, now);
+    this.orgs = new TtlCache(ttlMs, now);
+  }
+
+  /** users.info's raw facts; what they mean (external, protected) is the domain's to judge. */
+  async person(userId: string): Promise<PersonFacts> {
+    const user = await this.users.get(userId, () => this.slack.getUser(userId));
+    if (!user) return { found: false };
+    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId };
+  }
+
+  org(): Promise<OrgFacts> {
+    return this.orgs.get('org', () => this.slack.orgIdentity());
+  }
+
+  /** Members of each configured group key (`S…` org-wide, `T…/S…` in a workspace). */
+  async groupMembers(groupKeys: readonly string[]): Promise<Map<string, ReadonlySet<string>>> {
+    const entries = await Promise.all(
+      groupKeys.map(async (key) => {
+        const { id, team } = parseGroupKey(key);
+        try {
+          return [key, await this.groups.get(key, async () => new Set(await this.slack.usergroupMembers({ id, teamId: team })))] as const;
+        } catch (error) {
+          if (isSlackError(error, 'permanent')) {
+            // Without the members we cannot tell who is excluded: fail safe, as for a bad config.
+            throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (${error.code})`]);
+          }
+          throw error;
+        }
+      }),
+    );
+    return new Map(entries);
+  }
+}
