@@ -2,7 +2,7 @@
 // ESLint flat config: typescript-eslint "recommended" (syntax-only, no type information, so it stays fast)
 // plus layer-boundary rules for the Lambda code. Run with `npm run lint` (also part of `npm test`).
 //
-// Layer boundaries (see README):
+// Layer boundaries:
 //   functions/domain/**    pure: may import only `zod` and relative files inside functions/domain.
 //   functions/adapters/**  never imports the use cases (poll-audit-logs, respond, notify).
 //   functions/**, lib/**, bin/**  never import tools/ or test/.

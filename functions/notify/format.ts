@@ -17,6 +17,7 @@ export function escapeMrkdwn(value: string): string {
 
 /** Control characters (newlines included) collapsed to spaces: for subjects and one-line values. */
 export function oneLine(value: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped
   return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
 }
 

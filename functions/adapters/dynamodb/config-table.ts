@@ -1,6 +1,7 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromItems } from '../../domain/config/items';
 import type { ResponseConfig } from '../../domain/config/schema';
+import { TtlCache } from '../../runtime/ttl-cache';
 
 export interface ConfigSource {
   /** The validated configuration; throws ConfigError (naming each bad field) when it is invalid. */
@@ -13,22 +14,19 @@ export interface ConfigSource {
  * a fix in the console takes effect on the next message.
  */
 export class DynamoConfigSource implements ConfigSource {
-  private cached?: { at: number; config: Promise<ResponseConfig> };
+  private readonly cache: TtlCache<ResponseConfig>;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly ttlMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs = 60_000,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new TtlCache(ttlMs, now);
+  }
 
   load(): Promise<ResponseConfig> {
-    if (!this.cached || this.now() - this.cached.at >= this.ttlMs) {
-      const config = this.read();
-      this.cached = { at: this.now(), config };
-      config.catch(() => (this.cached = undefined));
-    }
-    return this.cached.config;
+    return this.cache.get('config', () => this.read());
   }
 
   private async read(): Promise<ResponseConfig> {

@@ -1,15 +1,15 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { backoffMs } from '../../runtime/retry-policy';
+import type { sleep } from '../../runtime/time';
 
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
 /** Unprocessed items are retried with backoff this many times before the call fails. */
 const MAX_UNPROCESSED_RETRIES = 8;
 
-export type Sleep = (ms: number) => Promise<void>;
-
-const backoffMs = (attempt: number) => Math.min(2000, 50 * 2 ** attempt);
+export type Sleep = typeof sleep;
 
 /** BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed. */
 export async function batchWrite(db: DynamoDBDocumentClient, tableName: string, requests: Record<string, unknown>[], sleep: Sleep): Promise<void> {
@@ -17,7 +17,7 @@ export async function batchWrite(db: DynamoDBDocumentClient, tableName: string, 
     let pending = requests.slice(i, i + BATCH_WRITE_MAX);
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger writes unprocessed`);
-      if (attempt) await sleep(backoffMs(attempt));
+      if (attempt) await sleep(backoffMs(attempt, 50, 2000));
       const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
       pending = (out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined) ?? [];
     }
@@ -37,7 +37,7 @@ export async function batchGet(
     let pending = keys.slice(i, i + BATCH_GET_MAX);
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger reads unprocessed`);
-      if (attempt) await sleep(backoffMs(attempt));
+      if (attempt) await sleep(backoffMs(attempt, 50, 2000));
       const out = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: projection } } }));
       found.push(...(out.Responses?.[tableName] ?? []));
       pending = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
