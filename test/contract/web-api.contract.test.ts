@@ -328,7 +328,7 @@ describe('SlackWebApi parses Slack\'s published example responses', () => {
 // The simulator against the same material.
 // ---------------------------------------------------------------------------------------------
 
-// local/scenarios/default.json
+// tools/local/scenarios/default.json
 const SOFIA = 'W07SOFIA01';
 const SECURITY_TEAM = 'S07SECTEAM'; // org-wide: its team_id is the enterprise id
 const ALERTS_CHANNEL = 'C07SECALRT';

@@ -36,7 +36,7 @@ import { DEFAULT_SCENARIO_PATH, DEFAULT_TOKENS, loadScenario, startSlackSimulato
  * notify. Used by `npm start`, the integration tests and the soak.
  */
 export interface LocalPipelineOptions {
-  /** Scenario file or object for the simulator (default: local/scenarios/default.json). */
+  /** Scenario file or object for the simulator (default: tools/local/scenarios/default.json). */
   scenario?: string | ScenarioInput;
   /** Response configuration file (seed format). Default: the scenario's own, else Slack's defaults. */
   configFile?: string;
@@ -56,7 +56,7 @@ export interface LocalPipelineOptions {
   functionEnv?: Record<string, string>;
   /** Enforce Slack's per-method rate tiers in the simulator (default: on, as Slack does). */
   rateLimits?: boolean;
-  /** Simulator fault rules (see local/slack-simulator). */
+  /** Simulator fault rules (see tools/local/slack-simulator). */
   faults?: Parameters<SlackSimulator['setFaults']>[0];
   /** Queue settings to override (e.g. a short visibility timeout in tests). */
   queueOverrides?: Parameters<typeof createResources>[1]['queueOverrides'];

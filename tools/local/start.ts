@@ -14,8 +14,8 @@ Options:
                       JSON summary as the last line of stdout, exit 0 (1 if anything failed). Never
                       hangs: gives up with exit 1 and the reason on stderr (and in the summary's
                       errors) when every poll has failed for a minute or nothing can be processed
-  --scenario FILE     the simulator's org and anomaly entries (default: local/scenarios/default.json;
-                      format: local/scenarios/README.md)
+  --scenario FILE     the simulator's org and anomaly entries (default: tools/local/scenarios/default.json;
+                      format: tools/local/scenarios/README.md)
   --config FILE       response configuration to seed, same format as \`npm run seed\`
                       (default: the scenario's own config, else config/default-config.json)
   --slack-url URL     use an external Slack-compatible server instead of the simulator:

@@ -2,7 +2,7 @@ import { SlackError } from '../../../functions/adapters/slack/errors';
 import { SECURITY_ADMIN_ROLE_ID, startSlackSimulator, type SlackSimulator } from '../../../tools/local/slack-simulator';
 import { FakeClock, rawApi, webApi } from './helpers';
 
-// The default scenario (local/scenarios/default.json): Halvard Logistics.
+// The default scenario (tools/local/scenarios/default.json): Halvard Logistics.
 const PRIMARY_OWNER = 'W07PRIYA01';
 // default.json sets org.app.installed_by: the user tokens are Daniel's (an org owner), not Priya's.
 const INSTALLER = 'W07DANIEL1';

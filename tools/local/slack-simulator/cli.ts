@@ -1,6 +1,6 @@
 /**
  * Run the simulator on its own, for manual poking or for a process that drives it over HTTP:
- *   npx tsx local/slack-simulator/cli.ts [--scenario path.json] [--port 3999] [--verbose] [--no-rate-limits]
+ *   npx tsx tools/local/slack-simulator/cli.ts [--scenario path.json] [--port 3999] [--verbose] [--no-rate-limits]
  * Prints the URLs and tokens as one JSON line, then serves until SIGINT/SIGTERM.
  */
 import { startSlackSimulator } from './simulator';

@@ -5,7 +5,7 @@ import { isKnownReason } from './reason-codes';
 /**
  * Scenario files: an org directory, a stream of audit entries with times relative to the
  * simulator's start, and what a correct responder must do with them. The format is documented
- * in local/scenarios/README.md; this module is its single source of truth.
+ * in tools/local/scenarios/README.md; this module is its single source of truth.
  */
 
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;

@@ -14,7 +14,7 @@ export const DEFAULT_SCENARIO_PATH = join(__dirname, '..', 'scenarios', 'default
 export const DEFAULT_CONFIG_PATH = join(__dirname, '..', 'scenarios', 'default-config.json');
 
 export interface SlackSimulatorOptions {
-  /** A scenario file path, a scenario object, or a loaded Scenario. Default: local/scenarios/default.json. */
+  /** A scenario file path, a scenario object, or a loaded Scenario. Default: tools/local/scenarios/default.json. */
   scenario?: string | ScenarioInput | Scenario;
   /** 0 (default) picks a free port. */
   port?: number;
