@@ -1,3 +1,5 @@
+/** Every error type the domain and the use cases raise; adapters add their own (SlackError). */
+
 /**
  * Raised by a use case when a message must be retried later rather than now, e.g. on a Slack
  * 429: the handler gives the message back to SQS with this delay instead of sleeping in Lambda.
@@ -35,5 +37,24 @@ export class LeaseHeldError extends Error {
   constructor(readonly key: string) {
     super(`${key} is being processed by another invocation; retry later`);
     this.name = 'LeaseHeldError';
+  }
+}
+
+/** Thrown when input at an edge fails its schema; `issues` name each offending field. */
+export class ValidationError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly issues: string[],
+  ) {
+    super(`${subject} is invalid: ${issues.join('; ')}`);
+    this.name = 'ValidationError';
+  }
+}
+
+/** The response configuration is invalid: fail safe (end no sessions) and name each bad field. */
+export class ConfigError extends ValidationError {
+  constructor(issues: string[]) {
+    super('response configuration', issues);
+    this.name = 'ConfigError';
   }
 }

@@ -1,15 +1,5 @@
 import type * as z from 'zod';
-
-/** Thrown when input at an edge fails its schema; `issues` name each offending field. */
-export class ValidationError extends Error {
-  constructor(
-    readonly subject: string,
-    readonly issues: string[],
-  ) {
-    super(`${subject} is invalid: ${issues.join('; ')}`);
-    this.name = 'ValidationError';
-  }
-}
+import { ValidationError } from './errors';
 
 /** "path.to.field: message" for each issue, so operators can find the bad field at once. */
 export function formatIssues(error: z.ZodError): string[] {

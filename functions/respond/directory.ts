@@ -1,4 +1,4 @@
-import { ConfigError } from '../domain/config/items';
+import { ConfigError } from '../domain/errors';
 import { parseGroupKey } from '../domain/config/schema';
 import type { OrgFacts, PersonFacts } from '../domain/decision/decide';
 import { isSlackError } from '../adapters/slack/errors';

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { LeaseHeldError, PermanentFailure, RetryLaterError } from '../domain/errors';
-import { ConfigError } from '../domain/config/items';
+import { ConfigError } from '../domain/errors';
 import { METRIC, MetricUnit } from './observability';
 import { SlackError } from '../adapters/slack/errors';
 

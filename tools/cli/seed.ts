@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../../functions/domain/validation';
+import { ValidationError } from '../../functions/domain/errors';
 import { parseCommandLine } from '../shared/cli';
 import { readConfigFile, writeConfig } from '../shared/config-file';
 

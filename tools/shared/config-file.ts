@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configToItems } from '../../functions/domain/config/items';
 import { responseConfigSchema, type ResponseConfig } from '../../functions/domain/config/schema';
-import { formatIssues, ValidationError } from '../../functions/domain/validation';
+import { formatIssues } from '../../functions/domain/validation';
+import { ValidationError } from '../../functions/domain/errors';
 import { scanAll } from './dynamodb-pages';
 
 /** Read and validate a configuration file (the seed format); throws ValidationError naming each bad field. */

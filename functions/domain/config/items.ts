@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, isAnomalyEvent } from '../anomaly-catalogue';
-import { formatIssues, ValidationError } from '../validation';
+import { ConfigError } from '../errors';
+import { formatIssues } from '../validation';
 import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from './schema';
 
 /**
@@ -18,13 +19,6 @@ export type ConfigItem = { id: string; description?: string } & Record<string, u
 const EVENT_PREFIX = 'event#';
 const NOTIFY_PREFIX = 'notify#';
 const NOTIFY_ITEMS: readonly string[] = ['affected_user', ...NOTIFICATION_TYPES];
-
-export class ConfigError extends ValidationError {
-  constructor(issues: string[]) {
-    super('response configuration', issues);
-    this.name = 'ConfigError';
-  }
-}
 
 export function configToItems(config: ResponseConfig): ConfigItem[] {
   return [

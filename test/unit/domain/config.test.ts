@@ -1,7 +1,7 @@
 import { ANOMALY_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
-import { ConfigError, configFromItems, configToItems } from '../../../functions/domain/config/items';
+import { configFromItems, configToItems } from '../../../functions/domain/config/items';
 import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
-import { ValidationError } from '../../../functions/domain/validation';
+import { ConfigError, ValidationError } from '../../../functions/domain/errors';
 
 const SLACK_DEFAULTS: ResponseConfig = {
   events: {

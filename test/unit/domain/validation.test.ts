@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { formatIssues, parseOrThrow, ValidationError } from '../../../functions/domain/validation';
+import { formatIssues, parseOrThrow } from '../../../functions/domain/validation';
+import { ValidationError } from '../../../functions/domain/errors';
 
 const schema = z.object({ a: z.object({ list: z.array(z.number()) }), b: z.string() }).strict();
 

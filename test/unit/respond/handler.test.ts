@@ -4,7 +4,7 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeRespondHandler } from '../../../functions/respond/app';
 import { RespondDirectory } from '../../../functions/respond/respond';
-import { ConfigError } from '../../../functions/domain/config/items';
+import { ConfigError } from '../../../functions/domain/errors';
 import { defaultConfig } from '../../../functions/domain/config/schema';
 import { withObservability } from '../../../functions/runtime/sqs-batch-handler';
 import { SlackError } from '../../../functions/adapters/slack/errors';

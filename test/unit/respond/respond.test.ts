@@ -1,4 +1,4 @@
-import { ConfigError } from '../../../functions/domain/config/items';
+import { ConfigError } from '../../../functions/domain/errors';
 import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
 import { RetryLaterError } from '../../../functions/domain/errors';
 import type { NotificationJob } from '../../../functions/domain/messages';

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ConfigError } from '../../../functions/domain/config/items';
+import { ConfigError } from '../../../functions/domain/errors';
 import { LeaseHeldError, PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
 import { asRetry, backoffMs, inRunRetryDelayMs, reportFailure, retryDelaySeconds, RETRY_DELAY_SECONDS } from '../../../functions/runtime/retry-policy';
 import { SlackError } from '../../../functions/adapters/slack/errors';
