@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ANOMALY_EVENT_NAMES } from './anomaly-catalogue';
+import { ANOMALY_EVENT_NAMES, type AnomalyEvent } from './anomaly-catalogue';
 import { NOTIFICATION_TYPES } from './config/schema';
 
 /** anomalies queue: one raw audit entry per message, validated by `respond`, not by the poller. */
@@ -10,6 +10,29 @@ export const anomalyMessageSchema = z.object({
   polledAt: z.number().int(),
 });
 export type AnomalyMessage = z.infer<typeof anomalyMessageSchema>;
+
+const HOLD_REASONS = ['rule_notify_only', 'excluded', 'external_user', 'not_in_directory', 'protected', 'cooldown', 'circuit_breaker'] as const;
+const events = z.array(z.enum(ANOMALY_EVENT_NAMES as [AnomalyEvent, ...AnomalyEvent[]]));
+
+/** What the responder did about an entry and why: no English here (that is the notifier's, with its templates). */
+export const responseFactsSchema = z.object({
+  outcome: z.enum(['sessions_ended', 'reset_refused', 'held', 'protected']),
+  /** Why nothing was ended (held, protected). */
+  holdReason: z.enum(HOLD_REASONS).optional(),
+  /** Slack's error (reset_refused). */
+  errorCode: z.string().optional(),
+  /** The exclusions that matched, e.g. "user U123 (tor)", "group T1/S2 (all events)". */
+  exclusions: z.array(z.string()).optional(),
+  /** Events whose rule is notify only (rule_notify_only). */
+  notifyOnlyEvents: events.optional(),
+  /** Which fact made the person external (external_user). */
+  external: z
+    .object({ fact: z.enum(['is_external_user', 'stranger', 'other_enterprise', 'entity_team', 'entry_team', 'directory_team']), value: z.string().optional() })
+    .optional(),
+  cooldownMinutes: z.number().int().optional(),
+  maxSessionResetsPerHour: z.number().int().optional(),
+});
+export type ResponseFacts = z.infer<typeof responseFactsSchema>;
 
 /** notifications queue: one job per audit entry that someone must be told about. */
 export const notificationJobSchema = z.object({
@@ -28,9 +51,7 @@ export const notificationJobSchema = z.object({
     previousIpAddress: z.string().optional(),
     previousUserAgent: z.string().optional(),
   }),
-  /** What the responder did, in words a security admin reads: "Ended all sessions", … */
-  actionTaken: z.string(),
-  /** Why it held back or what failed, when it did. */
-  detail: z.string().optional(),
+  /** What the responder did and why, as data; the notifier puts it into words. */
+  response: responseFactsSchema,
 });
 export type NotificationJob = z.infer<typeof notificationJobSchema>;

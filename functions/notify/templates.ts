@@ -1,4 +1,5 @@
 import { eventLabel, reasonLabel, type AnomalyEvent } from '../domain/anomaly-catalogue';
+import { describeResponse } from './explain';
 import type { NotificationType } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
 import { escapeHtml, escapeMrkdwn, escapeWithin, formatEpochSeconds, oneLine, truncate } from './format';
@@ -98,8 +99,9 @@ function adminContent(job: NotificationJob): Content {
   if (ctx.previousIpAddress) facts.push({ label: 'Previous IP address', value: capped(ctx.previousIpAddress) });
   facts.push({ label: 'User agent', value: capped(ctx.userAgent, MAX.userAgent), wide: true });
   if (ctx.previousUserAgent) facts.push({ label: 'Previous user agent', value: capped(ctx.previousUserAgent, MAX.userAgent), wide: true });
-  facts.push({ label: 'Action taken', value: capped(job.actionTaken, MAX.list), wide: true });
-  if (job.detail) facts.push({ label: 'Detail', value: capped(job.detail, MAX.detail), wide: true });
+  const { actionTaken, explanation } = describeResponse(job.response);
+  facts.push({ label: 'Action taken', value: capped(actionTaken, MAX.list), wide: true });
+  if (explanation) facts.push({ label: 'Detail', value: capped(explanation, MAX.detail), wide: true });
   facts.push({ label: 'Audit entry ID', value: capped(job.entryId), wide: true });
   return {
     subject: `${SUBJECT_PREFIX} ${title}`,

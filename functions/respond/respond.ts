@@ -4,7 +4,7 @@ import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
 import { outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
-import { anomalyMessageSchema, type NotificationJob } from '../domain/messages';
+import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import type { DecisionLog, DecisionRecord } from '../adapters/dynamodb/decision-log';
@@ -168,7 +168,7 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
-  const job = report.notification ? buildJob(entry, report.notification, decision, report) : undefined;
+  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts) : undefined;
   return deps.decisions.completeDecision({
     entryId: entry.id,
     userId: userIdOf(entry),
@@ -179,7 +179,7 @@ function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decisi
     decision: decision.action,
     reason: decision.reason,
     outcome: outcomeLabel(report.outcome),
-    detail: report.explanation,
+    ...(report.facts ? { response: report.facts } : {}),
     notification: report.notification ?? 'none',
     notificationQueued: false,
     notificationJob: job as Record<string, unknown> | undefined,
@@ -193,7 +193,7 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
   await deps.decisions.markNotificationQueued(record.entryId);
 }
 
-function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, report: ResponseReport): NotificationJob {
+function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
   const user = entry.entity.kind === 'user' ? entry.entity : undefined;
   const { sessionId: _sessionId, ...context } = entry.context;
   return {
@@ -205,7 +205,6 @@ function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decisio
     events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
     otherReasons: decision.otherReasons,
     context,
-    actionTaken: report.actionTaken,
-    ...(report.explanation ? { detail: report.explanation } : {}),
+    response,
   };
 }

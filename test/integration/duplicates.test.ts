@@ -195,7 +195,7 @@ describe('nothing done twice under concurrent duplicate delivery', () => {
       events: ['tor'],
       otherReasons: [],
       context: { ipAddress: '198.51.100.23', location: 'Reno, Nevada' },
-      actionTaken: 'Ended all of the user\u2019s Slack sessions on every device',
+      response: { outcome: 'sessions_ended' },
     };
     const failures = await deliverConcurrently(notify, 'notifications', Array(5).fill(JSON.stringify(job)));
     expect(failures[failures.length - 1]).toBe(0);

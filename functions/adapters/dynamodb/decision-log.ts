@@ -21,6 +21,9 @@ export interface DecisionRecord {
   reason?: string;
   /** What happened: sessions_ended, notified, protected, ignored, rejected, failed:<code>. */
   outcome?: string;
+  /** What was done and why, as data (the notifier's words: functions/notify/explain.ts). */
+  response?: Record<string, unknown>;
+  /** Why an entry was rejected: each invalid field. */
   detail?: string;
   /** Notification type queued for this entry, or none. */
   notification?: string;

@@ -32,10 +32,21 @@ export type Decision =
       heldEvents: AnomalyEvent[];
       /** Which exclusions matched, e.g. "user U123" or "group S123 (tor)". */
       exclusions: string[];
-      /** Why the person counts as external (external_user only), e.g. "team T999 is not one of the org's". */
-      externalBecause?: string;
+      /** Which fact made the person external (external_user only). */
+      externalBecause?: ExternalEvidence;
     }
   | { action: 'end_sessions'; reason: 'rule_end_sessions'; events: AnomalyEvent[]; otherReasons: string[]; triggeringEvents: AnomalyEvent[] };
+
+/** The fact that shows a person belongs to another organisation (Slack Connect). */
+export type ExternalEvidence =
+  /** `details.is_external_user` was true. */
+  | { fact: 'is_external_user' }
+  /** users.info `is_stranger`. */
+  | { fact: 'stranger' }
+  /** users.info `enterprise_user.enterprise_id` names another org. */
+  | { fact: 'other_enterprise'; value: string }
+  /** A team that is not one of the org's: the entry's `details.entity_team`, its `entity.user.team`, or users.info `team_id`. */
+  | { fact: 'entity_team' | 'entry_team' | 'directory_team'; value: string };
 
 /** What Slack's directory says about the entity user (users.info), or that it does not know them. */
 export type PersonFacts =
@@ -88,20 +99,18 @@ export function externalBecause(
   entity: Extract<AnomalyEntry['entity'], { kind: 'user' }>,
   person: PersonFacts | undefined,
   org: OrgFacts | undefined,
-): string | undefined {
-  if (entity.isExternalUser === true) return 'the audit entry marks the person as an external user';
-  if (person?.found && person.isStranger) return 'Slack\u2019s directory marks the person as a stranger (Slack Connect)';
+): ExternalEvidence | undefined {
+  if (entity.isExternalUser === true) return { fact: 'is_external_user' };
+  if (person?.found && person.isStranger) return { fact: 'stranger' };
   if (!org) return undefined;
-  if (person?.found && person.enterpriseId && person.enterpriseId !== org.enterpriseId) {
-    return `the person belongs to another organisation (${person.enterpriseId})`;
-  }
-  const teams: [string, string | undefined][] = [
-    ['the audit entry\u2019s entity_team', entity.entityTeam],
-    ['the audit entry\u2019s entity team', entity.team],
-    ['the directory\u2019s team_id', person?.found ? person.teamId : undefined],
+  if (person?.found && person.enterpriseId && person.enterpriseId !== org.enterpriseId) return { fact: 'other_enterprise', value: person.enterpriseId };
+  const teams: [ExternalEvidence['fact'], string | undefined][] = [
+    ['entity_team', entity.entityTeam],
+    ['entry_team', entity.team],
+    ['directory_team', person?.found ? person.teamId : undefined],
   ];
-  for (const [where, team] of teams) {
-    if (team && !org.teamIds.has(team)) return `${where} ${team} is not one of the org\u2019s workspaces`;
+  for (const [fact, team] of teams) {
+    if (team && !org.teamIds.has(team)) return { fact, value: team } as ExternalEvidence;
   }
   return undefined;
 }
@@ -114,7 +123,7 @@ export function decide({ entry, config, groupMembers, person, org }: DecisionInp
   if (active.length === 0) return { action: 'ignore', reason: 'rules_off', events, otherReasons };
 
   const wouldEnd = active.filter((event) => config.events[event].action === 'end_sessions');
-  const hold = (reason: HoldReason, heldEvents: AnomalyEvent[], exclusions: string[] = [], extra: { externalBecause?: string } = {}): Decision => ({
+  const hold = (reason: HoldReason, heldEvents: AnomalyEvent[], exclusions: string[] = [], extra: { externalBecause?: ExternalEvidence } = {}): Decision => ({
     action: 'notify_only',
     reason,
     events,

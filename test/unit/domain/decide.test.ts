@@ -231,7 +231,7 @@ describe('decide: who and what is never acted on', () => {
       otherReasons: [],
       heldEvents: ['tor'],
       exclusions: [],
-      externalBecause: expect.stringContaining('stranger'),
+      externalBecause: { fact: 'stranger' },
     });
     expect(decideFor(['tor'], configWith({ tor: { action: 'notify_only' } }), stranger)).toMatchObject({ action: 'notify_only', reason: 'external_user', heldEvents: [] });
   });
@@ -437,15 +437,15 @@ describe('externalBecause: who is from another organisation (Slack Connect)', ()
   });
 
   it.each([
-    ['the entry says is_external_user', entity({ isExternalUser: true }), MEMBER, /external user/],
-    ['details.entity_team is another team', entity({ entityTeam: 'T0THEIRS01' }), MEMBER, /entity_team T0THEIRS01/],
-    ['entity.user.team is another team (a non-Enterprise workspace)', entity({ team: 'T0THEIRS01' }), MEMBER, /entity team T0THEIRS01/],
-    ['users.info is_stranger', entity(), { ...MEMBER, isStranger: true }, /stranger/],
-    ['users.info enterprise is another org', entity(), { ...MEMBER, enterpriseId: 'E0THEIRS01' }, /another organisation \(E0THEIRS01\)/],
+    ['the entry says is_external_user', entity({ isExternalUser: true }), MEMBER, { fact: 'is_external_user' }],
+    ['details.entity_team is another team', entity({ entityTeam: 'T0THEIRS01' }), MEMBER, { fact: 'entity_team', value: 'T0THEIRS01' }],
+    ['entity.user.team is another team (a non-Enterprise workspace)', entity({ team: 'T0THEIRS01' }), MEMBER, { fact: 'entry_team', value: 'T0THEIRS01' }],
+    ['users.info is_stranger', entity(), { ...MEMBER, isStranger: true }, { fact: 'stranger' }],
+    ['users.info enterprise is another org', entity(), { ...MEMBER, enterpriseId: 'E0THEIRS01' }, { fact: 'other_enterprise', value: 'E0THEIRS01' }],
     // A person from a workspace outside any Enterprise org: no enterprise_user, not a stranger.
-    ['users.info team_id is another team, no enterprise', entity({ team: undefined }), { found: true, isPrimaryOwner: false, isStranger: false, teamId: 'T0THEIRS01' } as PersonFacts, /team_id T0THEIRS01/],
-  ])('%s → external', (_name, who, person, because) => {
-    expect(externalBecause(who, person, ORG)).toMatch(because);
+    ['users.info team_id is another team, no enterprise', entity({ team: undefined }), { found: true, isPrimaryOwner: false, isStranger: false, teamId: 'T0THEIRS01' } as PersonFacts, { fact: 'directory_team', value: 'T0THEIRS01' }],
+  ])('%s → external', (_name, who, person, evidence) => {
+    expect(externalBecause(who, person, ORG)).toEqual(evidence);
     expect(decide({ entry: { ...userEntry(['tor']), entity: who }, config: configWith({ tor: { action: 'end_sessions' } }), groupMembers: new Map(), person, org: ORG })).toMatchObject({
       action: 'notify_only',
       reason: 'external_user',

@@ -1,8 +1,9 @@
 import { decide, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
 import { outcomeLabel, outcomeOf, reportResponse, type Outcome } from '../../../functions/domain/decision/response';
+import { describeResponse } from '../../../functions/notify/explain';
 import { configWith, MEMBER, ORG, userEntry } from './helpers';
 
-/** What each outcome means for the response log and the people told: the README's decision table, last column. */
+/** What each outcome means for the response log and the people told (the README's decision table, last column), and the words they read. */
 describe('reportResponse: the notification and the words for each outcome', () => {
   const config = configWith({ tor: { action: 'end_sessions' }, excessive_downloads: { action: 'notify_only' } });
   const decided = (reasons: string[], person: PersonFacts = MEMBER): Decision => decide({ entry: userEntry(reasons), config, groupMembers: new Map(), person, org: ORG });
@@ -29,8 +30,10 @@ describe('reportResponse: the notification and the words for each outcome', () =
     const report = reportResponse(decision, outcome, config);
     expect(outcomeLabel(outcome)).toBe(label);
     expect(report.notification).toBe(notification);
-    if (explanation) expect(report.explanation).toMatch(explanation);
-    else expect(report.explanation).toBeUndefined();
+    // The facts carry no English; the notifier's explain.ts puts them into the words people read.
+    const words = report.facts ? describeResponse(report.facts).explanation : undefined;
+    if (explanation) expect(words).toMatch(explanation);
+    else expect(words).toBeUndefined();
   });
 
   it('the outcome of a decision that ends no sessions follows from the decision alone', () => {

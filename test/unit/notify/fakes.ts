@@ -21,7 +21,7 @@ export function makeJob(overrides: Partial<NotificationJob> = {}): NotificationJ
       previousIpAddress: '9.87.65.43',
       previousUserAgent: 'Slack/4.36 (Macintosh)',
     },
-    actionTaken: 'Ended all sessions',
+    response: { outcome: 'sessions_ended' },
     ...overrides,
   };
 }

@@ -40,7 +40,7 @@ describe('renderEmail subjects', () => {
 });
 
 describe('admin version', () => {
-  const job = makeJob({ detail: 'Excluded by group S0SECOPS (tor)' });
+  const job = makeJob({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'excluded', exclusions: ['group S0SECOPS (tor)'] } });
 
   it.each(['text', 'html'] as const)('the %s part carries every fact', (part) => {
     const body = renderEmail(job, 'admin')[part];
@@ -58,8 +58,8 @@ describe('admin version', () => {
       'Slack/4.36 (Macintosh)',
       '2022-02-09T17:38:25Z',
       'Wednesday 9 February 2022, 17:38:25 UTC',
-      'Ended all sessions',
-      'Excluded by group S0SECOPS (tor)',
+      'No action taken; this is a notification only',
+      'The user is excluded from automatic responses: group S0SECOPS (tor).',
       '0b5c1f2e-entry',
     ]) {
       expect(body).toContain(value);
@@ -69,16 +69,16 @@ describe('admin version', () => {
   it('the Slack message carries every fact too, within Block Kit limits', () => {
     const message = renderSlackMessage(job, 'admin');
     const all = JSON.stringify(message.blocks);
-    for (const value of ['Ana Silva', 'ana@example.com', 'U0AFFECTED', 'tor, ip_address', '1.23.45.67', 'Reno, Nevada', '9.87.65.43', 'Slack/4.36', '2022-02-09T17:38:25Z', 'Ended all sessions', 'S0SECOPS', '0b5c1f2e-entry']) {
+    for (const value of ['Ana Silva', 'ana@example.com', 'U0AFFECTED', 'tor, ip_address', '1.23.45.67', 'Reno, Nevada', '9.87.65.43', 'Slack/4.36', '2022-02-09T17:38:25Z', 'No action taken', 'S0SECOPS', '0b5c1f2e-entry']) {
       expect(all).toContain(value);
     }
-    expect(message.text).toBe('Sessions ended for Ana Silva — Tor exit node');
+    expect(message.text).toBe('Tor exit node anomaly detected for Ana Silva, no action taken');
     expect((message.blocks as any[]).map((b) => b.type)).toEqual(expect.arrayContaining(['header', 'section', 'context']));
     for (const block of message.blocks as any[]) if (block.fields) expect(block.fields.length).toBeLessThanOrEqual(10);
   });
 
   it('says plainly when the response failed', () => {
-    const failed = renderEmail(makeJob({ type: 'action_failed', actionTaken: 'Ending sessions failed', detail: 'user_session_reset_failed' }), 'admin');
+    const failed = renderEmail(makeJob({ type: 'action_failed', response: { outcome: 'reset_refused', errorCode: 'user_session_reset_failed' } }), 'admin');
     expect(failed.text).toContain('automatic response FAILED');
     expect(failed.text).toContain('user_session_reset_failed');
   });
@@ -91,7 +91,8 @@ describe('admin version', () => {
 });
 
 describe('affected-user version', () => {
-  const job = makeJob({ detail: 'Excluded by group S0SECOPS (tor)', actionTaken: 'Ended all sessions (rule: tor → end_sessions)' });
+  // The facts of an admin alert (an exclusion) must never reach the person, whatever the job carries.
+  const job = makeJob({ response: { outcome: 'held', holdReason: 'excluded', exclusions: ['group S0SECOPS (tor)'] } });
 
   it('is a plain-language note about their own account', () => {
     const { text, html } = renderEmail(job, 'affected_user');
@@ -158,7 +159,7 @@ describe('escaping attacker-influenced values', () => {
 
 describe('length limits', () => {
   const hugeUa = 'Mozilla/5.0 ' + '<&>'.repeat(3000);
-  const job = makeJob({ context: { ...makeJob().context, userAgent: hugeUa, previousUserAgent: hugeUa }, detail: '&'.repeat(5000), user: { id: 'U1', name: 'N'.repeat(400) } });
+  const job = makeJob({ context: { ...makeJob().context, userAgent: hugeUa, previousUserAgent: hugeUa }, response: { outcome: 'held', holdReason: 'excluded', exclusions: ['&'.repeat(5000)] }, user: { id: 'U1', name: 'N'.repeat(400) } });
 
   it('keeps every Slack text within Block Kit limits', () => {
     const message = renderSlackMessage(job, 'admin');

@@ -78,7 +78,7 @@ describe('respondToMessage', () => {
     const t = setup({ events: { excessive_downloads: { action: 'notify_only' } } });
     await respondToMessage(message(anomalyEntry({ id: 'e1', reasons: ['excessive_downloads'] })), t.deps);
     expect(t.slack.resets).toEqual([]);
-    expect(t.jobs()[0]).toMatchObject({ type: 'anomaly_not_acted_on', detail: expect.stringMatching(/notify only/) });
+    expect(t.jobs()[0]).toMatchObject({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'rule_notify_only', notifyOnlyEvents: ['excessive_downloads'] } });
   });
 
   it('leaves excluded people and members of excluded groups untouched', async () => {
@@ -88,7 +88,7 @@ describe('respondToMessage', () => {
     await respondToMessage(message(anomalyEntry({ id: 'e2', userId: 'U0BOB00002' })), t.deps);
     expect(t.slack.resets).toEqual([]);
     expect(t.ledger.decisions.get('e1')).toMatchObject({ reason: 'excluded', outcome: 'notified' });
-    expect(t.jobs().map((j) => j.detail)).toEqual([expect.stringContaining('group S0SEC00001 (tor)'), expect.stringContaining('user U0BOB00002 (all events)')]);
+    expect(t.jobs().map((j) => j.response.exclusions)).toEqual([['group S0SEC00001 (tor)'], ['user U0BOB00002 (all events)']]);
   });
 
   it('never acts on apps or Slack Connect people', async () => {
@@ -149,7 +149,7 @@ describe('respondToMessage', () => {
     }
     expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002']);
     expect(t.ledger.decisions.get('e2')).toMatchObject({ reason: 'circuit_breaker', outcome: 'notified' });
-    expect(t.jobs()[2]).toMatchObject({ type: 'action_failed', detail: expect.stringMatching(/paused/) });
+    expect(t.jobs()[2]).toMatchObject({ type: 'action_failed', response: { holdReason: 'circuit_breaker', maxSessionResetsPerHour: expect.any(Number) } });
   });
 
   it('never signs out the primary owner, whoever installed the app: records "protected" and tells the admins why', async () => {
@@ -160,7 +160,7 @@ describe('respondToMessage', () => {
     // Not even attempted: with the primary owner's own token Slack would have allowed it.
     expect(t.slack.calls.resetSessions).toBeUndefined();
     expect(t.ledger.decisions.get('e-owner')).toMatchObject({ decision: 'notify_only', reason: 'protected', outcome: 'protected' });
-    expect(t.jobs()[0].detail).toMatch(/primary owner.*never ended automatically/);
+    expect(t.jobs()[0].response).toEqual({ outcome: 'protected', holdReason: 'protected' });
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
 
@@ -169,7 +169,7 @@ describe('respondToMessage', () => {
     t.slack.failures.resetSessions = [new SlackError('cannot_reset_bot', 'permanent', 'admin', 'admin.users.session.reset')];
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-bot', userId: 'U0BOT00001' })), t.deps);
     expect(outcome).toMatchObject({ outcome: { kind: 'reset_refused', code: 'cannot_reset_bot' }, notification: 'action_failed' });
-    expect(t.jobs()[0].detail).toMatch(/bot/);
+    expect(t.jobs()[0].response).toEqual({ outcome: 'reset_refused', errorCode: 'cannot_reset_bot' });
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
 
@@ -179,7 +179,7 @@ describe('respondToMessage', () => {
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-ghost', userId: 'U0GHOST001' })), t.deps);
     expect(outcome).toMatchObject({ outcome: { kind: 'held' }, notification: 'anomaly_not_acted_on', decision: { reason: 'not_in_directory' } });
     expect(t.slack.resets).toEqual([]);
-    expect(t.jobs()[0].detail).toMatch(/directory does not know/);
+    expect(t.jobs()[0].response).toEqual({ outcome: 'held', holdReason: 'not_in_directory' });
   });
 
   it('expands a workspace group with its workspace and an org-wide group with the org id (Slack requires team_id with an org token)', async () => {
