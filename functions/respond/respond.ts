@@ -4,6 +4,7 @@ import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
 import { outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
+import { LeaseHeldError } from '../domain/errors';
 import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
@@ -109,7 +110,10 @@ async function endSessions(
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
   if (!slot.claimed) {
     const held = applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
-    return { decision: held, outcome: held.action === 'end_sessions' ? { kind: 'sessions_ended' } : outcomeOf(held) };
+    // The write saw a reset within the cooldown but the rule does not (a clock step between the
+    // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
+    if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
+    return { decision: held, outcome: outcomeOf(held) };
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { decision, outcome: { kind: 'sessions_ended' } };

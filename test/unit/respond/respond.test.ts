@@ -202,6 +202,15 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual(['U0NOTMEM01']);
   });
 
+  it('never ends sessions without the person\'s reservation: a refused reservation the rule would allow is retried, not acted on', async () => {
+    const t = setup();
+    // The ledger refused (it saw a reset within the cooldown) but by the time it answered, the cooldown had passed.
+    const deps = { ...t.deps, resets: { ...t.ledger, claimReset: async () => ({ claimed: false as const, lastResetAt: 0, checkedAt: 10 * 3600_000 }) } };
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e-clock' })), deps)).rejects.toBeInstanceOf(RetryLaterError);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.has('e-clock')).toBe(false);
+  });
+
   it('gives the message back after a Slack 429, with nothing recorded, so the retry acts', async () => {
     const t = setup();
     t.slack.failures.resetSessions = [new SlackError('ratelimited', 'rate_limited', 'admin', 'admin.users.session.reset', { retryAfterSeconds: 42 })];
