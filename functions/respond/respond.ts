@@ -118,9 +118,10 @@ async function endSessions(
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { decision, outcome: { kind: 'sessions_ended' } };
 
-  let budgetTaken = false;
+  // An earlier attempt that died before recording took this entry's budget unit already: not twice.
+  let budgetTaken = slot.budgetTaken === true;
   try {
-    budgetTaken = await deps.resets.consumeResetBudget(config.safety.maxSessionResetsPerHour);
+    if (!budgetTaken) budgetTaken = await deps.resets.consumeResetBudget(config.safety.maxSessionResetsPerHour, { userId, entryId: entry.id });
     const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
     if (gated.action !== 'end_sessions') {
       await deps.resets.releaseReset(userId, entry.id);
@@ -136,7 +137,7 @@ async function endSessions(
     // The reset can never succeed for this user (a bot, unknown): record and tell people.
     return { decision, outcome: { kind: 'reset_refused', code: error.code } };
   }
-  await deps.resets.markResetDone(userId, entry.id);
+  await deps.resets.markResetDone(userId, entry.id, config.safety.cooldownMinutes);
   return { decision, outcome: { kind: 'sessions_ended' } };
 }
 

@@ -1,3 +1,4 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
 import { Deliveries } from '../../functions/adapters/dynamodb/deliveries';
 import { PollState } from '../../functions/adapters/dynamodb/poll-state';
@@ -107,6 +108,18 @@ describe('the ledger table\'s aggregates on DynamoDB Local', () => {
     await expect(l.consumeResetBudget(4)).resolves.toBe(true);
   });
 
+  it('never refunds the reset budget below zero: refunds with nothing spent do not raise the hour\u2019s limit', async () => {
+    now = Date.parse('2026-11-24T13:00:00Z');
+    const l = ledger();
+    await l.refundResetBudget(); // no counter yet this hour
+    await expect(l.consumeResetBudget(1)).resolves.toBe(true);
+    await l.refundResetBudget();
+    await l.refundResetBudget(); // one more than was spent
+    await l.refundResetBudget();
+    await expect(l.consumeResetBudget(1)).resolves.toBe(true);
+    await expect(l.consumeResetBudget(1)).resolves.toBe(false);
+  });
+
   it('reserves a person\u2019s next reset for exactly one of many concurrent entries (loop protection)', async () => {
     const l = ledger();
     const claims = await Promise.all(['a', 'b', 'c', 'd'].map((entry) => l.claimReset('W0LOOPXX01', `loop-${entry}`, 30)));
@@ -118,7 +131,7 @@ describe('the ledger table\'s aggregates on DynamoDB Local', () => {
   it('tells a retry of the same entry whether its reset went through, frees a reservation that did not, and expires with the cooldown', async () => {
     const l = ledger();
     await expect(l.claimReset('W0COOLXX01', 'c-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
-    await l.markResetDone('W0COOLXX01', 'c-1');
+    await l.markResetDone('W0COOLXX01', 'c-1', 30);
     await expect(l.claimReset('W0COOLXX01', 'c-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: true });
     await expect(l.claimReset('W0COOLXX01', 'c-2', 30)).resolves.toMatchObject({ claimed: false, entryId: 'c-1' });
     await l.releaseReset('W0COOLXX01', 'c-1'); // a done reset is never released
@@ -135,6 +148,14 @@ describe('the ledger table\'s aggregates on DynamoDB Local', () => {
     await l.markSeen(ids.slice(0, 60), 3600);
     const unseen = await l.filterUnseen([...ids, 'seen-0']);
     expect(unseen).toEqual(ids.slice(60));
+  });
+
+  it('keeps a seen record for the retention asked for (its TTL is now + retainSeconds)', async () => {
+    now = Date.parse('2026-11-24T14:00:00.500Z');
+    const l = ledger();
+    await l.markSeen(['ttl-1'], 5400);
+    const out = await clients.documents.send(new GetCommand({ TableName: table, Key: { pk: 'seen#ttl-1', sk: '-' }, ConsistentRead: true }));
+    expect(out.Item?.expiresAt).toBe(Math.floor(now / 1000) + 5400);
   });
 
   it('saves and resumes the checkpoint with its pending window', async () => {

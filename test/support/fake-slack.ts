@@ -1,27 +1,55 @@
-import { SlackError } from '../../functions/adapters/slack/errors';
+import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
 import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';
 
-/** A scriptable SlackApi: a directory, group members, and errors queued per method. */
+/** Slack's limits on chat.postMessage, as the simulator applies them. */
+const MAX_TEXT = 40_000;
+const MAX_BLOCKS = 50;
+
+/** The SlackError the real client (SlackWebApi) makes of Slack's `ok:false` answer. */
+export function platformError(code: string, token: TokenName, method: string): SlackError {
+  return new SlackError(code, classifySlackError(code), token, method);
+}
+
+/**
+ * A scriptable SlackApi: a directory, group members, channels, and errors queued per method.
+ * It refuses what Slack (and the strict simulator, tools/local/slack-simulator) refuses; the
+ * shared contract in test/support/slack-contract.ts holds it to SlackWebApi on the simulator.
+ */
 export class FakeSlack implements SlackApi {
   readonly resets: string[] = [];
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   readonly calls: Record<string, number> = {};
-  /** Directory records by id; anyone not listed (and not in `missingUsers`) is an ordinary org member. */
+  /**
+   * The directory: only the people listed here exist (anyone else is `user_not_found`, as on
+   * Slack). Each record defaults to an active, non-bot member of the fake org.
+   */
   users = new Map<string, Partial<DirectoryUser>>();
-  /** People Slack's directory does not know (users.info → user_not_found). */
+  /** People Slack's directory does not know, even if listed (users.info → user_not_found). */
   missingUsers = new Set<string>();
-  /** Group members, keyed by group id (`S…`) or, for a workspace group, `T…/S…`. */
+  /** Group members, keyed by group id (`S…`) for an org-wide group or `T…/S…` for a workspace group. */
   groups = new Map<string, string[]>();
   /** Every group expansion asked for, with the team it named. */
   readonly groupCalls: { id: string; teamId: string }[] = [];
   org: OrgIdentity = { enterpriseId: FAKE_ORG_ID, teamIds: new Set([FAKE_ORG_ID, FAKE_WORKSPACE_ID]) };
   primaryOwnerId?: string;
+  /** Whose user tokens (admin) these are: Slack lets only the primary owner reset the primary owner. Default: the primary owner. */
+  installedBy?: string;
   securityAdmins: string[] = [];
-  /** Errors thrown by the next calls of a method, in order. */
+  /** Channels by id → whether the bot is a member (else chat.postMessage answers not_in_channel). */
+  channels = new Map<string, boolean>();
+  /** Open DMs: channel id → user id. */
+  readonly dms = new Map<string, string>();
+  /** Errors thrown by the next calls of a method, in order (before any of the fake's own checks). */
   failures: Record<string, SlackError[]> = {};
+
+  /** List people as ordinary members (or with `extra`); returns this, for chaining. */
+  member(ids: string | string[], extra: Partial<DirectoryUser> = {}): this {
+    for (const id of [ids].flat()) this.users.set(id, { ...this.users.get(id), ...extra });
+    return this;
+  }
 
   private count(method: string): void {
     this.calls[method] = (this.calls[method] ?? 0) + 1;
@@ -29,15 +57,10 @@ export class FakeSlack implements SlackApi {
     if (failure) throw failure;
   }
 
-  async resetSessions(userId: string): Promise<void> {
-    this.count('resetSessions');
-    if (userId === this.primaryOwnerId) throw new SlackError('cannot_reset_primary_owner', 'permanent', 'admin', 'admin.users.session.reset');
-    this.resets.push(userId);
-  }
-  async getUser(userId: string): Promise<DirectoryUser | undefined> {
-    this.count('getUser');
-    if (this.missingUsers.has(userId)) return undefined;
-    const user = this.users.get(userId) ?? {};
+  /** The directory record, as users.info describes it; undefined for someone Slack does not know. */
+  private lookup(userId: string): DirectoryUser | undefined {
+    const user = this.users.get(userId);
+    if (!user || this.missingUsers.has(userId)) return undefined;
     return {
       id: userId,
       isBot: false,
@@ -45,18 +68,39 @@ export class FakeSlack implements SlackApi {
       isPrimaryOwner: userId === this.primaryOwnerId,
       isStranger: false,
       teamId: FAKE_WORKSPACE_ID,
-      enterpriseId: FAKE_ORG_ID,
+      enterpriseId: this.org.enterpriseId,
       ...user,
     };
+  }
+
+  /** Someone from another org, or from a workspace outside any: Slack's admin methods do not find them. */
+  private isExternal(user: DirectoryUser): boolean {
+    return user.isStranger || user.enterpriseId !== this.org.enterpriseId;
+  }
+
+  async resetSessions(userId: string): Promise<void> {
+    this.count('resetSessions');
+    const user = this.lookup(userId);
+    const refuse = (code: string) => platformError(code, 'admin', 'admin.users.session.reset');
+    if (!user || this.isExternal(user)) throw refuse('user_not_found');
+    // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
+    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) throw refuse('cannot_reset_primary_owner');
+    if (user.isBot) throw refuse('cannot_reset_bot');
+    this.resets.push(userId);
+  }
+  async getUser(userId: string): Promise<DirectoryUser | undefined> {
+    this.count('getUser');
+    return this.lookup(userId);
   }
   async usergroupMembers(group: UserGroupRef): Promise<string[]> {
     this.count('usergroupMembers');
     // As Slack with an org token: the group's own team is named, the org's id for an org-wide group.
     const teamId = group.teamId ?? this.org.enterpriseId;
     this.groupCalls.push({ id: group.id, teamId });
-    const members = this.groups.get(group.teamId ? `${group.teamId}/${group.id}` : group.id);
-    if (!members) throw new SlackError('no_such_subteam', 'permanent', 'admin', 'usergroups.users.list');
-    return members;
+    const members = this.groups.get(teamId === this.org.enterpriseId ? group.id : `${teamId}/${group.id}`);
+    if (!members) throw platformError('no_such_subteam', 'admin', 'usergroups.users.list');
+    // Slack leaves deactivated members out (include_disabled is not sent).
+    return members.filter((id) => !this.users.get(id)?.deleted);
   }
   async orgIdentity(): Promise<OrgIdentity> {
     this.count('orgIdentity');
@@ -64,7 +108,10 @@ export class FakeSlack implements SlackApi {
   }
   async primaryOwner(): Promise<DirectoryUser | undefined> {
     this.count('primaryOwner');
-    return this.primaryOwnerId ? this.getUser(this.primaryOwnerId) : undefined;
+    const owner = this.primaryOwnerId ? this.lookup(this.primaryOwnerId) : undefined;
+    if (!owner) return undefined;
+    // admin.users.list's shape: no team or enterprise, never a stranger.
+    return { id: owner.id, name: owner.name, realName: owner.realName, email: owner.email, isBot: owner.isBot, deleted: owner.deleted, isPrimaryOwner: true, isStranger: false };
   }
   async securityAdminIds(): Promise<string[]> {
     this.count('securityAdminIds');
@@ -72,10 +119,35 @@ export class FakeSlack implements SlackApi {
   }
   async openDirectMessage(userId: string): Promise<string> {
     this.count('openDirectMessage');
-    return `D${userId.slice(1)}`;
+    const user = this.lookup(userId);
+    const refuse = (code: string) => platformError(code, 'bot', 'conversations.open');
+    if (!user) throw refuse('user_not_found');
+    if (user.deleted) throw refuse('user_disabled');
+    if (user.isBot) throw refuse('cannot_dm_bot');
+    const channel = `D${userId.slice(1)}`;
+    this.dms.set(channel, userId);
+    return channel;
   }
   async postMessage(channel: string, message: { text: string; blocks?: unknown[] }): Promise<void> {
     this.count('postMessage');
+    const refuse = (code: string) => platformError(code, 'bot', 'chat.postMessage');
+    const user = /^[UW]/.test(channel) ? this.lookup(channel) : undefined;
+    if (this.dms.has(channel)) {
+      // an open DM
+    } else if (this.channels.has(channel)) {
+      if (!this.channels.get(channel)) throw refuse('not_in_channel');
+    } else if (user) {
+      // Posting to a user id lands in the app's DM with them.
+      if (user.isBot) throw refuse('cannot_dm_bot');
+    } else {
+      throw refuse('channel_not_found');
+    }
+    const { blocks } = message;
+    if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length > MAX_BLOCKS || blocks.some((b) => typeof (b as { type?: unknown })?.type !== 'string'))) {
+      throw refuse('invalid_blocks');
+    }
+    if (!message.text && !blocks?.length) throw refuse('no_text');
+    if (message.text && message.text.length > MAX_TEXT) throw refuse('msg_too_long');
     this.posted.push({ channel, ...message });
   }
 }

@@ -2,46 +2,85 @@ import { LeaseHeldError } from '../../functions/domain/errors';
 import type { ClaimResult, DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import type { Checkpoint } from '../../functions/adapters/dynamodb/poll-state';
 import type { ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
+import { expiresAfter, hourOf, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
 
-/** The ledger's semantics (PollState, DecisionLog, ResetGuard: claims, leases, budgets) in memory, for use-case tests. */
+/** A ledger item as the DynamoDB adapters would store it (keys, attributes, `expiresAt` TTL in epoch seconds). */
+export type StoredItem = Record<string, unknown> & { pk: string; sk: string; expiresAt?: number };
+
+/**
+ * The ledger's semantics (PollState, DecisionLog, ResetGuard: claims, leases, budgets) in memory,
+ * for use-case tests. Held to the DynamoDB adapters by test/support/ledger-contract.ts (run by
+ * test/integration/ledger-contract.test.ts against both); `stored(key)` shows the item the real
+ * adapters would have written, TTL included, so the same assertions run on both.
+ */
 export class InMemoryLedger {
   checkpoint: Checkpoint = {};
-  readonly seen = new Set<string>();
+  /** When the checkpoint was last saved (PollState stores `updatedAt`; kept apart so `checkpoint` is exactly what was saved). */
+  private checkpointUpdatedAt?: number;
+  /** Seen entries → their TTL (epoch seconds). */
+  readonly seen = new Map<string, number>();
   readonly decisions = new Map<string, DecisionRecord>();
+  /** Users → when their sessions were last ended (epoch ms). */
   readonly resets = new Map<string, number>();
-  /** Reset reservations (loop protection): user → the entry holding it, when, and whether it went through. */
-  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean }>();
-  resetBudgetUsed = 0;
+  /** Reset reservations (loop protection): user → the entry holding it, when, whether it went through, and the TTL. */
+  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean; expiresAt: number; budgetHour?: string }>();
+  /** The circuit breaker's counters, per UTC hour (hourOf), with their TTL. */
+  readonly budget = new Map<string, { count: number; expiresAt: number }>();
   checkpointWrites: Checkpoint[] = [];
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** DecisionLog's retentionDays (its default). */
+    private readonly retentionDays = 400,
+  ) {}
+
+  /** Resets taken from the current UTC hour's budget. */
+  get resetBudgetUsed(): number {
+    return this.budget.get(hourOf(this.now()))?.count ?? 0;
+  }
 
   async getCheckpoint(): Promise<Checkpoint> {
-    return structuredClone(this.checkpoint);
+    return { ...structuredClone(this.checkpoint), updatedAt: this.checkpointUpdatedAt };
   }
   async saveCheckpoint(state: Checkpoint): Promise<void> {
     this.checkpoint = structuredClone(state);
+    this.checkpointUpdatedAt = this.now();
     this.checkpointWrites.push(structuredClone(state));
   }
   async filterUnseen(ids: string[]): Promise<string[]> {
     return [...new Set(ids)].filter((id) => !this.seen.has(id));
   }
-  async markSeen(ids: string[]): Promise<void> {
-    ids.forEach((id) => this.seen.add(id));
+  async markSeen(ids: string[], retainSeconds: number): Promise<void> {
+    const expiresAt = expiresAfter(this.now(), retainSeconds);
+    ids.forEach((id) => this.seen.set(id, expiresAt));
   }
 
   async claimEntry(entryId: string, leaseMs: number): Promise<ClaimResult> {
     const existing = this.decisions.get(entryId);
     if (existing?.status === 'done') return { claimed: false, existing: structuredClone(existing) };
+    // DynamoDB's condition: taken over only when `leaseUntil < now`.
     if (existing && (existing.leaseUntil ?? 0) >= this.now()) throw new LeaseHeldError(`entry#${entryId}`);
-    this.decisions.set(entryId, { entryId, status: 'in_progress', leaseUntil: this.now() + leaseMs });
+    // An UpdateItem: whatever else the abandoned record held stays.
+    this.decisions.set(entryId, { ...existing, entryId, status: 'in_progress', leaseUntil: this.now() + leaseMs });
     return { claimed: true };
+  }
+  async getDecision(entryId: string): Promise<DecisionRecord | undefined> {
+    const record = this.decisions.get(entryId);
+    return record && structuredClone(record);
   }
   async releaseEntry(entryId: string): Promise<void> {
     if (this.decisions.get(entryId)?.status === 'in_progress') this.decisions.delete(entryId);
   }
-  async completeDecision(record: Omit<DecisionRecord, 'status'>): Promise<DecisionRecord> {
-    const done = { ...structuredClone(record), status: 'done' as const, decidedAt: new Date(this.now()).toISOString() };
+  async completeDecision(record: Omit<DecisionRecord, 'status' | 'decidedAt' | 'day' | 'expiresAt' | 'leaseUntil'>): Promise<DecisionRecord> {
+    const decidedAt = new Date(this.now()).toISOString();
+    // A PutItem: the whole record is replaced (the lease goes), with the day index and the TTL.
+    const done: DecisionRecord = {
+      ...structuredClone(record),
+      status: 'done',
+      decidedAt,
+      day: decidedAt.slice(0, 10),
+      expiresAt: expiresAfter(this.now(), this.retentionDays * 86400),
+    };
     this.decisions.set(record.entryId, done);
     return structuredClone(done);
   }
@@ -52,30 +91,65 @@ export class InMemoryLedger {
   async claimReset(userId: string, entryId: string, cooldownMinutes: number): Promise<ResetClaim> {
     const held = this.resetSlots.get(userId);
     if (!held || held.at <= this.now() - cooldownMinutes * 60_000) {
-      this.resetSlots.set(userId, { entryId, at: this.now(), done: false });
+      this.resetSlots.set(userId, { entryId, at: this.now(), done: false, expiresAt: expiresAfter(this.now(), Math.max(60, cooldownMinutes * 60)) });
       return { claimed: true, alreadyReset: false };
     }
-    if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done };
+    if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done, ...(held.budgetHour ? { budgetTaken: true } : {}) };
     return { claimed: false, lastResetAt: held.at, entryId: held.entryId, checkedAt: this.now() };
   }
-  async markResetDone(userId: string, entryId: string): Promise<void> {
+  async markResetDone(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
     const held = this.resetSlots.get(userId);
     if (held?.entryId !== entryId) throw new Error(`reset of ${userId} is not reserved for ${entryId}`);
     held.done = true;
     held.at = this.now();
+    held.expiresAt = expiresAfter(this.now(), Math.max(60, cooldownMinutes * 60));
     this.resets.set(userId, this.now());
   }
   async releaseReset(userId: string, entryId: string): Promise<void> {
     const held = this.resetSlots.get(userId);
     if (held?.entryId === entryId && !held.done) this.resetSlots.delete(userId);
   }
+  /** A lower budget than the config's, for tests that want the breaker to trip early. */
   maxBudget = Infinity;
-  async consumeResetBudget(maxPerHour: number): Promise<boolean> {
-    if (this.resetBudgetUsed >= Math.min(maxPerHour, this.maxBudget)) return false;
-    this.resetBudgetUsed++;
+  /** With `forReservation`, the unit is noted on that reservation at once (one transaction), as ResetGuard does. */
+  async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
+    const hour = hourOf(this.now());
+    const count = this.budget.get(hour)?.count ?? 0;
+    if (count >= Math.min(maxPerHour, this.maxBudget)) return false;
+    if (forReservation) {
+      const held = this.resetSlots.get(forReservation.userId);
+      // The reservation is no longer this entry's, or already carries its unit: nothing taken.
+      if (held?.entryId !== forReservation.entryId || held.budgetHour) throw new LeaseHeldError(`user#${forReservation.userId}/last-reset`);
+      held.budgetHour = hour;
+    }
+    this.budget.set(hour, { count: count + 1, expiresAt: expiresAfter(this.now(), 2 * 3600) });
     return true;
   }
   async refundResetBudget(): Promise<void> {
-    this.resetBudgetUsed = Math.max(0, this.resetBudgetUsed - 1);
+    const slot = this.budget.get(hourOf(this.now()));
+    if (slot && slot.count > 0) slot.count -= 1;
+  }
+
+  /** The item the DynamoDB adapters would hold under `key` (undefined: none), TTL included. */
+  stored(key: LedgerKey): StoredItem | undefined {
+    const item = (attributes: Record<string, unknown>): StoredItem => ({ ...structuredClone(attributes), ...key });
+    const [kind, id] = [key.pk.slice(0, key.pk.indexOf('#') + 1), key.pk.slice(key.pk.indexOf('#') + 1)];
+    if (key.pk === LEDGER_KEYS.checkpoint().pk && key.sk === LEDGER_KEYS.checkpoint().sk) {
+      return this.checkpointUpdatedAt === undefined ? undefined : item({ ...this.checkpoint, updatedAt: this.checkpointUpdatedAt });
+    }
+    if (kind === 'seen#' && key.sk === '-') return this.seen.has(id) ? item({ expiresAt: this.seen.get(id) }) : undefined;
+    if (kind === 'entry#' && key.sk === 'decision') {
+      const record = this.decisions.get(id);
+      return record && item({ ...record });
+    }
+    if (kind === 'user#' && key.sk === 'last-reset') {
+      const slot = this.resetSlots.get(id);
+      return slot && item({ entryId: slot.entryId, at: slot.at, expiresAt: slot.expiresAt, ...(slot.done ? { done: true } : {}), ...(slot.budgetHour ? { budgetHour: slot.budgetHour } : {}) });
+    }
+    if (key.pk === 'breaker') {
+      const slot = this.budget.get(key.sk);
+      return slot && item({ count: slot.count, expiresAt: slot.expiresAt });
+    }
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
 import { expiresAfter, hourOf, LEDGER_KEYS } from './keys';
@@ -10,6 +10,8 @@ export type ResetClaim =
       claimed: true;
       /** This entry's own reset already went through (a retry after a later step failed): do not reset again. */
       alreadyReset: boolean;
+      /** An earlier attempt of this entry already took its unit of the hourly budget (it died before acting): do not take another. */
+      budgetTaken?: boolean;
     }
   | {
       claimed: false;
@@ -58,27 +60,30 @@ export class ResetGuard {
       return { claimed: true, alreadyReset: false };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      type Held = { at?: number; entryId?: string; done?: boolean };
+      type Held = { at?: number; entryId?: string; done?: boolean; budgetHour?: string };
       const held =
         itemOfFailedCondition<Held>(error) ??
         ((await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item as Held | undefined);
       // Gone between the write and the read (released): nobody holds it now; the caller retries.
       if (!held) throw new LeaseHeldError(`user#${userId}/last-reset`);
-      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true };
+      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true, ...(held.budgetHour ? { budgetTaken: true } : {}) };
       return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, checkedAt: now };
     }
   }
 
-  /** The reserved reset went through: a retry of the same entry must not reset again. */
-  async markResetDone(userId: string, entryId: string): Promise<void> {
+  /**
+   * The reserved reset went through: a retry of the same entry must not reset again. The cooldown
+   * counts from now, so the record must live that long from now too (not from the claim).
+   */
+  async markResetDone(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: LEDGER_KEYS.lastReset(userId),
-        UpdateExpression: 'SET done = :true, #at = :now',
+        UpdateExpression: 'SET done = :true, #at = :now, expiresAt = :expires',
         ConditionExpression: 'entryId = :entry',
         ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: { ':true': true, ':now': this.now(), ':entry': entryId },
+        ExpressionAttributeValues: { ':true': true, ':now': this.now(), ':entry': entryId, ':expires': expiresAfter(this.now(), Math.max(60, cooldownMinutes * 60)) },
       }),
     );
   }
@@ -97,8 +102,13 @@ export class ResetGuard {
       .catch(ignoreConditionFailure);
   }
 
-  /** Take one reset from this hour's org-wide budget; false when it is spent. */
-  async consumeResetBudget(maxPerHour: number): Promise<boolean> {
+  /**
+   * Take one reset from this hour's org-wide budget; false when it is spent. With `forReservation`,
+   * the unit is noted on that reservation in the same transaction, so an invocation taking over
+   * the entry after a crash learns from claimReset (`budgetTaken`) not to take a second one.
+   */
+  async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
+    if (forReservation) return this.consumeForReservation(maxPerHour, forReservation);
     try {
       await this.db.send(
         new UpdateCommand({
@@ -113,6 +123,45 @@ export class ResetGuard {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async consumeForReservation(maxPerHour: number, { userId, entryId }: { userId: string; entryId: string }): Promise<boolean> {
+    const hour = hourOf(this.now());
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: LEDGER_KEYS.breaker(hour),
+                UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+                ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':one': 1, ':max': maxPerHour, ':expires': expiresAfter(this.now(), 2 * 3600) },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: LEDGER_KEYS.lastReset(userId),
+                UpdateExpression: 'SET budgetHour = :hour',
+                ConditionExpression: 'entryId = :entry AND attribute_not_exists(budgetHour)',
+                ExpressionAttributeValues: { ':hour': hour, ':entry': entryId },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [budget, reservation] = (error.CancellationReasons ?? []).map((reason) => reason.Code === 'ConditionalCheckFailed');
+      if (budget) return false;
+      // The reservation is no longer this entry's, or already carries its unit: nothing taken now.
+      if (reservation) throw new LeaseHeldError(`user#${userId}/last-reset`);
       throw error;
     }
   }

@@ -1,8 +1,21 @@
-import { SendEmailCommand } from '@aws-sdk/client-ses';
+import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { LOCAL_CREDENTIALS, startSesEmulator } from '../../../tools/local/aws/emulators';
+import { LOCAL_REGION } from '../../../tools/local/aws/lambda-context';
 import { SesStore } from '../../../tools/local/aws/ses-store';
-import { useEmulators } from './helpers';
 
-const aws = useEmulators();
+// An SES emulator of this file's own: it clears its store, which would lose the emails of other
+// test files running at the same time against the shared one.
+let ses: { endpoint: string; stop(): Promise<void> };
+let client: SESClient;
+beforeAll(async () => {
+  ses = await startSesEmulator();
+  client = new SESClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: ses.endpoint });
+});
+afterAll(async () => {
+  client?.destroy();
+  await ses?.stop();
+});
+const aws = { endpoints: () => ({ ses: ses.endpoint }), clients: () => ({ ses: client }) };
 
 describe('SesStore', () => {
   it('reads back an email sent with SES SendEmail, filters by recipient and time, and clears', async () => {

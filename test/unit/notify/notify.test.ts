@@ -19,7 +19,13 @@ const config = makeConfig({
 });
 
 function setup() {
-  const slack = new FakeSlack([person('U0OWNER'), person('U0ADMIN1'), person('U0ADMIN2')], 'U0OWNER', ['U0ADMIN1', 'U0ADMIN2']);
+  // The affected person is in the directory too, and the bot is in the alerts channel: the fake refuses DMs and posts Slack would refuse.
+  const slack = new FakeSlack(
+    [person('U0OWNER'), person('U0ADMIN1'), person('U0ADMIN2'), person('U0AFFECTED', { email: 'ana@example.com', realName: 'Ana Silva' })],
+    'U0OWNER',
+    ['U0ADMIN1', 'U0ADMIN2'],
+    ['C0ALERTS'],
+  );
   const mailer = new FakeMailer();
   const ledger = new FakeLedger();
   const deps: NotifyDeps = { config: staticConfig(config), directory: new DirectoryCache(slack, 60_000), slack, mailer, ledger, leaseMs: 30_000 };
@@ -61,7 +67,7 @@ describe('notify', () => {
     expect(slack.posted.find((p) => p.channel === 'C0ALERTS')!.blocks).toBeDefined();
     expect(slack.calls.openDirectMessage).toBe(3); // DMs only; the channel is posted to directly
 
-    expect(ledger.record(job.entryId, 'sessions_ended#email#email:ana@example.com')).toEqual({ status: 'sent', leaseUntil: 0, detail: 'ses:msg-1' });
+    expect(ledger.record(job.entryId, 'sessions_ended#email#email:ana@example.com')).toEqual({ status: 'sent', detail: 'ses:msg-1', sentAt: ledger.now, expiresAt: expect.any(Number) });
     expect(ledger.record(job.entryId, 'sessions_ended#slack#slack-channel:C0ALERTS')).toMatchObject({ status: 'sent', detail: 'slack:C0ALERTS' });
   });
 
@@ -108,6 +114,58 @@ describe('notify', () => {
     expect(again.failedPermanently).toEqual([]);
     expect(received()['email:soc@example.com']).toBeUndefined();
     expect(slack.calls.postMessage).toBe(4); // three DMs and the one failed channel post, never again
+  });
+
+  it('sent but not recorded: keeps the delivery leased, so the retry does not send it again while the lease runs', async () => {
+    const { deps, ledger, received } = setup();
+    const job = makeJob();
+    const key = 'sessions_ended#email#email:soc@example.com';
+    const mark = ledger.markDelivered.bind(ledger);
+    const outage = new Error('DynamoDB unavailable');
+    ledger.markDelivered = jest.fn(async (entryId: string, deliveryKey: string, detail?: string) => {
+      if (deliveryKey === key && (ledger.markDelivered as jest.Mock).mock.calls.filter((c) => c[1] === key).length === 1) throw outage;
+      return mark(entryId, deliveryKey, detail);
+    });
+
+    await expect(notify(job, deps)).rejects.toBe(outage);
+    expect(received()).toEqual(everyone); // it went out
+    expect(ledger.record(job.entryId, key)).toMatchObject({ status: 'sending', leaseUntil: ledger.now + 30_000 });
+
+    // The message's retry, while the lease runs: that delivery is waited for, not sent again.
+    ledger.now += 10_000;
+    await expect(notify(job, deps)).rejects.toMatchObject({ name: 'RetryLaterError' });
+    expect(received()).toEqual(everyone);
+  });
+
+  it('a permanent failure whose record write fails: retried after its lease (never lost), then recorded as final', async () => {
+    const { deps, ledger, mailer, received } = setup();
+    const job = makeJob();
+    const key = 'sessions_ended#email#email:soc@example.com';
+    const rejected = () => new PermanentFailure('ses_message_rejected', 'SES rejected the message');
+    mailer.failures.set('soc@example.com', [rejected(), rejected()]);
+    const mark = ledger.markDelivered.bind(ledger);
+    const outage = new Error('DynamoDB unavailable');
+    ledger.markDelivered = jest.fn(async (entryId: string, deliveryKey: string, detail?: string) => {
+      if (deliveryKey === key && detail?.startsWith('failed:') && (ledger.markDelivered as jest.Mock).mock.calls.filter((c) => c[1] === key).length === 1) throw outage;
+      return mark(entryId, deliveryKey, detail);
+    });
+
+    // Not reported as failed for good (it is not recorded so), and the message is retried.
+    await expect(notify(job, deps)).rejects.toBe(outage);
+    expect(ledger.record(job.entryId, key)).toMatchObject({ status: 'sending' });
+    expect(received()['email:soc@example.com']).toBeUndefined();
+
+    // While the lease runs the retry waits; after it, the delivery is tried again and recorded as final.
+    await expect(notify(job, deps)).rejects.toMatchObject({ name: 'RetryLaterError' });
+    ledger.now += 30_001;
+    const retry = await notify(job, deps);
+    expect(retry.failedPermanently.map((f) => [f.recipientKey, f.code])).toEqual([['email:soc@example.com', 'ses_message_rejected']]);
+    expect(ledger.record(job.entryId, key)).toMatchObject({ status: 'sent', detail: 'failed:ses_message_rejected' });
+    expect(retry.sent).toEqual([]);
+    expect(received()).toEqual({ ...everyone, 'email:soc@example.com': undefined });
+    const third = await notify(job, deps);
+    expect(third.failedPermanently).toEqual([]);
+    expect(mailer.failures.get('soc@example.com')).toEqual([]); // tried exactly twice
   });
 
   it('turns Slack 429 and SES throttling into RetryLaterError with the longest delay', async () => {
@@ -163,7 +221,7 @@ describe('notify', () => {
 
   it('fills in the affected user’s email from the directory for delivery and for the admin version', async () => {
     const { deps, slack, mailer } = setup();
-    slack.users.push(person('U0AFFECTED', { email: 'ana.silva@example.com', realName: 'Ana Silva' }));
+    slack.setUser(person('U0AFFECTED', { email: 'ana.silva@example.com', realName: 'Ana Silva' }));
     await notify(makeJob({ user: { id: 'U0AFFECTED' } }), deps);
     expect(mailer.sent.map((m) => m.to[0])).toContain('ana.silva@example.com');
     const adminMail = mailer.sent.find((m) => m.to[0] === 'soc@example.com')!;

@@ -19,7 +19,8 @@ const context = lambdaContext('respond');
 function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async () => defaultConfig()) {
   const sqs = mockClient(SQSClient);
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
-  const slack = new FakeSlack();
+  // The fake knows only the people it lists (anyone else is user_not_found, as on Slack).
+  const slack = new FakeSlack().member(['U0ANA00001', 'U0AAA00001', 'U0BBB00002']);
   const ledger = new InMemoryLedger();
   const logs: string[] = [];
   for (const stream of [process.stdout, process.stderr]) {

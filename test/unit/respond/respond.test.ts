@@ -16,6 +16,8 @@ function setup(configInput: ResponseConfigInput | ResponseConfig = defaultConfig
   const ledger = new InMemoryLedger(clock);
   const slack = new FakeSlack();
   slack.users.set('U0ANA00001', { name: 'ana', email: 'ana@example.com' });
+  // The fake knows only the people it lists (anyone else is user_not_found, as on Slack): the org's other people in these tests.
+  slack.member(['U0BOB00002', 'U0AAA00001', 'U0BBB00002', 'U0CCC00003', 'U0OWN00001', 'U0BOT00001', 'U0WSMEMB01', 'U0ORGMEM01', 'U0NOTMEM01']);
   const notifications = new RecordingPublisher();
   let config: ResponseConfig | Error = responseConfigSchema.parse(configInput);
   const deps: RespondDeps = {
@@ -173,6 +175,66 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
 
+  it('gives back the person\u2019s reservation when the circuit breaker holds their sign-out, so their next anomaly can act', async () => {
+    const t = setup({ safety: { maxSessionResetsPerHour: 1, cooldownMinutes: 30 } });
+    t.slack.users.set('U0BEN00002', { name: 'ben' });
+    t.advance(57 * 60_000); // 1:40 before the hour turns
+    await respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps); // spends the hour's budget
+    const held = await respondToMessage(message(anomalyEntry({ id: 'ana-1' })), t.deps);
+    expect(held).toMatchObject({ decision: { reason: 'circuit_breaker' } });
+    expect(t.ledger.resetSlots.has('U0ANA00001')).toBe(false);
+    expect(t.ledger.resetBudgetUsed).toBe(1);
+
+    // Five minutes later a new hour has begun (its budget is available), well within ana's cooldown.
+    t.advance(5 * 60_000);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    const next = await respondToMessage(message(anomalyEntry({ id: 'ana-2' })), t.deps);
+    expect(next).toMatchObject({ outcome: { kind: 'sessions_ended' }, decision: { reason: 'rule_end_sessions' } });
+    expect(t.slack.resets).toEqual(['U0BEN00002', 'U0ANA00001']);
+  });
+
+  it.each(['cannot_reset_bot', 'user_not_found'])('records the Slack refusal %s as final, and gives back the reservation and the budget', async (code) => {
+    const t = setup();
+    t.slack.users.set('U0ODD00001', { name: 'odd' });
+    t.slack.failures.resetSessions = [new SlackError(code, 'permanent', 'admin', 'admin.users.session.reset')];
+    const outcome = await respondToMessage(message(anomalyEntry({ id: `e-${code}`, userId: 'U0ODD00001' })), t.deps);
+    expect(outcome).toMatchObject({ kind: 'decided', outcome: { kind: 'reset_refused', code }, notification: 'action_failed' });
+    expect(t.ledger.decisions.get(`e-${code}`)).toMatchObject({ status: 'done', outcome: `failed:${code}` });
+    expect(t.jobs()[0]).toMatchObject({ type: 'action_failed', response: { outcome: 'reset_refused', errorCode: code } });
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    expect(t.ledger.resetSlots.has('U0ODD00001')).toBe(false);
+
+    // Nothing holds the person back: their next anomaly (within the cooldown) tries again.
+    t.advance(60_000);
+    await respondToMessage(message(anomalyEntry({ id: `e-${code}-2`, userId: 'U0ODD00001' })), t.deps);
+    expect(t.slack.resets).toEqual(['U0ODD00001']);
+    expect(t.ledger.resetBudgetUsed).toBe(1);
+  });
+
+  it('an invocation that dies after the reset, before recording: after its lease another takes over, without a second reset or budget unit', async () => {
+    const t = setup();
+    const body = message(anomalyEntry({ id: 'e-crash' }));
+    // The first invocation ends the sessions, then dies while recording (the write never returns; no cleanup runs).
+    const complete = t.ledger.completeDecision.bind(t.ledger);
+    t.ledger.completeDecision = jest.fn().mockReturnValueOnce(new Promise(() => undefined)).mockImplementation(complete);
+    void respondToMessage(body, { ...t.deps, leaseMs: 120_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.ledger.completeDecision).toHaveBeenCalledTimes(1);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+
+    // Its lease still runs: a redelivery waits.
+    t.advance(60_000);
+    await expect(respondToMessage(body, t.deps)).rejects.toBeInstanceOf(LeaseHeldError);
+    // The lease has run out: the next delivery takes the entry over and finishes it.
+    t.advance(61_000);
+    await expect(respondToMessage(body, t.deps)).resolves.toMatchObject({ kind: 'decided', outcome: { kind: 'sessions_ended' } });
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+    expect(t.ledger.resetBudgetUsed).toBe(1);
+    expect(t.ledger.decisions.get('e-crash')).toMatchObject({ status: 'done', outcome: 'sessions_ended' });
+    expect(t.jobs()).toHaveLength(1);
+  });
+
   it('never signs out someone Slack\u2019s directory does not know, and says so', async () => {
     const t = setup();
     t.slack.missingUsers.add('U0GHOST001');
@@ -205,7 +267,10 @@ describe('respondToMessage', () => {
   it('never ends sessions without the person\'s reservation: a refused reservation the rule would allow is retried, not acted on', async () => {
     const t = setup();
     // The ledger refused (it saw a reset within the cooldown) but by the time it answered, the cooldown had passed.
-    const deps = { ...t.deps, resets: { ...t.ledger, claimReset: async () => ({ claimed: false as const, lastResetAt: 0, checkedAt: 10 * 3600_000 }) } };
+    const resets: RespondDeps['resets'] = Object.assign(Object.create(t.ledger) as InMemoryLedger, {
+      claimReset: async () => ({ claimed: false as const, lastResetAt: 0, checkedAt: 10 * 3600_000 }),
+    });
+    const deps = { ...t.deps, resets };
     await expect(respondToMessage(message(anomalyEntry({ id: 'e-clock' })), deps)).rejects.toBeInstanceOf(RetryLaterError);
     expect(t.slack.resets).toEqual([]);
     expect(t.ledger.decisions.has('e-clock')).toBe(false);

@@ -106,6 +106,12 @@ async function startFauxqs(port: number, region: string): Promise<Running> {
   return { endpoint: address.replace(/\/$/, ''), stop: () => app.close() };
 }
 
+/** The SES emulator alone (in process, loopback, port 0: a free one), e.g. for a test that clears its store. */
+export async function startSesEmulator(port = 0): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  assertMailStaysLocal();
+  return startSes(port);
+}
+
 async function startSes(port: number): Promise<Running> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the SES emulator is started
   const { default: startServer } = require('aws-ses-v2-local') as typeof import('aws-ses-v2-local');

@@ -1,0 +1,274 @@
+import type { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
+import type { Deliveries } from '../../functions/adapters/dynamodb/deliveries';
+import type { PollState } from '../../functions/adapters/dynamodb/poll-state';
+import type { ResetGuard } from '../../functions/adapters/dynamodb/reset-guard';
+import { hourOf, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
+import { LeaseHeldError } from '../../functions/domain/errors';
+
+/** Which aggregates of the ledger table an implementation provides. */
+export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
+
+/** The four aggregates' methods, as one object (their names do not overlap); a fake may provide only some parts. */
+export type LedgerMethods = Partial<
+  Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen'> &
+    Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'> &
+    Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'> &
+    Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
+>;
+
+export interface LedgerUnderTest {
+  ledger: LedgerMethods;
+  /** Set the ledger's clock (epoch ms). */
+  setNow(ms: number): void;
+  /** The item held under `key`, as DynamoDB would return it (undefined: none). */
+  stored(key: LedgerKey): Promise<Record<string, unknown> | undefined>;
+}
+
+export interface LedgerOptions {
+  /** DecisionLog's and Deliveries' retentionDays. */
+  retentionDays: number;
+}
+
+/** Epoch seconds, as DynamoDB TTL wants them. */
+const seconds = (ms: number) => Math.floor(ms / 1000);
+/** Half a second past a whole second: a TTL computed from milliseconds must round down. */
+const T0 = Date.parse('2026-11-24T10:15:00.500Z');
+const RETENTION_DAYS = 30;
+
+let unique = 0;
+/** Ids unique in this process, so runs against one real table never meet each other's records. */
+const id = (name: string) => `${name}-${process.pid}-${++unique}`;
+
+/**
+ * One contract for every implementation of the ledger table: the DynamoDB adapters (the
+ * reference) and the in-memory fakes the unit tests use. Each `it` gets a fresh ledger from
+ * `make` (a real one may share a table: ids are unique) and sets its own clock.
+ */
+export function describeLedgerContract(name: string, parts: readonly LedgerPart[], make: (options: LedgerOptions) => Promise<LedgerUnderTest> | LedgerUnderTest): void {
+  // A part the implementation does not provide is left out (not skipped: nothing is pending).
+  const describePart = (part: LedgerPart, title: string, body: () => void) => {
+    if (parts.includes(part)) describe(title, body);
+  };
+
+  describe(`ledger contract: ${name}`, () => {
+    let t: LedgerUnderTest;
+    let l: Required<LedgerMethods>;
+    let now: number;
+    const at = (ms: number) => {
+      now = ms;
+      t.setNow(ms);
+    };
+    beforeEach(async () => {
+      t = await make({ retentionDays: RETENTION_DAYS });
+      l = t.ledger as Required<LedgerMethods>;
+      at(T0);
+    });
+
+    describePart('poll', 'poll state', () => {
+      it('tells unseen entries from seen ones and stores each seen record for now + retainSeconds', async () => {
+        const [a, b, c] = [id('seen-a'), id('seen-b'), id('seen-c')];
+        await l.markSeen([a, b, a], 7200);
+        await expect(l.filterUnseen([a, c, b, c])).resolves.toEqual([c]);
+        expect(await t.stored(LEDGER_KEYS.seen(a))).toEqual({ ...LEDGER_KEYS.seen(a), expiresAt: seconds(T0) + 7200 });
+        expect(await t.stored(LEDGER_KEYS.seen(c))).toBeUndefined();
+      });
+
+      it('saves the checkpoint whole (a save without pending drops it) and stamps updatedAt', async () => {
+        await l.saveCheckpoint({ checkpoint: 100, pending: { oldest: 1, latest: 99, cursor: 'abc' } });
+        await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 100, pending: { oldest: 1, latest: 99, cursor: 'abc' }, updatedAt: T0 });
+        at(T0 + 5000);
+        await l.saveCheckpoint({ checkpoint: 200 });
+        await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 200, pending: undefined, updatedAt: T0 + 5000 });
+        expect(await t.stored(LEDGER_KEYS.checkpoint())).toEqual({ ...LEDGER_KEYS.checkpoint(), checkpoint: 200, updatedAt: T0 + 5000 });
+      });
+    });
+
+    describePart('decisions', 'decision log', () => {
+      it('grants a claim exactly once: LeaseHeldError while leased (up to and including leaseUntil), taken over after', async () => {
+        const entry = id('claim');
+        await expect(l.claimEntry(entry, 1000)).resolves.toEqual({ claimed: true });
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toEqual({ ...LEDGER_KEYS.decision(entry), entryId: entry, status: 'in_progress', leaseUntil: T0 + 1000 });
+        await expect(l.claimEntry(entry, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+        at(T0 + 1000);
+        await expect(l.claimEntry(entry, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+        at(T0 + 1001);
+        await expect(l.claimEntry(entry, 1000)).resolves.toEqual({ claimed: true });
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toMatchObject({ status: 'in_progress', leaseUntil: T0 + 2001 });
+        await expect(l.claimEntry(entry, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+      });
+
+      it('writes the final record (no lease, day and decidedAt, TTL now + retentionDays) and returns it to every later claim', async () => {
+        const entry = id('final');
+        await l.claimEntry(entry, 60_000);
+        at(T0 + 2000);
+        const fields = { entryId: entry, userId: 'W0ANAXXX01', decision: 'end_sessions', reason: 'rule_end_sessions', outcome: 'sessions_ended', notification: 'sessions_ended' };
+        const final = {
+          ...fields,
+          status: 'done',
+          decidedAt: new Date(T0 + 2000).toISOString(),
+          day: new Date(T0 + 2000).toISOString().slice(0, 10),
+          expiresAt: seconds(T0 + 2000) + RETENTION_DAYS * 86400,
+        };
+        expect(await l.completeDecision(fields)).toMatchObject(final);
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toEqual({ ...LEDGER_KEYS.decision(entry), ...final });
+        at(T0 + 3 * 3600_000);
+        await expect(l.claimEntry(entry, 60_000)).resolves.toMatchObject({ claimed: false, existing: final });
+        await l.releaseEntry(entry); // a finished record is never released
+        await l.markNotificationQueued(entry);
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toEqual({ ...LEDGER_KEYS.decision(entry), ...final, notificationQueued: true });
+      });
+
+      it('releases an unfinished claim so a retry decides afresh at once', async () => {
+        const entry = id('release');
+        await l.claimEntry(entry, 60_000);
+        await l.releaseEntry(entry);
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toBeUndefined();
+        await expect(l.claimEntry(entry, 60_000)).resolves.toEqual({ claimed: true });
+      });
+    });
+
+    describePart('resets', 'reset guard', () => {
+      it('reserves a person\u2019s next reset for one entry, stored until at least the end of the cooldown', async () => {
+        const user = id('W0RES');
+        await expect(l.claimReset(user, 'r-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+        const item = await t.stored(LEDGER_KEYS.lastReset(user));
+        expect(item).toEqual({ ...LEDGER_KEYS.lastReset(user), entryId: 'r-1', at: T0, expiresAt: seconds(T0) + 30 * 60 });
+        expect(item!.expiresAt).toBeGreaterThanOrEqual((T0 + 30 * 60_000) / 1000 - 1);
+        // A cooldown of 0 still keeps the record a minute.
+        const other = id('W0RES');
+        await l.claimReset(other, 'r-0', 0);
+        expect(await t.stored(LEDGER_KEYS.lastReset(other))).toMatchObject({ expiresAt: seconds(T0) + 60 });
+      });
+
+      it('tells the same entry whether its reset went through (alreadyReset), refuses others within the cooldown, and frees after it', async () => {
+        const user = id('W0RES');
+        await l.claimReset(user, 'r-1', 30);
+        at(T0 + 1000);
+        await expect(l.claimReset(user, 'r-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+        await expect(l.claimReset(user, 'r-2', 30)).resolves.toEqual({ claimed: false, lastResetAt: T0, entryId: 'r-1', checkedAt: T0 + 1000 });
+        at(T0 + 2000);
+        await l.markResetDone(user, 'r-1', 30);
+        // The cooldown counts from the reset, so the record lives until then, not from the claim.
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'r-1', at: T0 + 2000, done: true, expiresAt: seconds(T0 + 2000) + 30 * 60 });
+        await expect(l.claimReset(user, 'r-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: true });
+        await l.releaseReset(user, 'r-1'); // a reset that went through is never released
+        await expect(l.claimReset(user, 'r-2', 30)).resolves.toEqual({ claimed: false, lastResetAt: T0 + 2000, entryId: 'r-1', checkedAt: T0 + 2000 });
+        at(T0 + 2000 + 30 * 60_000); // the cooldown counts from the reset itself; `at <= now - cooldown` frees it
+        await expect(l.claimReset(user, 'r-2', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toEqual({ ...LEDGER_KEYS.lastReset(user), entryId: 'r-2', at: now, expiresAt: seconds(now) + 30 * 60 });
+      });
+
+      it('releases only an unfinished reservation, and only for the entry holding it', async () => {
+        const user = id('W0RES');
+        await l.claimReset(user, 'r-1', 30);
+        await l.releaseReset(user, 'r-other');
+        await expect(l.claimReset(user, 'r-2', 30)).resolves.toMatchObject({ claimed: false, entryId: 'r-1' });
+        await l.releaseReset(user, 'r-1');
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toBeUndefined();
+        await expect(l.claimReset(user, 'r-2', 30)).resolves.toEqual({ claimed: true, alreadyReset: false });
+        await expect(l.markResetDone(user, 'r-1', 30)).rejects.toThrow(); // not held by r-1 any more
+        await expect(l.markResetDone(id('W0NOBODY'), 'r-1', 30)).rejects.toThrow();
+      });
+
+      it('spends the hourly budget up to the limit, rolls over to the next UTC hour, and keeps the counter about 2 h', async () => {
+        const hourEnd = Date.parse('2031-03-04T05:59:59.999Z') + (unique++ % 1000) * 3600_000 * 24; // an hour no other test spends in
+        at(hourEnd - 10_000);
+        expect([await l.consumeResetBudget(2), await l.consumeResetBudget(2), await l.consumeResetBudget(2)]).toEqual([true, true, false]);
+        at(hourEnd);
+        await expect(l.consumeResetBudget(2)).resolves.toBe(false);
+        const hour = hourOf(hourEnd);
+        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toEqual({ ...LEDGER_KEYS.breaker(hour), count: 2, expiresAt: seconds(hourEnd - 10_000) + 2 * 3600 });
+        at(hourEnd + 1); // the next UTC hour: a new budget
+        expect([await l.consumeResetBudget(2), await l.consumeResetBudget(2), await l.consumeResetBudget(2)]).toEqual([true, true, false]);
+        const next = hourOf(hourEnd + 1);
+        expect(next).not.toBe(hour);
+        expect(await t.stored(LEDGER_KEYS.breaker(next))).toEqual({ ...LEDGER_KEYS.breaker(next), count: 2, expiresAt: seconds(hourEnd + 1) + 2 * 3600 });
+      });
+
+      it('takes a budget unit for a reservation once, notes it on the reservation (budgetTaken), and refuses one not held', async () => {
+        const hourStart = Date.parse('2033-01-02T03:00:00.000Z') + (unique++ % 1000) * 3600_000 * 24;
+        at(hourStart);
+        const hour = hourOf(hourStart);
+        const user = id('W0BUD');
+        await l.claimReset(user, 'b-1', 30);
+        await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-1' })).resolves.toBe(true);
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'b-1', budgetHour: hour });
+        await expect(l.claimReset(user, 'b-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false, budgetTaken: true });
+        await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError); // already carries its unit
+        await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-other' })).rejects.toBeInstanceOf(LeaseHeldError); // not this entry's
+        await expect(l.consumeResetBudget(2, { userId: id('W0NOBODY'), entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError);
+        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toMatchObject({ count: 1 });
+        await expect(l.consumeResetBudget(2)).resolves.toBe(true);
+        const other = id('W0BUD');
+        await l.claimReset(other, 'b-2', 30);
+        await expect(l.consumeResetBudget(2, { userId: other, entryId: 'b-2' })).resolves.toBe(false); // spent: false, nothing noted
+        expect(await t.stored(LEDGER_KEYS.lastReset(other))).not.toHaveProperty('budgetHour');
+      });
+
+      it('refunds to this hour\u2019s budget, never below zero', async () => {
+        const hourStart = Date.parse('2032-07-08T09:00:00.000Z') + (unique++ % 1000) * 3600_000 * 24;
+        at(hourStart);
+        const hour = hourOf(hourStart);
+        await l.refundResetBudget(); // nothing spent: nothing to give back
+        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toBeUndefined();
+        await l.consumeResetBudget(3);
+        await l.refundResetBudget();
+        await l.refundResetBudget();
+        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toMatchObject({ count: 0 });
+        expect([await l.consumeResetBudget(3), await l.consumeResetBudget(3), await l.consumeResetBudget(3), await l.consumeResetBudget(3)]).toEqual([true, true, true, false]);
+        at(hourStart + 3600_000); // a refund in the next hour does not give back last hour's
+        await l.refundResetBudget();
+        at(hourStart + 1000);
+        await expect(l.consumeResetBudget(3)).resolves.toBe(false);
+      });
+    });
+
+    describePart('deliveries', 'deliveries', () => {
+      it('claims a delivery exactly once: LeaseHeldError while leased, taken over after, stored for now + retentionDays', async () => {
+        const [entry, key] = [id('n'), 'sessions_ended#email#email:ana@x.example'];
+        await expect(l.claimDelivery(entry, key, 1000)).resolves.toBe(true);
+        expect(await t.stored(LEDGER_KEYS.delivery(entry, key))).toEqual({
+          ...LEDGER_KEYS.delivery(entry, key),
+          status: 'sending',
+          leaseUntil: T0 + 1000,
+          expiresAt: seconds(T0) + RETENTION_DAYS * 86400,
+        });
+        await expect(l.claimDelivery(entry, key, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+        at(T0 + 1000);
+        await expect(l.claimDelivery(entry, key, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+        at(T0 + 1001);
+        await expect(l.claimDelivery(entry, key, 1000)).resolves.toBe(true);
+        expect(await t.stored(LEDGER_KEYS.delivery(entry, key))).toMatchObject({ leaseUntil: T0 + 2001, expiresAt: seconds(T0 + 1001) + RETENTION_DAYS * 86400 });
+      });
+
+      it('records a sent delivery (no lease, sentAt, detail, the claim\u2019s TTL) and never claims it again', async () => {
+        const [entry, key] = [id('n'), 'sessions_ended#slack#slack-dm:W0ANAXXX01'];
+        await l.claimDelivery(entry, key, 60_000);
+        at(T0 + 500);
+        await l.markDelivered(entry, key, 'slack:D0ANA');
+        expect(await t.stored(LEDGER_KEYS.delivery(entry, key))).toEqual({
+          ...LEDGER_KEYS.delivery(entry, key),
+          status: 'sent',
+          sentAt: T0 + 500,
+          detail: 'slack:D0ANA',
+          expiresAt: seconds(T0) + RETENTION_DAYS * 86400,
+        });
+        at(T0 + 3600_000);
+        await expect(l.claimDelivery(entry, key, 60_000)).resolves.toBe(false);
+        await l.releaseDelivery(entry, key); // a sent delivery stays sent
+        await expect(l.claimDelivery(entry, key, 60_000)).resolves.toBe(false);
+        const bare = id('n');
+        await l.markDelivered(bare, key);
+        expect(await t.stored(LEDGER_KEYS.delivery(bare, key))).toMatchObject({ status: 'sent', detail: '' });
+      });
+
+      it('frees a failed delivery for an immediate retry', async () => {
+        const [entry, key] = [id('n'), 'action_failed#email#email:soc@x.example'];
+        await l.claimDelivery(entry, key, 60_000);
+        await l.releaseDelivery(entry, key);
+        expect(await t.stored(LEDGER_KEYS.delivery(entry, key))).toMatchObject({ status: 'sending', leaseUntil: 0 });
+        await expect(l.claimDelivery(entry, key, 60_000)).resolves.toBe(true);
+      });
+    });
+  });
+}
