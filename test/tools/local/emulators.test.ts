@@ -26,6 +26,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// Starting and stopping a JVM can take most of a minute on a loaded 2-core machine: the limit only
+// stops a hung test, it measures nothing.
+jest.setTimeout(180_000);
+
 describe('startEmulators', () => {
   it('starts DynamoDB Local, fauxqs and SES on loopback and stops them without leaving a process', async () => {
     const watchdogsBefore = watchdogPids();
