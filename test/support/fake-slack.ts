@@ -1,5 +1,13 @@
 import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
-import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
+import {
+  FAILED_FOR_SOME_USERS,
+  MAX_BULK_RESET_USERS,
+  type DirectoryUser,
+  type OrgIdentity,
+  type ResetScope,
+  type SlackApi,
+  type UserGroupRef,
+} from '../../functions/adapters/slack/web-api';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';
@@ -20,6 +28,10 @@ export function platformError(code: string, token: TokenName, method: string): S
  */
 export class FakeSlack implements SlackApi {
   readonly resets: string[] = [];
+  /** The scope of each reset in `resets`, in the same order. */
+  readonly resetScopes: ResetScope[] = [];
+  /** Every admin.users.session.resetBulk call. */
+  readonly bulkCalls: { userIds: string[]; scope: ResetScope }[] = [];
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   readonly calls: Record<string, number> = {};
   /**
@@ -78,15 +90,43 @@ export class FakeSlack implements SlackApi {
     return user.isStranger || user.enterpriseId !== this.org.enterpriseId;
   }
 
-  async resetSessions(userId: string): Promise<void> {
+  async resetSessions(userId: string, scope: ResetScope = 'all'): Promise<void> {
     this.count('resetSessions');
-    const user = this.lookup(userId);
-    const refuse = (code: string) => platformError(code, 'admin', 'admin.users.session.reset');
-    if (!user || this.isExternal(user)) throw refuse('user_not_found');
-    // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
-    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) throw refuse('cannot_reset_primary_owner');
-    if (user.isBot) throw refuse('cannot_reset_bot');
+    const refusal = this.resetRefusal(userId);
+    if (refusal) throw platformError(refusal, 'admin', 'admin.users.session.reset');
     this.resets.push(userId);
+    this.resetScopes.push(scope);
+  }
+  /** As the simulator: resets everyone it can, and answers failed_for_some_users (naming nobody) when any could not be. */
+  async resetSessionsBulk(userIds: readonly string[], scope: ResetScope = 'all'): Promise<void> {
+    this.count('resetSessionsBulk');
+    this.bulkCalls.push({ userIds: [...userIds], scope });
+    if (userIds.length > MAX_BULK_RESET_USERS) throw platformError('invalid_arguments', 'admin', 'admin.users.session.resetBulk');
+    let failed = false;
+    for (const userId of new Set(userIds)) {
+      if (this.resetRefusal(userId)) failed = true;
+      else {
+        this.resets.push(userId);
+        this.resetScopes.push(scope);
+      }
+    }
+    if (failed) throw platformError(FAILED_FOR_SOME_USERS, 'admin', 'admin.users.session.resetBulk');
+  }
+  private resetRefusal(userId: string): string | undefined {
+    const user = this.lookup(userId);
+    if (!user || this.isExternal(user)) return 'user_not_found';
+    // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
+    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) return 'cannot_reset_primary_owner';
+    if (user.isBot) return 'cannot_reset_bot';
+    return undefined;
+  }
+  /** admin.users.list: the org's own members (not Slack Connect people), in its shape (no team, never a stranger). */
+  async listMembers(): Promise<DirectoryUser[]> {
+    this.count('listMembers');
+    return [...this.users.keys()]
+      .map((id) => this.lookup(id))
+      .filter((u): u is DirectoryUser => u !== undefined && !this.isExternal(u))
+      .map((u) => ({ id: u.id, name: u.name, realName: u.realName, email: u.email, isBot: u.isBot, deleted: u.deleted, isPrimaryOwner: u.isPrimaryOwner, isStranger: false }));
   }
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     this.count('getUser');

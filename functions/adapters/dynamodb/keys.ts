@@ -7,6 +7,7 @@
  *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / <UTC hour>                circuit-breaker counter
+ *   pacer#<method>[ <channel>] / -      Slack calls scheduled in the last window (pacer.ts)
  */
 export interface LedgerKey {
   pk: string;
@@ -21,6 +22,8 @@ export const LEDGER_KEYS = {
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** One counter per UTC clock hour, named by `hourOf`. */
   breaker: (hour: string): LedgerKey => ({ pk: 'breaker', sk: hour }),
+  /** One schedule per Slack method (and channel, for chat.postMessage), shared by every container. */
+  pacer: (key: string): LedgerKey => ({ pk: `pacer#${key}`, sk: '-' }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */

@@ -2,10 +2,14 @@ import {
   WebClient,
   ErrorCode,
   LogLevel,
+  type AdminUsersListResponse,
   type UsergroupsUsersListArguments,
   type UsersInfoResponse,
 } from '@slack/web-api';
+import type { Pacer } from '../../runtime/pacing';
+import { sleep as realSleep } from '../../runtime/time';
 import { classifySlackError, SlackError, type TokenName } from './errors';
+import { budgetOf, paceKey } from './rate-budget';
 import type { TokenProvider } from './tokens';
 
 /** Security Admin system role (Slack's fixed role id). */
@@ -51,9 +55,29 @@ export interface OrgIdentity {
   teamIds: ReadonlySet<string>;
 }
 
+/**
+ * Which sessions a reset ends: all of them, or only web or only mobile ones (Slack's `web_only` /
+ * `mobile_only` on admin.users.session.reset and resetBulk).
+ */
+export type ResetScope = 'all' | 'web_only' | 'mobile_only';
+
+/** Slack answers a bulk reset that some users failed with this code, without saying which. */
+export const FAILED_FOR_SOME_USERS = 'failed_for_some_users';
+
+/** Slack takes at most this many user ids per admin.users.session.resetBulk call. */
+export const MAX_BULK_RESET_USERS = 1000;
+
 /** Slack Web API operations this project uses, behind one small interface tests can fake. */
 export interface SlackApi {
-  resetSessions(userId: string): Promise<void>;
+  resetSessions(userId: string, scope?: ResetScope): Promise<void>;
+  /**
+   * Queue a reset of every listed person's sessions (admin.users.session.resetBulk, at most
+   * MAX_BULK_RESET_USERS). Throws a SlackError; FAILED_FOR_SOME_USERS means some were not reset
+   * and Slack does not say which.
+   */
+  resetSessionsBulk(userIds: readonly string[], scope?: ResetScope): Promise<void>;
+  /** Every member of the org (admin.users.list), for directory facts without a call per person. */
+  listMembers(): Promise<DirectoryUser[]>;
   getUser(userId: string): Promise<DirectoryUser | undefined>;
   usergroupMembers(group: UserGroupRef): Promise<string[]>;
   orgIdentity(): Promise<OrgIdentity>;
@@ -69,6 +93,23 @@ export interface SlackWebApiOptions {
   apiUrl?: string;
   /** Per-request timeout. Retries are ours (by error kind), not the SDK's thirty-minute default. */
   timeoutMs?: number;
+  /** Slack's per-method budgets shared with every other container; without one, calls are not paced. */
+  pacer?: Pacer;
+  /**
+   * How long a call may wait for its slot inside the invocation. A slot further away is not
+   * waited for: the call fails as rate limited (code `paced`), and its message comes back then.
+   */
+  maxPaceWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Default for maxPaceWaitMs: well inside a respond or notify invocation's 60 s. */
+const DEFAULT_MAX_PACE_WAIT_MS = 15_000;
+
+function scopeArguments(scope: ResetScope | undefined): { web_only?: true; mobile_only?: true } {
+  if (scope === 'web_only') return { web_only: true };
+  if (scope === 'mobile_only') return { mobile_only: true };
+  return {};
 }
 
 /**
@@ -102,8 +143,30 @@ export class SlackWebApi implements SlackApi {
     });
   }
 
-  async resetSessions(userId: string): Promise<void> {
-    await this.call('admin', 'admin.users.session.reset', (token) => this.client.admin.users.session.reset({ token, user_id: userId }));
+  async resetSessions(userId: string, scope?: ResetScope): Promise<void> {
+    await this.call('admin', 'admin.users.session.reset', (token) =>
+      this.client.admin.users.session.reset({ token, user_id: userId, ...scopeArguments(scope) }),
+    );
+  }
+
+  async resetSessionsBulk(userIds: readonly string[], scope?: ResetScope): Promise<void> {
+    const [first, ...rest] = userIds;
+    if (first === undefined) return;
+    if (userIds.length > MAX_BULK_RESET_USERS) throw new RangeError(`resetBulk takes at most ${MAX_BULK_RESET_USERS} users, got ${userIds.length}`);
+    await this.call('admin', 'admin.users.session.resetBulk', (token) =>
+      this.client.admin.users.session.resetBulk({ token, user_ids: [first, ...rest], ...scopeArguments(scope) }),
+    );
+  }
+
+  async listMembers(): Promise<DirectoryUser[]> {
+    const members: DirectoryUser[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call('admin', 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      for (const user of page.users ?? []) if (user.id) members.push(fromAdminUser(user));
+      cursor = nextCursor(page);
+    } while (cursor);
+    return members;
   }
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
@@ -141,19 +204,7 @@ export class SlackWebApi implements SlackApi {
     do {
       const page = await this.call('admin', 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
       const owner = page.users?.find((u) => u.is_primary_owner === true && u.id);
-      if (owner) {
-        return {
-          id: owner.id!,
-          name: owner.username || undefined,
-          realName: owner.full_name || undefined,
-          email: owner.email || undefined,
-          isBot: owner.is_bot === true,
-          // admin.users.list has no `deleted`: a deactivated person is `is_active: false`.
-          deleted: owner.is_active === false,
-          isPrimaryOwner: true,
-          isStranger: false,
-        };
-      }
+      if (owner) return fromAdminUser(owner);
       cursor = nextCursor(page);
     } while (cursor);
     return undefined;
@@ -191,6 +242,7 @@ export class SlackWebApi implements SlackApi {
         // Block Kit is built and validated by the notifier's templates; the SDK's block union is too narrow to name here.
         ...(message.blocks ? { blocks: message.blocks as never } : {}),
       }),
+      channel,
     );
   }
 
@@ -211,7 +263,8 @@ export class SlackWebApi implements SlackApi {
     return { enterpriseId, teamIds };
   }
 
-  private async call<T>(tokenName: TokenName, method: string, request: (token: string) => Promise<T>): Promise<T> {
+  private async call<T>(tokenName: TokenName, method: string, request: (token: string) => Promise<T>, channel?: string): Promise<T> {
+    await this.pace(tokenName, method, channel);
     const token = await this.options.tokens.get(tokenName);
     try {
       return await request(token);
@@ -223,9 +276,36 @@ export class SlackWebApi implements SlackApi {
       throw mapped;
     }
   }
+
+  /** Wait for this call's slot in the method's shared budget, or fail as rate limited when it is too far off. */
+  private async pace(tokenName: TokenName, method: string, channel?: string): Promise<void> {
+    const { pacer } = this.options;
+    if (!pacer) return;
+    const grant = await pacer.acquire(paceKey(method, channel), budgetOf(method), this.options.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS);
+    if (!grant.reserved) {
+      throw new SlackError('paced', 'rate_limited', tokenName, method, { retryAfterSeconds: Math.ceil(grant.waitMs / 1000) });
+    }
+    if (grant.waitMs > 0) await (this.options.sleep ?? realSleep)(grant.waitMs);
+  }
 }
 
 type UsersInfoUser = NonNullable<UsersInfoResponse['user']>;
+type AdminListUser = NonNullable<AdminUsersListResponse['users']>[number];
+
+/** admin.users.list lists the org's own members: no `team_id`, `enterprise_user` or `is_stranger`. */
+function fromAdminUser(user: AdminListUser): DirectoryUser {
+  return {
+    id: user.id ?? '',
+    name: user.username || undefined,
+    realName: user.full_name || undefined,
+    email: user.email || undefined,
+    isBot: user.is_bot === true,
+    // admin.users.list has no `deleted`: a deactivated person is `is_active: false`.
+    deleted: user.is_active === false,
+    isPrimaryOwner: user.is_primary_owner === true,
+    isStranger: false,
+  };
+}
 
 function fromUsersInfo(user: UsersInfoUser): DirectoryUser {
   return {
