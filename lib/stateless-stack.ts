@@ -101,6 +101,8 @@ export class StatelessStack extends Stack {
     grantCommon(this.respond);
     configTable.grantReadData(this.respond.role);
     this.notifications.queue.grantSendMessages(this.respond.role);
+    // A message waiting for Slack's budget is sent again with a delay (not handed back, which would count as a receive).
+    this.anomalies.queue.grantSendMessages(this.respond.role);
     // The event source grants consuming, which includes ChangeMessageVisibility: respond and
     // notify use it to give a message back with a delay when Slack answers 429.
     this.respond.function.addEventSource(sqsEventSource(this.anomalies.queue, EVENT_SOURCES.respond));
@@ -111,6 +113,8 @@ export class StatelessStack extends Stack {
     });
     grantCommon(this.notify);
     configTable.grantReadData(this.notify.role);
+    // A notification waiting for Slack's budget is sent again with a delay (not counted as a receive).
+    this.notifications.queue.grantSendMessages(this.notify.role);
     this.notify.function.addEventSource(sqsEventSource(this.notifications.queue, EVENT_SOURCES.notify));
     // SES authorizes a send against the address identity if the address itself is verified, else
     // against its domain's identity: grant both, so either way of verifying works, and no other sender.

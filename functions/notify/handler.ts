@@ -8,6 +8,7 @@ import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
+import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
 
@@ -16,7 +17,12 @@ const env = loadEnv(notifyEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.notify.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
+// Every Slack call waits for its slot in the method's budget, shared with every other container.
+const slack = new SlackWebApi({
+  tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID),
+  apiUrl: env.SLACK_API_URL,
+  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME),
+});
 
 export const handler = withObservability(
   makeNotifyHandler({

@@ -6,6 +6,7 @@ import { withObservability } from '../runtime/sqs-batch-handler';
 import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
+import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
 import { makePollHandler } from './app';
@@ -14,15 +15,18 @@ import { makePollHandler } from './app';
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
 const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
+const db = documentClient();
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
-      audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL }),
-      ledger: new PollState(documentClient(), env.LEDGER_TABLE_NAME),
+      // Paced to the audit budget (a fifth of Slack's org-wide Tier 3, shared with the org's SIEM).
+      audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL, pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME) }),
+      ledger: new PollState(db, env.LEDGER_TABLE_NAME),
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
         overlapSeconds: env.POLL_OVERLAP_SECONDS,
+        recentOverlapSeconds: env.POLL_RECENT_OVERLAP_SECONDS,
         initialLookbackSeconds: env.POLL_INITIAL_LOOKBACK_SECONDS,
         pageLimit: env.POLL_PAGE_LIMIT,
         seenRetentionSeconds: env.SEEN_RETENTION_HOURS * 3600,

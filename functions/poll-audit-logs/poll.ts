@@ -10,6 +10,11 @@ import { sleep as realSleep } from '../runtime/time';
 export interface PollSettings {
   /** Re-read this far behind the checkpoint: Slack publishes some entries late. */
   overlapSeconds: number;
+  /**
+   * The re-read of a poll that is not a full sweep (PollDeps.fullOverlap false): the last
+   * stretch only, so frequent polls do not page through the whole overlap every time.
+   */
+  recentOverlapSeconds?: number;
   /** How far back the very first poll looks. */
   initialLookbackSeconds: number;
   pageLimit: number;
@@ -30,6 +35,8 @@ export interface PollDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Milliseconds left in this invocation. */
   remainingMs: () => number;
+  /** Re-read the whole overlap (default), or only `recentOverlapSeconds` of it. */
+  fullOverlap?: boolean;
 }
 
 export interface PollResult {
@@ -58,7 +65,8 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
   const sleep = deps.sleep ?? realSleep;
   const { settings } = deps;
   const state = await deps.ledger.getCheckpoint();
-  const window = nextWindow(state, Math.floor(now() / 1000), settings);
+  const overlapSeconds = deps.fullOverlap === false ? Math.min(settings.overlapSeconds, settings.recentOverlapSeconds ?? settings.overlapSeconds) : settings.overlapSeconds;
+  const window = nextWindow(state, Math.floor(now() / 1000), { ...settings, overlapSeconds });
   let cursor = state.pending?.cursor;
   const result: PollResult = { entriesSeen: 0, enqueued: 0, duplicatesDropped: 0, pages: 0, completed: false, window };
 

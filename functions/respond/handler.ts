@@ -9,6 +9,7 @@ import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
+import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { makeRespondHandler } from './app';
 import { RespondDirectory } from './respond';
 
@@ -17,7 +18,12 @@ const env = loadEnv(respondEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.respond.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
+// Every Slack call waits for its slot in the method's budget, shared with every other container.
+const slack = new SlackWebApi({
+  tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID),
+  apiUrl: env.SLACK_API_URL,
+  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME),
+});
 
 export const handler = withObservability(
   makeRespondHandler({
