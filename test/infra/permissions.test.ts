@@ -42,6 +42,8 @@ const KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateD
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 const QUEUE_SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
 const QUEUE_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+/** Consuming, plus sending to the same queue: a message waiting for Slack's budget is sent again with a delay. */
+const QUEUE_CONSUME_AND_RESEND = [...QUEUE_CONSUME, 'sqs:SendMessage'].sort();
 const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const SES_SEND = ['ses:SendEmail', 'ses:SendRawEmail'];
 
@@ -122,8 +124,8 @@ test('respond: reads config, writes the ledger, consumes anomalies, sends notifi
     'ledger table': LEDGER_READ_WRITE,
     key: KEY_USE,
     'slack secret': SECRET_READ,
-    // Consuming includes ChangeMessageVisibility: a Slack 429 gives the message back with a delay.
-    'anomalies queue': QUEUE_CONSUME,
+    // Consuming includes ChangeMessageVisibility (a failure comes back with a delay); sending: a wait for Slack's budget is sent again.
+    'anomalies queue': QUEUE_CONSUME_AND_RESEND,
     'notifications queue': QUEUE_SEND,
   });
 });
@@ -135,7 +137,7 @@ test('notify: reads config, writes the ledger, consumes notifications, sends e-m
     'ledger table': LEDGER_READ_WRITE,
     key: KEY_USE,
     'slack secret': SECRET_READ,
-    'notifications queue': QUEUE_CONSUME,
+    'notifications queue': QUEUE_CONSUME_AND_RESEND,
     'ses identity security-alerts@corp.example': SES_SEND,
     'ses identity corp.example': SES_SEND,
   });
