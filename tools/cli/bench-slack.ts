@@ -76,9 +76,23 @@ const percentile = (values: number[], p: number) => {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] / 100) / 10;
 };
 
-async function observe(started: number, done: () => boolean, timeoutMs: number): Promise<void> {
+async function observe(started: number, done: () => boolean, timeoutMs: number, progress?: () => string): Promise<void> {
   const deadline = started + timeoutMs;
-  while (!done() && Date.now() < deadline) await sleep(250);
+  let nextReport = Date.now() + 10_000;
+  while (!done() && Date.now() < deadline) {
+    await sleep(250);
+    if (progress && Date.now() >= nextReport) {
+      nextReport += 10_000;
+      console.error(`  [${Math.round((Date.now() - started) / 1000)} s] ${progress()}`);
+    }
+  }
+}
+
+function progressOf(pipeline: LocalPipeline, signedOut: () => number, target: number, counts: { respond: number; notify: number }) {
+  return () => {
+    const state = pipeline.simulator!.state();
+    return `signed out ${signedOut()} / ${target}; 429s ${state.rateLimited.total}; audit calls ${state.calls.filter((c) => c.method === 'audit.logs').length}; respond records ${counts.respond}, notify jobs ${counts.notify}`;
+  };
 }
 
 function slackFigures(pipeline: LocalPipeline, from: number, until: number) {
@@ -114,18 +128,22 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
     return { ...e, arrivalDelaySeconds: 0, entity: { ...e.entity, user: { ...e.entity.user, id: who.id, name: who.name, email: who.email } }, details: { ...e.details, reason: reasons } };
   });
   log(`burst: 10,000 entries about 1,000 people, ${targets.length} to sign out; rate tiers ON; starting the pipeline…`);
+  const counts = { respond: 0, notify: 0 };
   const pipeline = await startLocalPipeline({
     scenario: { description: 'burst', org: scenarioOrg, entries } as unknown as ScenarioInput,
     config: benchConfig,
     rateLimits: true,
     pollEverySeconds: 60,
     functionEnv: { ...DEPLOYED_POLLER, POLL_INITIAL_LOOKBACK_SECONDS: '600' },
+    onInvoke: (report) => {
+      if (report.functionName === 'respond' || report.functionName === 'notify') counts[report.functionName] += report.messageIds.length;
+    },
   });
   try {
     const started = Date.now();
     pipeline.startScheduler();
     const signedOut = () => new Set(pipeline.simulator!.state().resets.map((r) => r.userId)).size;
-    await observe(started, () => signedOut() >= targets.length, 10 * 60_000);
+    await observe(started, () => signedOut() >= targets.length, 10 * 60_000, progressOf(pipeline, signedOut, targets.length, counts));
     const containedAt = Date.now();
     // Let the notifications drain (emails), within reason.
     await observe(containedAt, () => false, 30_000);
