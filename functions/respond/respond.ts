@@ -22,7 +22,7 @@ export { RespondDirectory } from './directory';
 export interface RespondDeps {
   config: ConfigSource;
   /** The response log: each entry claimed once, then recorded. */
-  decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'>;
+  decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
   resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'>;
   slack: Pick<SlackApi, 'resetSessions' | 'resetSessionsBulk'>;
@@ -65,15 +65,47 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
  * Each result is the message's outcome, or the error its retry should follow.
  */
 export async function respondToBatch(bodies: readonly string[], deps: RespondDeps): Promise<BatchItemResult[]> {
-  const prepared = await mapLimit(bodies, PREPARE_CONCURRENCY, (body) => settle(() => prepare(body, deps)));
-  const pending = prepared.flatMap((p) => (p.ok && p.value.kind === 'reset' ? [p.value] : []));
-  const slackResults = await resetInBulk(pending, deps);
-  return mapLimit(prepared, PREPARE_CONCURRENCY, async (p): Promise<BatchItemResult> => {
-    if (!p.ok) return { ok: false, error: p.error };
-    if (p.value.kind === 'done') return { ok: true, outcome: p.value.outcome };
-    const reset = p.value;
-    return settle(() => afterReset(reset, slackResults.get(reset.userId), deps)).then((r) => (r.ok ? { ok: true, outcome: r.value } : { ok: false, error: r.error }));
+  const results = new Array<BatchItemResult>(bodies.length);
+  // Entries about one person go in successive rounds, as if handled one after the other: the
+  // second learns how the first one's sign-out went (done: held by loop protection; failed:
+  // it tries again) instead of being held by a reservation that may still fail.
+  for (const round of roundsByPerson(bodies)) {
+    const prepared = await mapLimit(round, PREPARE_CONCURRENCY, (i) => settle(() => prepare(bodies[i], deps)));
+    const pending = prepared.flatMap((p) => (p.ok && p.value.kind === 'reset' ? [p.value] : []));
+    const slackResults = await resetInBulk(pending, deps);
+    const settled = await mapLimit(prepared, PREPARE_CONCURRENCY, async (p): Promise<BatchItemResult> => {
+      if (!p.ok) return { ok: false, error: p.error };
+      if (p.value.kind === 'done') return { ok: true, outcome: p.value.outcome };
+      const reset = p.value;
+      const after = await settle(() => afterReset(reset, slackResults.get(reset.userId), deps));
+      return after.ok ? { ok: true, outcome: after.value } : { ok: false, error: after.error };
+    });
+    round.forEach((i, k) => (results[i] = settled[k]));
+  }
+  return results;
+}
+
+/** Indexes of the batch in rounds: each person at most once per round (entries that name nobody all in the first). */
+function roundsByPerson(bodies: readonly string[]): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  bodies.forEach((body, i) => {
+    const person = peekUserId(body);
+    const round = person === undefined ? 0 : (seen.get(person) ?? 0);
+    if (person !== undefined) seen.set(person, round + 1);
+    (rounds[round] ??= []).push(i);
   });
+  return rounds.filter((r) => r !== undefined);
+}
+
+/** The person an entry names, before validation: only to order the batch; validation still decides. */
+function peekUserId(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { entry?: { entity?: { user?: { id?: unknown } } } })?.entry?.entity?.user?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A person whose sessions this batch is to end: the entry, its decision, and what the gates took. */
@@ -101,6 +133,9 @@ async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
   // Loaded before claiming, so a broken config holds no lease: the message waits for a fix.
   const config = await deps.config.load();
 
+  const outright = ignoredOutright(entry, config);
+  if (outright) return { kind: 'done', outcome: await recordOnce(entry, outright, config, deps) };
+
   const claim = await deps.decisions.claimEntry(entry.id, deps.leaseMs ?? 120_000);
   if (!claim.claimed) {
     await finishNotification(deps, claim.existing);
@@ -120,6 +155,29 @@ async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
     await deps.decisions.releaseEntry(entry.id).catch(() => undefined);
     throw asRetry(error);
   }
+}
+
+/**
+ * The decision about an entry that needs no facts and leads to nothing but its record (an app,
+ * no event, every event off): most of a burst. It needs no claim.
+ */
+function ignoredOutright(entry: AnomalyEntry, config: ResponseConfig): Decision | undefined {
+  const needed = factsNeeded(entry, config);
+  if (needed.person || needed.org || needed.groups.length) return undefined;
+  const decision = decide({ entry, config, groupMembers: new Map() });
+  return decision.action === 'ignore' ? decision : undefined;
+}
+
+/** Record an outright ignored entry in one conditional write; a record already there makes it a duplicate. */
+async function recordOnce(entry: AnomalyEntry, decision: Decision, config: ResponseConfig, deps: RespondDeps): Promise<RespondOutcome> {
+  const outcome = outcomeOf(decision);
+  const report = reportResponse(decision, outcome, config);
+  const written = await deps.decisions.recordIfNew(decisionRecord(entry, decision, report));
+  if (!written.claimed) {
+    await finishNotification(deps, written.existing);
+    return { kind: 'duplicate', entryId: entry.id, outcome: written.existing.outcome };
+  }
+  return { kind: 'decided', entryId: entry.id, decision, outcome, userId: userIdOf(entry), notification: report.notification };
 }
 
 /** Record the decision, queue its notification, log it. */
@@ -299,8 +357,12 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
+  return deps.decisions.completeDecision(decisionRecord(entry, decision, report));
+}
+
+function decisionRecord(entry: AnomalyEntry, decision: Decision, report: ResponseReport): Parameters<DecisionLog['completeDecision']>[0] {
   const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts) : undefined;
-  return deps.decisions.completeDecision({
+  return {
     entryId: entry.id,
     userId: userIdOf(entry),
     entityType: entry.entity.kind === 'other' ? entry.entity.type : entry.entity.kind,
@@ -314,7 +376,7 @@ function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decisi
     notification: report.notification ?? 'none',
     notificationQueued: false,
     notificationJob: job as Record<string, unknown> | undefined,
-  });
+  };
 }
 
 /** Queue the entry's notification job once; a retry after a crash re-sends it (notify de-duplicates). */
