@@ -88,6 +88,8 @@ export class StatelessStack extends Stack {
     // later: the next scheduled run, a minute on, resumes from the checkpoint.
     this.poller.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
     grantCommon(this.poller);
+    // Read only to enqueue the entries that may end sessions ahead of the rest of a page.
+    configTable.grantReadData(this.poller.role);
     this.anomalies.queue.grantSendMessages(this.poller.role);
 
     this.respond = new ResponderFunction(this, 'Respond', {

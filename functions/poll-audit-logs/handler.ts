@@ -7,6 +7,7 @@ import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
 import { LedgerPacer } from '../adapters/dynamodb/pacer';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
 import { makePollHandler } from './app';
@@ -34,6 +35,7 @@ export const handler = withObservability(
         transientRetries: IN_RUN_RETRY.pollTransientRetries,
       },
     },
+    config: new DynamoConfigSource(db, env.CONFIG_TABLE_NAME, env.CONFIG_CACHE_SECONDS * 1000),
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

@@ -37,6 +37,8 @@ export interface PollDeps {
   remainingMs: () => number;
   /** Re-read the whole overlap (default), or only `recentOverlapSeconds` of it. */
   fullOverlap?: boolean;
+  /** Entries to enqueue ahead of the rest of their page (those that may end sessions). Default: page order. */
+  urgent?: (entry: unknown) => boolean;
 }
 
 export interface PollResult {
@@ -104,7 +106,10 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
     const batch = withDedupKeys(page.entries);
     result.entriesSeen += batch.length;
     const unseen = new Set(await deps.ledger.filterUnseen(batch.map((b) => b.key)));
-    const fresh = batch.filter((b) => unseen.delete(b.key)); // delete: a key repeated in one page goes once
+    const fresh = urgentFirst(
+      batch.filter((b) => unseen.delete(b.key)), // delete: a key repeated in one page goes once
+      deps.urgent,
+    );
     result.duplicatesDropped += batch.length - fresh.length;
     const polledAt = now();
     await deps.publisher.publish(fresh.map((b) => ({ id: b.key, body: { entry: b.entry, polledAt } satisfies AnomalyMessage })));
@@ -145,6 +150,15 @@ async function fetchWithRetries(
   }
 }
 
+
+/** A page's entries with the urgent ones first, each group in page order. */
+function urgentFirst<T extends { entry: unknown }>(entries: T[], urgent: ((entry: unknown) => boolean) | undefined): T[] {
+  if (!urgent) return entries;
+  const first: T[] = [];
+  const rest: T[] = [];
+  for (const e of entries) (urgent(e.entry) ? first : rest).push(e);
+  return [...first, ...rest];
+}
 
 /** Entries are de-duplicated by Slack's `id`; one without an id by a hash of its content. */
 function withDedupKeys(entries: unknown[]): { key: string; entry: unknown }[] {

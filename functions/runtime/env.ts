@@ -38,6 +38,8 @@ export const pollerEnvSchema = z.object({
   POLL_INTERVAL_SECONDS: seconds(7),
   /** Seen-entry records outlive the overlap by far, so a late re-read is never re-enqueued. */
   SEEN_RETENTION_HOURS: seconds(72),
+  /** The poller reads the response configuration only to enqueue entries that may end sessions first. */
+  CONFIG_CACHE_SECONDS: seconds(60),
   /** Page size asked of the Audit Logs API: Slack's maximum, 9999, so a burst takes few calls. */
   POLL_PAGE_LIMIT: z.coerce.number().int().min(1).max(9999).default(9999),
 }).refine((env) => env.SEEN_RETENTION_HOURS * 3600 >= 2 * env.POLL_OVERLAP_SECONDS + 3600, {

@@ -107,9 +107,11 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
 });
 
 // The ledger's GSIs are for operators; no function queries them, so none may.
-test('poller: its log group, the ledger, the Slack secret, and sending to the anomalies queue — nothing else', () => {
+test('poller: its log group, the ledger, reading config, the Slack secret, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
+    // Read to enqueue the entries that may end sessions first.
+    'config table': TABLE_READ,
     'ledger table': LEDGER_READ_WRITE,
     key: KEY_USE,
     'slack secret': SECRET_READ,

@@ -91,6 +91,16 @@ export function factsNeeded(entry: AnomalyEntry, config: ResponseConfig): { pers
 }
 
 /**
+ * Whether an entry names an event whose rule ends sessions (before exclusions and safety): the
+ * poller sends these first, so in a burst the people to sign out are not queued behind
+ * thousands of entries that lead to nothing. Order only: the decision is still decide()'s.
+ */
+export function mayEndSessions(entry: AnomalyEntry, config: ResponseConfig): boolean {
+  if (entry.entity.kind !== 'user') return false;
+  return classifyReasons(entry.reasons).events.some((event) => config.events[event].action === 'end_sessions');
+}
+
+/**
  * Why the person belongs to another org (Slack Connect), or undefined when they are ours.
  * `is_stranger` alone misses people from workspaces outside any Enterprise org, so every team
  * we are told about (the entry's and the directory's) must be one of the org's own.
