@@ -1,4 +1,5 @@
 import { eventLabel } from '../domain/anomaly-catalogue';
+import type { NotificationType } from '../domain/config/schema';
 import type { ResponseFacts } from '../domain/messages';
 
 /**
@@ -73,5 +74,32 @@ function describeExternal(external: ResponseFacts['external']): string {
       return `the directory\u2019s team_id ${external.value} is not one of the org\u2019s workspaces`;
     case undefined:
       return 'Slack says so';
+  }
+}
+
+/**
+ * The admin digest of one notification type and period: during a burst admins get this once
+ * per period instead of one message per person. Counts and times only: the people are listed
+ * with the same facts as their own alerts (templates.ts).
+ */
+export function describeDigest(type: NotificationType, people: number, period: { from: string; to: string }): { title: string; headline: string } {
+  const many = people === 1 ? '1 person' : `${people} people`;
+  const between = `between ${period.from} and ${period.to}`;
+  switch (type) {
+    case 'sessions_ended':
+      return {
+        title: `Sessions ended for ${many} (digest)`,
+        headline: `Slack reported anomalies for ${many} ${between}. Their Slack sessions were ended on all devices; each of them was told by their own email. This digest replaces one alert per person while anomalies arrive in bulk.`,
+      };
+    case 'anomaly_not_acted_on':
+      return {
+        title: `Anomalies for ${many}, no action taken (digest)`,
+        headline: `Slack reported anomalies for ${many} ${between}. No automatic action was taken; the reason is given for each person. This digest replaces one alert per person while anomalies arrive in bulk.`,
+      };
+    case 'action_failed':
+      return {
+        title: `Automatic response FAILED for ${many} (digest)`,
+        headline: `Slack reported anomalies for ${many} ${between}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
+      };
   }
 }

@@ -1,5 +1,7 @@
 import { documentClient, secretsClient, sesClient, sqsClient } from '../adapters/aws-clients';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Deliveries } from '../adapters/dynamodb/deliveries';
+import { Digests } from '../adapters/dynamodb/digests';
 import { SesMailer } from '../adapters/ses/mailer';
 import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
 import { loadEnv, notifyEnvSchema } from '../runtime/env';
@@ -32,6 +34,14 @@ export const handler = withObservability(
       slack,
       mailer: new SesMailer(sesClient(), env.SENDER_EMAIL),
       ledger: new Deliveries(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
+      digest: {
+        ledger: new Digests(db, env.LEDGER_TABLE_NAME),
+        settings: { sendAlone: env.DIGEST_SEND_ALONE, periodSeconds: env.DIGEST_PERIOD_SECONDS },
+        // The digest message waits in the queue itself until its period is over (SQS delays up to 15 minutes).
+        schedule: async (flush, delaySeconds) => {
+          await sqs.send(new SendMessageCommand({ QueueUrl: env.NOTIFICATIONS_QUEUE_URL, MessageBody: JSON.stringify(flush), DelaySeconds: Math.min(900, delaySeconds) }));
+        },
+      },
     },
     sqs,
     queueUrl: env.NOTIFICATIONS_QUEUE_URL,

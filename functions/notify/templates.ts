@@ -31,7 +31,7 @@ export const SLACK_LIMITS = { headerText: 150, sectionText: 3000, fieldText: 200
 /** Raw-value caps, applied before escaping, so neither SES nor Slack receives unbounded input. */
 const MAX = { name: 100, userAgent: 512, detail: 1000, value: 200, list: 500 } as const;
 
-const SUBJECT_PREFIX = '[Slack security]';
+export const SUBJECT_PREFIX = '[Slack security]';
 
 /** Short event names for subjects and headers; the catalogue's labels are the long forms. */
 const SHORT_LABEL: Partial<Record<AnomalyEvent, string>> = { tor: 'Tor exit node' };
@@ -47,14 +47,14 @@ const USER_REASON: Record<AnomalyEvent, string> = {
   unexpected_user_agent: 'your account was used from an unexpected browser or app',
 };
 
-interface Fact {
+export interface Fact {
   label: string;
   value: string;
   /** Long values: their own line / block rather than a Slack section field. */
   wide?: boolean;
 }
 
-interface Content {
+export interface Content {
   subject: string;
   /** Heading of the email and header block of the Slack message. */
   title: string;
@@ -75,7 +75,8 @@ export function renderSlackMessage(job: NotificationJob, audience: Audience): Re
 
 // ---------- content: what each audience is told ----------
 
-function adminContent(job: NotificationJob): Content {
+/** What admins are told about one person's anomaly (their own alert; a digest lists the same facts). */
+export function adminContent(job: NotificationJob): Content {
   const who = displayName(job);
   const anomaly = shortAnomaly(job);
   const when = formatEpochSeconds(job.occurredAt);
@@ -176,13 +177,13 @@ function capped(value: string | undefined, max: number = MAX.value): string {
 
 // ---------- formats ----------
 
-function toText(content: Content): string {
+export function toText(content: Content): string {
   const width = Math.max(...content.facts.map((fact) => fact.label.length)) + 1;
   const facts = content.facts.map((fact) => `${`${fact.label}:`.padEnd(width)} ${oneLine(fact.value)}`);
   return [content.title, '', content.paragraphs.join('\n\n'), '', ...facts, '', '--', content.footer, ''].join('\n');
 }
 
-function toHtml(content: Content): string {
+export function toHtml(content: Content): string {
   const rows = content.facts
     .map(
       (fact) =>

@@ -62,6 +62,10 @@ export const notifyEnvSchema = z.object({
   /** The queue notify consumes. */
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   SENDER_EMAIL: z.email(),
+  /** The admin digest: notifications of one type a period that still go out on their own (0: no digest). */
+  DIGEST_SEND_ALONE: z.coerce.number().int().nonnegative().default(5),
+  /** The admin digest's period: one digest per type per period, during a burst (at most 15 minutes, SQS's longest delay). */
+  DIGEST_PERIOD_SECONDS: z.coerce.number().int().min(10).max(885).default(300),
   DIRECTORY_CACHE_SECONDS: seconds(900),
   CONFIG_CACHE_SECONDS: seconds(60),
 });

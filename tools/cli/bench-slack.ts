@@ -66,6 +66,8 @@ export interface SlackRunFigures {
   callsByMethod: Record<string, number>;
   auditCallsPerMinute: number;
   emails: number;
+  /** Emails to affected people / to admins one by one / admin digests. */
+  emailsBy: { people: number; adminsAlone: number; digests: number };
   deadLettered: { anomalies: number; notifications: number };
   wallSeconds: number;
 }
@@ -134,7 +136,8 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
     config: benchConfig,
     rateLimits: true,
     pollEverySeconds: 60,
-    functionEnv: { ...DEPLOYED_POLLER, POLL_INITIAL_LOOKBACK_SECONDS: '600' },
+    // The admin digest as deployed, but over one-minute periods so the run sees a digest go out.
+    functionEnv: { ...DEPLOYED_POLLER, POLL_INITIAL_LOOKBACK_SECONDS: '600', DIGEST_SEND_ALONE: '5', DIGEST_PERIOD_SECONDS: '60' },
     onInvoke: (report) => {
       if (report.functionName === 'respond' || report.functionName === 'notify') counts[report.functionName] += report.messageIds.length;
     },
@@ -145,8 +148,8 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
     const signedOut = () => new Set(pipeline.simulator!.state().resets.map((r) => r.userId)).size;
     await observe(started, () => signedOut() >= targets.length, 10 * 60_000, progressOf(pipeline, signedOut, targets.length, counts));
     const containedAt = Date.now();
-    // Let the notifications drain (emails), within reason.
-    await observe(containedAt, () => false, 30_000);
+    // Let the notifications drain (emails, and the digests of the periods of the burst), within reason.
+    await observe(containedAt, () => false, 100_000, progressOf(pipeline, signedOut, targets.length, counts));
     const until = Date.now();
     const { state, callsByMethod, auditCallsPerMinute } = slackFigures(pipeline, started, until);
     const firstRead = state.calls.find((c) => c.method === 'audit.logs' && c.ok && c.at >= started)?.at ?? started;
@@ -168,12 +171,20 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
       callsByMethod,
       auditCallsPerMinute,
       emails: summary.emails.length,
+      emailsBy: emailsBy(summary.emails),
       deadLettered: summary.deadLetterQueues,
       wallSeconds: Math.round((until - started) / 1000),
     };
   } finally {
     await pipeline.stop();
   }
+}
+
+const ADMINS = ['owner@bench.example', 'secadmin1@bench.example', 'secadmin2@bench.example'];
+function emailsBy(emails: { to: string; subject: string }[]) {
+  const toAdmins = emails.filter((e) => ADMINS.includes(e.to));
+  const digests = toAdmins.filter((e) => e.subject.includes('(digest)')).length;
+  return { people: emails.length - toAdmins.length, adminsAlone: toAdmins.length - digests, digests };
 }
 
 export async function steadyRun(log: (line: string) => void): Promise<SlackRunFigures> {
@@ -202,7 +213,7 @@ export async function steadyRun(log: (line: string) => void): Promise<SlackRunFi
     config: benchConfig,
     rateLimits: true,
     pollEverySeconds: 60,
-    functionEnv: { ...DEPLOYED_POLLER, POLL_INITIAL_LOOKBACK_SECONDS: '60' },
+    functionEnv: { ...DEPLOYED_POLLER, POLL_INITIAL_LOOKBACK_SECONDS: '60', DIGEST_SEND_ALONE: '5' },
   });
   try {
     const started = Date.now();
@@ -224,6 +235,7 @@ export async function steadyRun(log: (line: string) => void): Promise<SlackRunFi
       callsByMethod,
       auditCallsPerMinute,
       emails: summary.emails.length,
+      emailsBy: emailsBy(summary.emails),
       deadLettered: summary.deadLetterQueues,
       wallSeconds: Math.round((until - started) / 1000),
     };
@@ -240,7 +252,7 @@ export function printSlackRun(f: SlackRunFigures): void {
     ['HTTP 429s from Slack', String(f.rateLimited429)],
     ['calls per Slack method', Object.entries(f.callsByMethod).sort().map(([m, n]) => `${m} ${n}`).join(', ')],
     ['audit calls a minute', String(f.auditCallsPerMinute)],
-    ['emails sent', String(f.emails)],
+    ['emails sent (affected people / admins one by one / admin digests)', `${f.emails} (${f.emailsBy.people} / ${f.emailsBy.adminsAlone} / ${f.emailsBy.digests})`],
     ['dead-lettered (anomalies / notifications)', `${f.deadLettered.anomalies} / ${f.deadLettered.notifications}`],
     ['observed for', `${f.wallSeconds} s`],
   ];

@@ -8,6 +8,8 @@
  *   user#<userId> / last-reset          loop protection
  *   breaker / <UTC hour>                circuit-breaker counter
  *   pacer#<method>[ <channel>] / -      Slack calls scheduled in the last window (pacer.ts)
+ *   digest#<type>#<period> / count      admin notifications of a type in a digest period (digests.ts)
+ *   digest#<type>#<period> / entry#<id> one notification job of that period, and whether it went into the digest
  */
 export interface LedgerKey {
   pk: string;
@@ -24,6 +26,8 @@ export const LEDGER_KEYS = {
   breaker: (hour: string): LedgerKey => ({ pk: 'breaker', sk: hour }),
   /** One schedule per Slack method (and channel, for chat.postMessage), shared by every container. */
   pacer: (key: string): LedgerKey => ({ pk: `pacer#${key}`, sk: '-' }),
+  digestCount: (digestId: string): LedgerKey => ({ pk: `digest#${digestId}`, sk: 'count' }),
+  digestMember: (digestId: string, entryId: string): LedgerKey => ({ pk: `digest#${digestId}`, sk: `entry#${entryId}` }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */
