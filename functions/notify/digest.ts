@@ -38,7 +38,7 @@ export function periodOf(nowMs: number, periodSeconds: number = DIGEST.periodSec
 }
 
 /** Slack blocks left for people once the header, summary and footer are in. */
-const SLACK_PEOPLE_MAX = 40;
+const SLACK_PEOPLE_MAX = 40; // + header, summary, reference, footer: within Slack's 50 blocks
 
 export function renderDigest(
   type: NotificationType,
@@ -46,6 +46,8 @@ export function renderDigest(
   jobs: readonly NotificationJob[],
   periodSeconds: number = DIGEST.periodSeconds,
 ): { email: RenderedEmail; slack: RenderedSlackMessage } {
+  // Names this digest the way an alert names its audit entry (the ledger's delivery records use it).
+  const reference = `digest#${digestId(type, periodStart)}`;
   const from = formatEpochSeconds(periodStart).readable;
   const to = formatEpochSeconds(periodStart + periodSeconds).readable;
   const { title, headline } = describeDigest(type, jobs.length, { from, to });
@@ -60,6 +62,8 @@ export function renderDigest(
       const width = Math.max(...person.facts.map((fact) => fact.label.length)) + 1;
       return ['', `${i + 1}. ${person.title}`, ...person.facts.map((fact) => `   ${`${fact.label}:`.padEnd(width)} ${oneLine(fact.value)}`)];
     }),
+    '',
+    `Digest reference: ${reference}`,
     '',
     '--',
     footer,
@@ -82,6 +86,7 @@ export function renderDigest(
           .join('\n') +
         '\n</table>',
     ),
+    `<p>Digest reference: ${escapeHtml(reference)}</p>`,
     `<p style="color:#616061;font-size:12px">${escapeHtml(footer)}</p>`,
     '</body></html>',
     '',
@@ -93,6 +98,7 @@ export function renderDigest(
     { type: 'section', text: { type: 'mrkdwn', text: escapeWithin(headline, SLACK_LIMITS.sectionText, escapeMrkdwn) } },
     ...listed.map((person) => ({ type: 'section', text: { type: 'mrkdwn', text: escapeWithin(oneLine(person.title), SLACK_LIMITS.sectionText, escapeMrkdwn) } })),
   ];
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Digest reference*\n${escapeMrkdwn(reference)}` } });
   const more = people.length - listed.length;
   blocks.push({
     type: 'context',

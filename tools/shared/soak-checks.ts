@@ -30,6 +30,8 @@ export interface RunFacts {
   /** Decision records still in progress (a claim not finished or released). */
   unfinished: DecisionRecord[];
   receipts: DeliveryReceipt[];
+  /** Notification jobs whose admin messages went into a digest (the digest's receipts are under `digestId`). */
+  digested: { entryId: string; digestId: string }[];
   emails: SentEmail[];
   messages: MessageRecord[];
   resets: ResetRecord[];
@@ -43,6 +45,10 @@ export interface RunFacts {
 export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
   const items = await scanLedgerEntries(pipeline);
   const decisionItems = items.filter((item) => item.sk === 'decision') as unknown as DecisionRecord[];
+  // digest#<type>#<period> / entry#<id>, digested: this entry's admins were told in that digest (ledger id digest#<type>#<period>).
+  const digested = items
+    .filter((item) => String(item.pk).startsWith('digest#') && item.digested === true)
+    .map((item) => ({ entryId: String(item.sk).slice('entry#'.length), digestId: String(item.pk) }));
   const receipts: DeliveryReceipt[] = items
     .filter((item) => typeof item.sk === 'string' && item.sk.startsWith('sent#'))
     .map((item) => {
@@ -64,6 +70,7 @@ export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
     decisions: decisionItems.filter((d) => d.status === 'done'),
     unfinished: decisionItems.filter((d) => d.status !== 'done'),
     receipts,
+    digested,
     emails: await pipeline.sentEmails(),
     messages: state?.messages ?? [],
     resets: state?.resets ?? [],
@@ -76,13 +83,14 @@ export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
 /** The audit entry an email is about: every template prints it ("Audit entry ID:" or "Reference:"). */
 export function entryIdOfEmail(email: Pick<SentEmail, 'text' | 'html'>): string | undefined {
   const text = email.text ?? '';
-  return /^(?:Audit entry ID|Reference):\s+(\S+)\s*$/m.exec(text)?.[1];
+  // A digest names itself by its ledger id (digest#<type>#<period>); its people's lines are indented.
+  return /^(?:Audit entry ID|Reference|Digest reference):\s+(\S+)\s*$/m.exec(text)?.[1];
 }
 
 /** The audit entry a Slack message is about, from its Block Kit fields. */
 export function entryIdOfMessage(message: Pick<MessageRecord, 'blocks'>): string | undefined {
   for (const block of (message.blocks ?? []) as { text?: { text?: string } }[]) {
-    const match = /^\*(?:Audit entry ID|Reference)\*\n(\S+)$/.exec(block.text?.text ?? '');
+    const match = /^\*(?:Audit entry ID|Reference|Digest reference)\*\n(\S+)$/.exec(block.text?.text ?? '');
     if (match) return match[1];
   }
   return undefined;
@@ -163,7 +171,10 @@ export function checkIntegrity(facts: RunFacts, options: IntegrityOptions): Inte
   for (const [key, n] of countBy(facts.messages, messageKey)) notificationsWithoutReceipt += Math.max(0, n - (slackReceipts.get(key) ?? 0));
 
   const receiptsPerEntry = countBy(facts.receipts.filter((r) => r.status === 'sent'), (r) => r.entryId);
-  const notificationsMissing = facts.decisions.filter((d) => d.notification && d.notification !== 'none' && !receiptsPerEntry.has(d.entryId)).length;
+  // A job whose admins were told in a digest that went out counts as notified.
+  const digestOf = new Map(facts.digested.map((d) => [d.entryId, d.digestId]));
+  const notified = (entryId: string) => receiptsPerEntry.has(entryId) || receiptsPerEntry.has(digestOf.get(entryId) ?? '');
+  const notificationsMissing = facts.decisions.filter((d) => d.notification && d.notification !== 'none' && !notified(d.entryId)).length;
 
   const excluded = new Set(options.excludedUserIds);
   const excludedUsersTouched = [
@@ -227,9 +238,9 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 function scanLedgerEntries(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
   return scanAll(pipeline.clients.documents, {
     TableName: pipeline.resources.tables.ledger,
-    // Decisions and delivery receipts only (not seen# markers, checkpoint, counters).
-    FilterExpression: 'begins_with(pk, :entry)',
-    ExpressionAttributeValues: { ':entry': 'entry#' },
+    // Decisions, delivery receipts and the jobs that went into an admin digest (not seen# markers, checkpoint, counters).
+    FilterExpression: 'begins_with(pk, :entry) OR (begins_with(pk, :digest) AND begins_with(sk, :entry))',
+    ExpressionAttributeValues: { ':entry': 'entry#', ':digest': 'digest#' },
   });
 }
 
