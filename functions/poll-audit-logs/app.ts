@@ -47,7 +47,8 @@ export function makePollHandler(app: PollerApp) {
         app.logger.error('Slack refused the audit-logs token: fix the token or its scope in the Slack secret', {
           token: error.token,
           slackError: error.code,
-          neededScope: error.extra.needed ?? 'auditlogs:read',
+          neededScope: error.extra.needed ?? (error.extra.problem ? undefined : 'auditlogs:read'),
+          problem: error.extra.problem,
           method: error.method,
         });
       } else {
