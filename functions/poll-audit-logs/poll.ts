@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Checkpoint, PollState } from '../adapters/dynamodb/poll-state';
 import type { MessagePublisher } from '../adapters/sqs/queue';
+import { boundedAuditEntry, isUsableEntryId, MAX_ENTRY_BYTES } from '../domain/audit-entry';
 import type { AnomalyMessage } from '../domain/messages';
 import { isSlackError, SlackError } from '../adapters/slack/errors';
 import type { AuditLogSource } from '../adapters/slack/audit-logs-client';
@@ -36,6 +37,8 @@ export interface PollResult {
   /** Entries returned by the API in this run, including repeats from the overlap. */
   entriesSeen: number;
   enqueued: number;
+  /** Entries too large to carry, enqueued as their bounded copy (boundedAuditEntry). */
+  bounded: number;
   duplicatesDropped: number;
   pages: number;
   /** The window was read to the end and the checkpoint advanced to its upper bound. */
@@ -60,7 +63,7 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
   const state = await deps.ledger.getCheckpoint();
   const window = nextWindow(state, Math.floor(now() / 1000), settings);
   let cursor = state.pending?.cursor;
-  const result: PollResult = { entriesSeen: 0, enqueued: 0, duplicatesDropped: 0, pages: 0, completed: false, window };
+  const result: PollResult = { entriesSeen: 0, enqueued: 0, bounded: 0, duplicatesDropped: 0, pages: 0, completed: false, window };
 
   const saveProgress = async (): Promise<void> => {
     // Without a cursor there is nothing to resume: the next run re-reads the window from the top.
@@ -99,7 +102,9 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
     const fresh = batch.filter((b) => unseen.delete(b.key)); // delete: a key repeated in one page goes once
     result.duplicatesDropped += batch.length - fresh.length;
     const polledAt = now();
-    await deps.publisher.publish(fresh.map((b) => ({ id: b.key, body: { entry: b.entry, polledAt } satisfies AnomalyMessage })));
+    const carried = fresh.map((b) => carriable(b.entry));
+    result.bounded += carried.filter((c) => c.bounded).length;
+    await deps.publisher.publish(fresh.map((b, i) => ({ id: b.key, body: { entry: carried[i].entry, polledAt } satisfies AnomalyMessage })));
     // Marked seen only after SQS accepted them: a crash in between re-enqueues (respond is idempotent), never drops.
     await deps.ledger.markSeen(
       fresh.map((b) => b.key),
@@ -138,14 +143,22 @@ async function fetchWithRetries(
 }
 
 
+/**
+ * An entry as it can travel: itself, or, when it is larger than respond accepts (and than SQS
+ * may take), its bounded copy. One huge entry must not stop its page, and with it the checkpoint,
+ * forever; the copy keeps every field the decision and the alert read, cut with a visible marker.
+ */
+function carriable(entry: unknown): { entry: unknown; bounded: boolean } {
+  const size = Buffer.byteLength(JSON.stringify(entry) ?? '');
+  return size > MAX_ENTRY_BYTES ? { entry: boundedAuditEntry(entry), bounded: true } : { entry, bounded: false };
+}
+
 /** Entries are de-duplicated by Slack's `id`; one without an id by a hash of its content. */
 function withDedupKeys(entries: unknown[]): { key: string; entry: unknown }[] {
   return entries.map((entry) => {
     const id = (entry as { id?: unknown } | null)?.id;
-    const key =
-      typeof id === 'string' && id.length > 0 && id.length <= 200
-        ? id
-        : `sha256-${createHash('sha256').update(JSON.stringify(entry) ?? 'null').digest('hex')}`;
+    // The same rule as respond's validation: an id the ledger cannot key on is replaced by a hash.
+    const key = isUsableEntryId(id) ? id : `sha256-${createHash('sha256').update(JSON.stringify(entry) ?? 'null').digest('hex')}`;
     return { key, entry };
   });
 }

@@ -1,3 +1,4 @@
+import { BOUNDED_TEXT_LENGTH, CUT_MARKER, MAX_ENTRY_BYTES, parseAuditEntry } from '../../../functions/domain/audit-entry';
 import { pollAuditLog, nextWindow, type PollDeps, type PollSettings } from '../../../functions/poll-audit-logs/poll';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 import { FakeAuditLog } from '../../support/fake-audit-log';
@@ -48,6 +49,15 @@ function setup() {
 }
 
 const entry = (id: string, date_create: number, visibleFrom?: number) => ({ id, date_create, action: 'anomaly', visibleFrom });
+/** A whole anomaly entry as Slack sends it (what respond would act on). */
+const anomaly = (id: string, date_create: number, userId: string) => ({
+  id,
+  date_create,
+  action: 'anomaly',
+  entity: { type: 'user', user: { id: userId, name: 'someone', email: 'someone@example.com', team: 'E0ORG00001' } },
+  context: { ua: 'Mozilla/5.0', ip_address: '192.0.2.1' },
+  details: { reason: ['tor'] },
+});
 
 describe('pollAuditLog', () => {
   it('first poll reads back the initial lookback plus overlap, enqueues everything and advances the checkpoint to the window end', async () => {
@@ -182,6 +192,39 @@ describe('pollAuditLog', () => {
     expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 - 60 });
     await pollAuditLog(t.deps);
     expect(t.enqueuedIds()).toEqual(['a']);
+  });
+
+  it('enqueues a bounded copy of an entry too large for SQS, with the ordinary entries of its page, and advances the checkpoint', async () => {
+    const t = setup();
+    const huge = {
+      ...anomaly('huge', T0 - 30, 'W0HUGE0001'),
+      context: { ua: `Mozilla/5.0 ${'A'.repeat(300_000)}`, ip_address: '192.0.2.7' },
+      details: { reason: ['padding'.repeat(5), 'tor'], junk: 'x'.repeat(400_000) },
+    };
+    t.audit.entries.push(anomaly('before', T0 - 40, 'W0AAAA0001'), huge, anomaly('after', T0 - 20, 'W0BBBB0001'));
+    const result = await pollAuditLog(t.deps);
+    expect(result).toMatchObject({ completed: true, enqueued: 3, bounded: 1, checkpoint: T0 });
+    expect(t.enqueuedIds().sort()).toEqual(['after', 'before', 'huge']);
+    const carried = t.publisher.bodies<{ entry: Record<string, unknown> }>().find((b) => b.entry.id === 'huge')!.entry;
+    expect(Buffer.byteLength(JSON.stringify(carried))).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
+    expect(carried).not.toHaveProperty('details.junk');
+    // respond acts on it: it parses, names the person and the event, and says what was cut.
+    const parsed = parseAuditEntry(carried);
+    expect(parsed).toMatchObject({ ok: true, entry: { id: 'huge', entity: { userId: 'W0HUGE0001' }, reasons: ['tor', 'padding'.repeat(5)] } });
+    const ua = parsed.ok ? parsed.entry.context.userAgent! : '';
+    expect(ua.endsWith(CUT_MARKER)).toBe(true);
+    expect(ua.length).toBe(BOUNDED_TEXT_LENGTH + CUT_MARKER.length);
+    // Ordinary entries travel as Slack sent them.
+    expect(t.publisher.bodies<{ entry: Record<string, unknown> }>().find((b) => b.entry.id === 'before')!.entry).toEqual(anomaly('before', T0 - 40, 'W0AAAA0001'));
+  });
+
+  it('enqueues what cannot be parsed at all, bounded, so respond records it as rejected', async () => {
+    const t = setup();
+    t.audit.entries.push({ id: 'junk', date_create: T0 - 5, blob: 'y'.repeat(500_000) } as never);
+    const result = await pollAuditLog(t.deps);
+    expect(result).toMatchObject({ completed: true, enqueued: 1, bounded: 1 });
+    const [body] = t.publisher.bodies<{ entry: unknown }>();
+    expect(parseAuditEntry(body.entry)).toMatchObject({ ok: false, entryId: 'junk' });
   });
 
   it('rethrows auth failures at once without retrying', async () => {

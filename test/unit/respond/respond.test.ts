@@ -329,6 +329,17 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
+  it('records an entry whose id is over the ledger key limit as rejected, keyed by a bounded hash', async () => {
+    const t = setup();
+    const body = message(anomalyEntry({ id: 'x'.repeat(3000) }));
+    const outcome = await respondToMessage(body, t.deps);
+    expect(outcome).toMatchObject({ kind: 'rejected', entryId: expect.stringMatching(/^sha256-[0-9a-f]{64}$/) });
+    const [[key, record]] = [...t.ledger.decisions.entries()];
+    expect(key.length).toBeLessThanOrEqual(200);
+    expect(record).toMatchObject({ decision: 'rejected', detail: expect.stringContaining('id: must be at most 200 characters') });
+    expect(t.slack.resets).toEqual([]);
+  });
+
   it('caches directory lookups (users, group members) for their TTL, then refreshes', async () => {
     const t = setup({ exclusions: { excludedGroups: ['S0SEC00001'] } });
     t.slack.groups.set('S0SEC00001', []);
