@@ -38,7 +38,15 @@ export class RespondDirectory {
       groupKeys.map(async (key) => {
         const { id, team } = parseGroupKey(key);
         try {
-          return [key, await this.groups.get(key, async () => new Set(await this.slack.usergroupMembers({ id, teamId: team })))] as const;
+          const members = await this.groups.get(key, async () => {
+            const users = await this.slack.usergroupMembers({ id, teamId: team });
+            // An exclusion group that expands to nobody protects nobody: its people would be
+            // signed out. Slack answers an emptied, disabled or wrongly scoped group this way,
+            // so it cannot be told from a real one: fail safe and name it (not cached).
+            if (!Array.isArray(users) || users.length === 0) throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (Slack listed no members)`]);
+            return new Set(users);
+          });
+          return [key, members] as const;
         } catch (error) {
           if (isSlackError(error, 'permanent')) {
             // Without the members we cannot tell who is excluded: fail safe, as for a bad config.

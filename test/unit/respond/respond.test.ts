@@ -1,6 +1,5 @@
-import { ConfigError } from '../../../functions/domain/errors';
+import { ConfigError, RetryLaterError } from '../../../functions/domain/errors';
 import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
-import { RetryLaterError } from '../../../functions/domain/errors';
 import type { NotificationJob } from '../../../functions/domain/messages';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
@@ -315,6 +314,21 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
+  it('fails safe, naming the group, when an excluded group lists no members (it would exclude nobody), and asks again next time', async () => {
+    const t = setup({ events: { tor: { action: 'end_sessions', excludedGroups: ['S0EMPTY001'] } } });
+    t.slack.groups.set('S0EMPTY001', []);
+    const error = await respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps).catch((e) => e);
+    // Retried at the config-invalid pace; the handler counts ConfigInvalid and logs the issue.
+    expect(error).toBeInstanceOf(RetryLaterError);
+    expect(error.cause).toBeInstanceOf(ConfigError);
+    expect(error.cause.issues).toEqual(['excludedGroups: user group S0EMPTY001 cannot be expanded (Slack listed no members)']);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.size).toBe(0);
+    t.slack.groups.set('S0EMPTY001', ['U0OTHER001']);
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps)).resolves.toMatchObject({ kind: 'decided' });
+    expect(t.slack.calls.usergroupMembers).toBe(2);
+  });
+
   it.each([
     ['not JSON', '{oops'],
     ['no entry', JSON.stringify({ polledAt: 1 })],
@@ -342,7 +356,7 @@ describe('respondToMessage', () => {
 
   it('caches directory lookups (users, group members) for their TTL, then refreshes', async () => {
     const t = setup({ exclusions: { excludedGroups: ['S0SEC00001'] } });
-    t.slack.groups.set('S0SEC00001', []);
+    t.slack.groups.set('S0SEC00001', ['U0SOMEONE1']);
     await respondToMessage(message(anomalyEntry({ id: 'c1', userId: 'U0AAA00001' })), t.deps);
     await respondToMessage(message(anomalyEntry({ id: 'c2', userId: 'U0AAA00001', reasons: ['unexpected_scraping'] })), t.deps);
     expect(t.slack.calls.usergroupMembers).toBe(1);
