@@ -35,6 +35,15 @@ export function makePollHandler(app: PollerApp) {
         app.metrics.addMetric(METRIC.entriesEnqueued, MetricUnit.Count, result.enqueued);
         app.metrics.addMetric(METRIC.duplicatesDropped, MetricUnit.Count, result.duplicatesDropped);
         app.logger.info('Audit log polled', { round, ...result });
+        if (result.interruptedBy === 'cursor_loop') {
+          app.logger.warn('Slack\u2019s audit-log cursor went round in a circle: the window restarts from its first page next run', { window: result.window });
+        }
+        if (result.abandoned) {
+          app.metrics.addMetric(METRIC.auditWindowsAbandoned, MetricUnit.Count, 1);
+          app.logger.error('Audit log window given up: Slack\u2019s cursor looped again after a restart. Entries in it may not have been read; newer ones are', {
+            abandoned: result.abandoned,
+          });
+        }
         if (!result.completed) break;
         const settings = app.deps.settings;
         if (round === app.rounds || remainingMs() < app.intervalMs + 2 * settings.safetyMarginMs) break;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Checkpoint, PollState } from '../adapters/dynamodb/poll-state';
+import type { AbandonedWindow, Checkpoint, PollState } from '../adapters/dynamodb/poll-state';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import { boundedAuditEntry, isUsableEntryId, MAX_ENTRY_BYTES } from '../domain/audit-entry';
 import type { AnomalyMessage } from '../domain/messages';
@@ -20,7 +20,16 @@ export interface PollSettings {
   safetyMarginMs: number;
   /** Transient failures (5xx, network, timeout) retried per page before giving up this run. */
   transientRetries: number;
+  /**
+   * Pages read in one window (across runs) before it counts as a cursor loop, as a repeated
+   * cursor does: the window restarts once, then is given up. Default 100.
+   */
+  maxPagesPerWindow?: number;
 }
+
+const DEFAULT_MAX_PAGES_PER_WINDOW = 100;
+/** Abandoned windows kept in the checkpoint record. */
+const ABANDONED_KEPT = 10;
 
 export interface PollDeps {
   audit: AuditLogSource;
@@ -43,8 +52,10 @@ export interface PollResult {
   pages: number;
   /** The window was read to the end and the checkpoint advanced to its upper bound. */
   completed: boolean;
-  /** Why the run stopped early, if it did; the saved cursor resumes it next time. */
-  interruptedBy?: 'deadline' | 'rate_limited';
+  /** Why the run stopped early, if it did; the saved cursor resumes it next time (a cursor loop: the window restarts). */
+  interruptedBy?: 'deadline' | 'rate_limited' | 'cursor_loop';
+  /** A window given up after its cursor looped twice: the checkpoint moved past it, the alarm says so. */
+  abandoned?: AbandonedWindow;
   checkpoint?: number;
   window: { oldest: number; latest: number };
 }
@@ -54,23 +65,32 @@ export interface PollResult {
  * returns newest first), enqueue entries no earlier poll enqueued, and only when the whole
  * window is durably enqueued advance the checkpoint. An interrupted window saves its bounds
  * and cursor and is resumed next time, so a 429, a 5xx or the Lambda deadline never leaves a
- * gap, and a cursor cannot stall: an unusable one restarts the window.
+ * gap, and a cursor cannot stall: an unusable one restarts the window. A cursor that loops (Slack
+ * hands back one it gave before, or the window runs past the page cap) restarts the window once;
+ * if it loops again the window is given up (recorded and alarmed) so newer anomalies are read.
  */
 export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? realSleep;
   const { settings } = deps;
+  const maxPages = settings.maxPagesPerWindow ?? DEFAULT_MAX_PAGES_PER_WINDOW;
   const state = await deps.ledger.getCheckpoint();
   const window = nextWindow(state, Math.floor(now() / 1000), settings);
   let cursor = state.pending?.cursor;
+  const restarted = state.pending?.restarted === true;
+  const pagesBefore = state.pending?.pages ?? 0;
+  // Every cursor this run sent: Slack handing one back again means the pages go round in a circle.
+  const cursorsSent = new Set<string>(cursor ? [cursor] : []);
   const result: PollResult = { entriesSeen: 0, enqueued: 0, bounded: 0, duplicatesDropped: 0, pages: 0, completed: false, window };
 
+  // Every save keeps the record of abandoned windows.
+  const save = (next: Omit<Checkpoint, 'abandoned' | 'updatedAt'>, abandoned = state.abandoned) =>
+    deps.ledger.saveCheckpoint({ ...next, ...(abandoned?.length ? { abandoned } : {}) });
   const saveProgress = async (): Promise<void> => {
-    // Without a cursor there is nothing to resume: the next run re-reads the window from the top.
-    await deps.ledger.saveCheckpoint({
-      checkpoint: state.checkpoint,
-      ...(cursor ? { pending: { oldest: window.oldest, latest: window.latest, cursor } } : {}),
-    });
+    // Without a cursor there is nothing to resume, unless the window is being restarted (its
+    // restart and page count must survive): the next run re-reads the window from the top.
+    const pending = { oldest: window.oldest, latest: window.latest, pages: pagesBefore + result.pages, ...(restarted ? { restarted } : {}) };
+    await save({ checkpoint: state.checkpoint, ...(cursor ? { pending: { ...pending, cursor } } : restarted ? { pending } : {}) });
   };
 
   for (;;) {
@@ -89,7 +109,7 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
       if (cursor && isSlackError(error, 'permanent')) {
         // e.g. invalid_cursor after a long pause: start the window again; dedup absorbs repeats.
         cursor = undefined;
-        await deps.ledger.saveCheckpoint({ checkpoint: state.checkpoint });
+        await save({ checkpoint: state.checkpoint });
         throw new Error(`Audit log cursor was refused (${(error as SlackError).code}); the window restarts next run`);
       }
       await saveProgress();
@@ -113,9 +133,26 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
     result.enqueued += fresh.length;
     cursor = page.nextCursor;
     if (!cursor) break;
+
+    const loop = cursorsSent.has(cursor) ? 'repeated_cursor' : pagesBefore + result.pages >= maxPages ? 'page_cap' : undefined;
+    if (loop && !restarted) {
+      // Perhaps a passing fault on Slack's side: read the window again from its first page
+      // (dedup absorbs what was already enqueued), once.
+      await save({ checkpoint: state.checkpoint, pending: { oldest: window.oldest, latest: window.latest, pages: 0, restarted: true } });
+      return { ...result, interruptedBy: 'cursor_loop', checkpoint: state.checkpoint };
+    }
+    if (loop) {
+      // It loops again: give this window up rather than re-read it forever while newer
+      // anomalies wait. What it yielded is enqueued; the rest may be lost, so it is recorded
+      // (with the checkpoint) and alarmed, naming the window.
+      const abandoned: AbandonedWindow = { oldest: window.oldest, latest: window.latest, reason: loop, at: now() };
+      await save({ checkpoint: window.latest }, [...(state.abandoned ?? []), abandoned].slice(-ABANDONED_KEPT));
+      return { ...result, completed: true, abandoned, checkpoint: window.latest };
+    }
+    cursorsSent.add(cursor);
   }
 
-  await deps.ledger.saveCheckpoint({ checkpoint: window.latest });
+  await save({ checkpoint: window.latest });
   return { ...result, completed: true, checkpoint: window.latest };
 }
 

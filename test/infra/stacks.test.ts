@@ -305,6 +305,12 @@ describe('alarms', () => {
     );
   });
 
+  test('an audit-log window the poller gave up (its cursor looped twice)', () => {
+    expect(customAlarm(METRIC.auditWindowsAbandoned, 'poll-audit-logs')).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' }),
+    ]);
+  });
+
   test('invalid configuration seen by respond', () => {
     expect(customAlarm(METRIC.configInvalid, 'respond')).toEqual([
       expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' }),

@@ -87,6 +87,11 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 200, pending: undefined, updatedAt: T0 + 5000 });
         expect(await t.stored(LEDGER_KEYS.checkpoint())).toEqual({ ...LEDGER_KEYS.checkpoint(), checkpoint: 200, updatedAt: T0 + 5000 });
       });
+      it('keeps a restarted window without a cursor, its page count, and the abandoned windows', async () => {
+        const abandoned = [{ oldest: 1, latest: 50, reason: 'repeated_cursor' as const, at: T0 - 1000 }];
+        await l.saveCheckpoint({ checkpoint: 60, pending: { oldest: 55, latest: 120, pages: 0, restarted: true }, abandoned });
+        await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 60, pending: { oldest: 55, latest: 120, pages: 0, restarted: true }, abandoned, updatedAt: T0 });
+      });
     });
 
     describePart('decisions', 'decision log', () => {

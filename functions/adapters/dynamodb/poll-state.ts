@@ -6,9 +6,26 @@ import { expiresAfter, LEDGER_KEYS, SEEN_PREFIX } from './keys';
 export interface Checkpoint {
   /** Every entry with date_create ≤ this (unix seconds) was enqueued, up to late arrivals. */
   checkpoint?: number;
-  /** A window whose pagination was interrupted: resume with the same bounds and cursor. */
-  pending?: { oldest: number; latest: number; cursor: string };
+  /**
+   * A window whose pagination was interrupted: resume with the same bounds and cursor (none: from
+   * its first page). `pages` read so far across runs; `restarted` once after a cursor loop.
+   */
+  pending?: { oldest: number; latest: number; cursor?: string; pages?: number; restarted?: boolean };
+  /**
+   * Windows given up after Slack's cursor looped even after a restart (newest last, at most
+   * ten): entries in them may not have been read. Alarmed when it happens; kept for the operator.
+   */
+  abandoned?: AbandonedWindow[];
   updatedAt?: number;
+}
+
+export interface AbandonedWindow {
+  oldest: number;
+  latest: number;
+  /** Why: Slack returned a cursor it had returned before, or the window passed the page cap. */
+  reason: 'repeated_cursor' | 'page_cap';
+  /** When it was given up (epoch ms). */
+  at: number;
 }
 
 /** The poller's state in the ledger: where it has read up to, and which entries it has enqueued. */
@@ -23,7 +40,7 @@ export class PollState {
   async getCheckpoint(): Promise<Checkpoint> {
     const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: LEDGER_KEYS.checkpoint(), ConsistentRead: true }));
     const item = out.Item ?? {};
-    return { checkpoint: item.checkpoint, pending: item.pending, updatedAt: item.updatedAt };
+    return { checkpoint: item.checkpoint, pending: item.pending, ...(item.abandoned ? { abandoned: item.abandoned } : {}), updatedAt: item.updatedAt };
   }
 
   async saveCheckpoint(state: Checkpoint): Promise<void> {

@@ -30,13 +30,13 @@ function setup() {
     return metrics;
   });
   const sleeps: number[] = [];
-  const handler = makePollHandler({
+  const app = {
     deps: {
       audit,
       ledger,
       publisher,
       now: clock,
-      sleep: async (ms) => {
+      sleep: async (ms: number) => {
         sleeps.push(ms);
         nowMs += ms;
       },
@@ -46,9 +46,10 @@ function setup() {
     intervalMs: 20_000,
     logger: new Logger({ serviceName: 'poll-audit-logs' }),
     metrics: metrics as Metrics,
-  });
+  };
+  const handler = makePollHandler(app);
   const context = (remaining: () => number) => ({ getRemainingTimeInMillis: remaining }) as unknown as Context;
-  return { handler, audit, ledger, publisher, logs, added, sleeps, context, clock, advance: (ms: number) => (nowMs += ms) };
+  return { app, handler, audit, ledger, publisher, logs, added, sleeps, context, clock, advance: (ms: number) => (nowMs += ms) };
 }
 
 afterEach(() => jest.restoreAllMocks());
@@ -79,6 +80,20 @@ describe('poll-audit-logs handler', () => {
     expect(line).toMatchObject({ token: 'audit', slackError: 'missing_scope', neededScope: 'auditlogs:read' });
     expect(t.logs.join('')).not.toMatch(/xox[a-z]-/);
     expect(t.added).toEqual(expect.arrayContaining([['SlackAuthFailures', 1], ['PollFailures', 1], ['CheckpointAgeSeconds', 300]]));
+  });
+
+  it('counts an abandoned window (AuditWindowsAbandoned, alarmed) and logs it, naming the window', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300, pending: { oldest: T0 - 900, latest: T0, pages: 0, restarted: true } };
+    let calls = 0;
+    const looping = { fetchAnomalies: async () => ({ entries: [], nextCursor: calls++ < 50 ? 'same' : undefined }) };
+    const handler = makePollHandler({ ...t.app, deps: { ...t.app.deps, audit: looping } });
+    await handler({}, t.context(() => 90_000));
+    // Two pages to see the loop again and give the window up; the next round restarts its new window after two more.
+    expect(calls).toBe(4);
+    expect(t.added).toEqual(expect.arrayContaining([['AuditWindowsAbandoned', 1]]));
+    const line = JSON.parse(t.logs.find((l) => l.includes('Audit log window given up'))!);
+    expect(line).toMatchObject({ level: 'ERROR', abandoned: { oldest: T0 - 900, latest: T0, reason: 'repeated_cursor' } });
   });
 });
 

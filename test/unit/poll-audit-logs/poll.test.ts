@@ -1,6 +1,7 @@
 import { BOUNDED_TEXT_LENGTH, CUT_MARKER, MAX_ENTRY_BYTES, parseAuditEntry } from '../../../functions/domain/audit-entry';
 import { pollAuditLog, nextWindow, type PollDeps, type PollSettings } from '../../../functions/poll-audit-logs/poll';
 import { SlackError } from '../../../functions/adapters/slack/errors';
+import type { AuditLogSource } from '../../../functions/adapters/slack/audit-logs-client';
 import { FakeAuditLog } from '../../support/fake-audit-log';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
 import { RecordingPublisher } from '../../support/recording-publisher';
@@ -137,7 +138,7 @@ describe('pollAuditLog', () => {
     const first = await pollAuditLog(t.deps);
     expect(first).toMatchObject({ completed: false, interruptedBy: 'rate_limited', enqueued: 2 });
     expect(t.ledger.checkpoint.checkpoint).toBeUndefined();
-    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 4200, latest: T0, cursor: expect.any(String) });
+    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 4200, latest: T0, cursor: expect.any(String), pages: 1 });
 
     const savedCursor = t.ledger.checkpoint.pending?.cursor;
     t.advance(120);
@@ -225,6 +226,81 @@ describe('pollAuditLog', () => {
     expect(result).toMatchObject({ completed: true, enqueued: 1, bounded: 1 });
     const [body] = t.publisher.bodies<{ entry: unknown }>();
     expect(parseAuditEntry(body.entry)).toMatchObject({ ok: false, entryId: 'junk' });
+  });
+
+  /**
+   * An audit log whose pagination goes round in a circle: page `n` of the window names cursor
+   * `next(n)`. It refuses to answer past 50 calls, so a poller that never notices fails here
+   * instead of looping until its deadline.
+   */
+  function loopingAudit(next: (page: number) => string | undefined) {
+    const calls: (string | undefined)[] = [];
+    const source: AuditLogSource = {
+      fetchAnomalies: async (query) => {
+        calls.push(query.cursor);
+        if (calls.length > 50) throw new Error('the poller kept paging a looping cursor');
+        const page = query.cursor ? Number(query.cursor.split('-')[1]) : 0;
+        return { entries: [entry(`p${page}`, T0 - 10 - page)], nextCursor: next(page) };
+      },
+    };
+    return { source, calls };
+  }
+
+  it('restarts the window once when Slack hands back a cursor it gave before, then gives the window up, recorded, and moves on', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    const looping = loopingAudit((page) => (page === 0 ? 'c-1' : page === 1 ? 'c-2' : 'c-1')); // 0 → 1 → 2 → 1 → 2 …
+    const deps = { ...t.deps, audit: looping.source };
+
+    const first = await pollAuditLog(deps);
+    expect(first).toMatchObject({ completed: false, interruptedBy: 'cursor_loop', pages: 3, enqueued: 3, checkpoint: T0 - 300 });
+    expect(looping.calls).toEqual([undefined, 'c-1', 'c-2']);
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 - 300, pending: { oldest: T0 - 900, latest: T0, pages: 0, restarted: true } });
+
+    t.advance(60);
+    const second = await pollAuditLog(deps);
+    expect(looping.calls.slice(3)).toEqual([undefined, 'c-1', 'c-2']); // the same window, from its first page
+    const abandoned = { oldest: T0 - 900, latest: T0, reason: 'repeated_cursor', at: (T0 + 60) * 1000 };
+    expect(second).toMatchObject({ completed: true, abandoned, enqueued: 0, duplicatesDropped: 3, checkpoint: T0 });
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0, abandoned: [abandoned] });
+
+    // Newer anomalies are read again, and the record of the abandoned window is kept.
+    t.audit.entries.push(entry('newer', T0 + 100));
+    t.advance(120);
+    const third = await pollAuditLog(t.deps);
+    expect(third).toMatchObject({ completed: true, enqueued: 1 });
+    expect(t.enqueuedIds()).toContain('newer');
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 + 180, abandoned: [abandoned] });
+  });
+
+  it('caps the pages read in one window, across runs: a cursor that never repeats but never ends is a loop too', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    const endless = loopingAudit((page) => `c-${page + 1}`);
+    const deps = { ...t.deps, audit: endless.source, settings: { ...settings, maxPagesPerWindow: 4 } };
+
+    // The deadline interrupts after two pages: the count is saved with the cursor.
+    let pagesLeft = 2;
+    const first = await pollAuditLog({ ...deps, remainingMs: () => (pagesLeft-- > 0 ? 60_000 : 0) });
+    expect(first).toMatchObject({ interruptedBy: 'deadline', pages: 2 });
+    expect(t.ledger.checkpoint.pending).toMatchObject({ cursor: 'c-2', pages: 2 });
+
+    const second = await pollAuditLog(deps);
+    expect(second).toMatchObject({ interruptedBy: 'cursor_loop', pages: 2 });
+    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 900, latest: T0, pages: 0, restarted: true });
+
+    const third = await pollAuditLog(deps);
+    expect(third).toMatchObject({ completed: true, pages: 4, abandoned: { reason: 'page_cap' }, checkpoint: T0 });
+    expect(endless.calls).toHaveLength(8);
+  });
+
+  it('reads a long window that ends within the cap as usual', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    for (let i = 0; i < 7; i++) t.audit.entries.push(entry(`e${i}`, T0 - 10 - i));
+    const result = await pollAuditLog({ ...t.deps, settings: { ...settings, maxPagesPerWindow: 4 } }); // page limit 2: exactly 4 pages
+    expect(result).toMatchObject({ completed: true, pages: 4, enqueued: 7, checkpoint: T0 });
+    expect(result.abandoned).toBeUndefined();
   });
 
   it('rethrows auth failures at once without retrying', async () => {
