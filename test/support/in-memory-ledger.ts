@@ -57,6 +57,16 @@ export class InMemoryLedger {
     this.checkpointUpdatedAt = this.now();
     this.checkpointWrites.push(structuredClone(state));
   }
+  /** The poller lease: who holds it, until when, and its TTL. */
+  lease?: { holder: string; leaseUntil: number; expiresAt: number };
+  async acquireLease(holder: string, untilMs: number): Promise<boolean> {
+    if (this.lease && this.lease.leaseUntil >= this.now() && this.lease.holder !== holder) return false;
+    this.lease = { holder, leaseUntil: untilMs, expiresAt: expiresAfter(untilMs, 3600) };
+    return true;
+  }
+  async releaseLease(holder: string): Promise<void> {
+    if (this.lease?.holder === holder) this.lease.leaseUntil = 0;
+  }
   async filterUnseen(ids: string[]): Promise<string[]> {
     return [...new Set(ids)].filter((id) => !this.seen.has(id));
   }
@@ -148,6 +158,7 @@ export class InMemoryLedger {
     if (key.pk === LEDGER_KEYS.checkpoint().pk && key.sk === LEDGER_KEYS.checkpoint().sk) {
       return this.checkpointUpdatedAt === undefined ? undefined : item({ ...this.checkpoint, updatedAt: this.checkpointUpdatedAt });
     }
+    if (key.pk === LEDGER_KEYS.pollerLease().pk && key.sk === LEDGER_KEYS.pollerLease().sk) return this.lease && item({ ...this.lease });
     if (kind === 'seen#' && key.sk === '-') return this.seen.has(id) ? item({ expiresAt: this.seen.get(id) }) : undefined;
     if (kind === 'entry#' && key.sk === 'decision') {
       const record = this.decisions.get(id);

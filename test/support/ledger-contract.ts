@@ -10,7 +10,7 @@ export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
 
 /** The four aggregates' methods, as one object (their names do not overlap); a fake may provide only some parts. */
 export type LedgerMethods = Partial<
-  Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen'> &
+  Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen' | 'acquireLease' | 'releaseLease'> &
     Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'> &
     Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'> &
     Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
@@ -36,12 +36,13 @@ const T0 = Date.parse('2026-11-24T10:15:00.500Z');
 const RETENTION_DAYS = 30;
 
 let unique = 0;
-let breakerEpochs = 0;
+let freshEpochs = 0;
 /**
- * A start time later than any earlier breaker test's (ten days apart): the window is one item,
- * shared by every test on a real table, and each test's units must have left it.
+ * A start time later than any earlier such test's (ten days apart): the breaker window and the
+ * poller lease are one item each, shared by every test on a real table, and what an earlier test
+ * left in them must have run out.
  */
-const breakerEpoch = () => Date.parse('2031-01-01T10:00:00.000Z') + ++breakerEpochs * 10 * 86400_000;
+const freshEpoch = () => Date.parse('2031-01-01T10:00:00.000Z') + ++freshEpochs * 10 * 86400_000;
 /** Ids unique in this process, so runs against one real table never meet each other's records. */
 const id = (name: string) => `${name}-${process.pid}-${++unique}`;
 
@@ -87,6 +88,25 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 200, pending: undefined, updatedAt: T0 + 5000 });
         expect(await t.stored(LEDGER_KEYS.checkpoint())).toEqual({ ...LEDGER_KEYS.checkpoint(), checkpoint: 200, updatedAt: T0 + 5000 });
       });
+      it('grants the poller lease to one holder at a time until its time is up, again to the holder, and at once after a release', async () => {
+        const [a, b] = [id('poll-a'), id('poll-b')];
+        // Other tests may hold the one lease item on a shared table: start after any of theirs.
+        at(freshEpoch());
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(true);
+        expect(await t.stored(LEDGER_KEYS.pollerLease())).toEqual({ ...LEDGER_KEYS.pollerLease(), holder: a, leaseUntil: now + 60_000, expiresAt: seconds(now + 60_000) + 3600 });
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(false);
+        await expect(l.acquireLease(a, now + 90_000)).resolves.toBe(true); // the holder may extend it
+        const start = now;
+        at(start + 90_000); // up to and including leaseUntil it is held
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(false);
+        at(start + 90_001); // a holder that died keeps it only until then
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(true);
+        await l.releaseLease(a); // not a's any more: nothing happens
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(false);
+        await l.releaseLease(b);
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(true);
+      });
+
       it('keeps a restarted window without a cursor, its page count, and the abandoned windows', async () => {
         const abandoned = [{ oldest: 1, latest: 50, reason: 'repeated_cursor' as const, at: T0 - 1000 }];
         await l.saveCheckpoint({ checkpoint: 60, pending: { oldest: 55, latest: 120, pages: 0, restarted: true }, abandoned });
@@ -182,7 +202,7 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
       });
 
       it('spends the budget up to the limit in any 60 minutes (a sliding window: no fresh budget at the top of the hour), and keeps the window about 2 h', async () => {
-        const early = breakerEpoch() + 59 * 60_000 + 30_000; // hh:59:30
+        const early = freshEpoch() + 59 * 60_000 + 30_000; // hh:59:30
         at(early);
         expect([await l.consumeResetBudget(2), await l.consumeResetBudget(2), await l.consumeResetBudget(2)]).toEqual([true, true, false]);
         expect(await t.stored(LEDGER_KEYS.breaker())).toEqual({ ...LEDGER_KEYS.breaker(), units: [early, early], version: 2, expiresAt: seconds(early) + 2 * 3600 });
@@ -197,7 +217,7 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
       });
 
       it('counts each unit for an hour from when it was taken', async () => {
-        const start = breakerEpoch();
+        const start = freshEpoch();
         for (const minute of [0, 20, 40]) {
           at(start + minute * 60_000);
           await expect(l.consumeResetBudget(3)).resolves.toBe(true);
@@ -211,7 +231,7 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
       });
 
       it('takes a budget unit for a reservation once, notes it on the reservation (budgetTaken), and refuses one not held', async () => {
-        const start = breakerEpoch();
+        const start = freshEpoch();
         at(start);
         const user = id('W0BUD');
         await l.claimReset(user, 'b-1', 30);
@@ -230,7 +250,7 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
       });
 
       it('refunds the newest unit in the window, never below zero', async () => {
-        const start = breakerEpoch();
+        const start = freshEpoch();
         at(start);
         const before = await t.stored(LEDGER_KEYS.breaker());
         await l.refundResetBudget(); // nothing in the window: nothing to give back, nothing written

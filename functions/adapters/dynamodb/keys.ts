@@ -2,6 +2,7 @@
  * Every record the responder writes lives in the one ledger table; these are its keys, in one
  * place so no two aggregates can collide:
  *   poller / checkpoint                 poll checkpoint and an interrupted window's cursor
+ *   poller / lease                      the poller invocation that may poll now (one at a time)
  *   seen#<entryId> / -                  the poller enqueued this entry (TTL > overlap window)
  *   entry#<entryId> / decision          the decision and outcome for one audit entry (the response log)
  *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
@@ -15,6 +16,7 @@ export interface LedgerKey {
 
 export const LEDGER_KEYS = {
   checkpoint: (): LedgerKey => ({ pk: 'poller', sk: 'checkpoint' }),
+  pollerLease: (): LedgerKey => ({ pk: 'poller', sk: 'lease' }),
   seen: (entryId: string): LedgerKey => ({ pk: `seen#${entryId}`, sk: '-' }),
   decision: (entryId: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: 'decision' }),
   delivery: (entryId: string, deliveryKey: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: `sent#${deliveryKey}` }),
