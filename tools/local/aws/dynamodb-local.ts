@@ -122,7 +122,7 @@ async function assertJava(): Promise<void> {
   if (!/^jdk\.compiler@/m.test(modules)) throw new Error(`${JAVA_HINT} (found a Java runtime without its compiler, jdk.compiler)`);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const address = server.address();
