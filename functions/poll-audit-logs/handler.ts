@@ -17,13 +17,14 @@ const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
 const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
 const db = documentClient();
+const pollState = new PollState(db, env.LEDGER_TABLE_NAME);
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
       // Paced to the audit budget (a fifth of Slack's org-wide Tier 3, shared with the org's SIEM).
       audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL, pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME) }),
-      ledger: new PollState(db, env.LEDGER_TABLE_NAME),
+      ledger: pollState,
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
         overlapSeconds: env.POLL_OVERLAP_SECONDS,
@@ -36,6 +37,7 @@ export const handler = withObservability(
       },
     },
     config: new DynamoConfigSource(db, env.CONFIG_TABLE_NAME, env.CONFIG_CACHE_SECONDS * 1000),
+    lease: pollState,
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

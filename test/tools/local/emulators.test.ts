@@ -1,9 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { createLocalClients } from '../../../tools/local/aws/clients';
+import { freePort } from '../../../tools/local/aws/dynamodb-local';
 import { startEmulators } from '../../../tools/local/aws/emulators';
 
 /** Pids of running processes whose command line matches. */
@@ -14,8 +16,30 @@ function pgrep(pattern: string): number[] {
     return []; // pgrep exits 1 when nothing matches
   }
 }
+// Other processes on the machine (a parallel jest run, local mode) may start and stop their own
+// DynamoDB Local at any time: only processes tied to what this test started are counted.
 const dynamoDbLocalPids = () => pgrep('DynamoDBLocal');
-const watchdogPids = () => pgrep('dynamodb-local-watchdog');
+const dynamoDbLocalPidsOnPort = (port: number) => pgrep(`DynamoDBLocal.* -port ${port}( |$)`);
+const watchdogPidsFor = (javaPid: number) => pgrep(`dynamodb-local-watchdog ${javaPid}$`);
+
+/**
+ * The local addresses of every socket listening on `port`, read from the kernel's tables
+ * (/proc/net/tcp and tcp6), so no connection to a non-loopback address is ever made.
+ */
+function listeningAddresses(port: number): string[] {
+  const addresses: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      const [hex, portHex] = local.split(':');
+      if (parseInt(portHex, 16) === port) addresses.push(hex);
+    }
+  }
+  return addresses;
+}
+/** 127.0.0.1 as /proc/net shows it: little-endian IPv4, or IPv4-mapped in IPv6. */
+const LOOPBACK = new Set(['0100007F', '0000000000000000FFFF00000100007F']);
 
 function isAlive(pid: number): boolean {
   try {
@@ -32,7 +56,6 @@ jest.setTimeout(180_000);
 
 describe('startEmulators', () => {
   it('starts DynamoDB Local, fauxqs and SES on loopback and stops them without leaving a process', async () => {
-    const watchdogsBefore = watchdogPids();
     const startedAt = Date.now();
     const emulators = await startEmulators();
     const startMs = Date.now() - startedAt;
@@ -50,6 +73,14 @@ describe('startEmulators', () => {
       await expect(clients.sqs.send(new ListQueuesCommand({}))).resolves.toBeDefined();
       expect((await fetch(emulators.sesStoreUrl)).status).toBe(200);
       expect(dynamoDbLocalPids()).toContain(emulators.dynamodbPid);
+      // DynamoDB Local's own entry point listens on every interface (0.0.0.0 / ::): only loopback here.
+      const dynamodbPort = Number(new URL(emulators.endpoints.dynamodb).port);
+      const listening = listeningAddresses(dynamodbPort);
+      expect(listening.length).toBeGreaterThan(0);
+      expect(listening.filter((address) => !LOOPBACK.has(address))).toEqual([]);
+      expect(watchdogPidsFor(emulators.dynamodbPid)).toHaveLength(1);
+      // The pattern the next test relies on to find a leaked Java really finds a running one.
+      expect(dynamoDbLocalPidsOnPort(Number(new URL(emulators.endpoints.dynamodb).port))).toEqual([emulators.dynamodbPid]);
     } finally {
       clients.destroy();
       const stoppedAt = Date.now();
@@ -58,7 +89,7 @@ describe('startEmulators', () => {
     }
     expect(isAlive(emulators.dynamodbPid)).toBe(false);
     expect(dynamoDbLocalPids()).not.toContain(emulators.dynamodbPid);
-    expect(watchdogPids().filter((pid) => !watchdogsBefore.includes(pid))).toEqual([]);
+    expect(watchdogPidsFor(emulators.dynamodbPid)).toEqual([]);
     await expect(fetch(emulators.sesStoreUrl)).rejects.toThrow();
     await expect(emulators.stop()).resolves.toBeUndefined(); // idempotent
   });
@@ -67,13 +98,13 @@ describe('startEmulators', () => {
     const busy: Server = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const busyPort = (busy.address() as { port: number }).port;
-    const before = dynamoDbLocalPids();
+    const dynamodbPort = await freePort();
     try {
-      await expect(startEmulators({ ports: { ses: busyPort } })).rejects.toThrow(/SES emulator could not listen/);
+      await expect(startEmulators({ ports: { ses: busyPort, dynamodb: dynamodbPort } })).rejects.toThrow(/SES emulator could not listen/);
     } finally {
       busy.close();
     }
-    expect(dynamoDbLocalPids().filter((pid) => !before.includes(pid))).toEqual([]);
+    expect(dynamoDbLocalPidsOnPort(dynamodbPort)).toEqual([]);
   });
 
   // Both in one test, in parallel: each needs its own Java start (~2 s).
