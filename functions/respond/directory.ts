@@ -43,11 +43,11 @@ export class RespondDirectory {
     if (member) {
       // admin.users.list lists the org's own people: their org is ours (its `enterpriseId`).
       const org = await this.org();
-      return { found: true, isPrimaryOwner: member.isPrimaryOwner, isStranger: false, enterpriseId: org.enterpriseId };
+      return { found: true, isPrimaryOwner: member.isPrimaryOwner, isStranger: false, enterpriseId: org.enterpriseId, isBot: member.isBot };
     }
     const user = await this.users.get(userId, () => this.slack.getUser(userId));
     if (!user) return { found: false };
-    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId };
+    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId, isBot: user.isBot };
   }
 
   org(): Promise<OrgFacts> {

@@ -117,6 +117,11 @@ interface PendingReset {
   userId: string;
   scope: ResetScope;
   budgetTaken: boolean;
+  /**
+   * Signed out on their own, never in a bulk call: someone Slack will refuse (a bot) would turn
+   * the whole call into failed_for_some_users, and everyone in it would be reset a second time.
+   */
+  alone: boolean;
 }
 
 type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
@@ -143,9 +148,10 @@ async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
   }
 
   try {
-    const decision = decide({ entry, config, ...(await gatherFacts(entry, config, deps.directory)) });
+    const facts = await gatherFacts(entry, config, deps.directory);
+    const decision = decide({ entry, config, ...facts });
     if (decision.action === 'end_sessions') {
-      const gated = await passGates(entry, decision, config, deps);
+      const gated = await passGates(entry, decision, config, deps, facts.person?.found === true && facts.person.isBot === true);
       if (gated.kind === 'reset') return gated;
       return { kind: 'done', outcome: await finish(entry, gated.decision, gated.outcome, config, deps) };
     }
@@ -219,6 +225,7 @@ async function passGates(
   decision: Extract<Decision, { action: 'end_sessions' }>,
   config: ResponseConfig,
   deps: RespondDeps,
+  alone: boolean,
 ): Promise<PendingReset | { kind: 'held'; decision: Decision; outcome: Outcome }> {
   const userId = userIdOf(entry)!;
   const now = deps.now ?? Date.now;
@@ -246,7 +253,7 @@ async function passGates(
     await giveBack({ userId, entryId: entry.id, budgetTaken }, deps);
     throw error;
   }
-  return { kind: 'reset', entry, decision, config, userId, scope: resetScopeOf(decision), budgetTaken };
+  return { kind: 'reset', entry, decision, config, userId, scope: resetScopeOf(decision), budgetTaken, alone };
 }
 
 /** Which sessions the rule ends. Every rule ends them all today; the bulk path already keeps scopes apart. */
@@ -270,7 +277,16 @@ async function giveBack({ userId, entryId, budgetTaken }: { userId: string; entr
 async function resetInBulk(pending: readonly PendingReset[], deps: RespondDeps): Promise<Map<string, unknown>> {
   const results = new Map<string, unknown>();
   const byScope = new Map<ResetScope, string[]>();
-  for (const p of pending) byScope.set(p.scope, [...(byScope.get(p.scope) ?? []), p.userId]);
+  for (const p of pending.filter((p) => !p.alone)) byScope.set(p.scope, [...(byScope.get(p.scope) ?? []), p.userId]);
+  for (const p of pending.filter((p) => p.alone)) {
+    results.set(
+      p.userId,
+      await deps.slack.resetSessions(p.userId, p.scope).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+  }
   for (const [scope, userIds] of byScope) {
     for (let i = 0; i < userIds.length; i += MAX_BULK_RESET_USERS) {
       const chunk = userIds.slice(i, i + MAX_BULK_RESET_USERS);

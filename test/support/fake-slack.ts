@@ -99,8 +99,9 @@ export class FakeSlack implements SlackApi {
   }
   /** As the simulator: resets everyone it can, and answers failed_for_some_users (naming nobody) when any could not be. */
   async resetSessionsBulk(userIds: readonly string[], scope: ResetScope = 'all'): Promise<void> {
-    this.count('resetSessionsBulk');
+    // Every call asked for, even one a queued failure then refuses.
     this.bulkCalls.push({ userIds: [...userIds], scope });
+    this.count('resetSessionsBulk');
     if (userIds.length > MAX_BULK_RESET_USERS) throw platformError('invalid_arguments', 'admin', 'admin.users.session.resetBulk');
     let failed = false;
     for (const userId of new Set(userIds)) {

@@ -129,7 +129,7 @@ function soakFaults(seed: number): FaultRuleInput[] {
       // Bulk sign-out: Slack's 429, a 5xx, and a partial failure that names nobody (everyone is then reset one by one).
       { target: 'admin.users.session.resetBulk', kind: 'rate_limit', probability: 0.1, retryAfterSeconds: 1, label: 'resetBulk 429' },
       { target: 'admin.users.session.resetBulk', kind: 'server_error', status: 503, phase: 'before', probability: 0.1, label: 'resetBulk 503' },
-      { target: 'admin.users.session.resetBulk', kind: 'error', error: 'failed_for_some_users', phase: 'before', probability: 0.1, label: 'resetBulk failed_for_some_users' },
+      { target: 'admin.users.session.resetBulk', kind: 'error', error: 'failed_for_some_users', phase: 'before', everyNth: 6, label: 'resetBulk failed_for_some_users' },
       { target: 'users.info', kind: 'server_error', status: 500, probability: 0.03, label: 'users.info 500' },
       { target: 'admin.users.list', kind: 'server_error', status: 500, probability: 0.03, label: 'admin.users.list 500' },
       { target: 'chat.postMessage', kind: 'rate_limit', probability: 0.03, retryAfterSeconds: 1, label: 'chat.postMessage 429' },

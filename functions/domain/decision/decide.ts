@@ -59,6 +59,8 @@ export type PersonFacts =
       teamId?: string;
       /** users.info `enterprise_user.enterprise_id`. */
       enterpriseId?: string;
+      /** A bot user: Slack refuses to reset it (cannot_reset_bot), so it is never put in a bulk sign-out with others. */
+      isBot?: boolean;
     };
 
 /** The org this deployment protects: its enterprise id and every team (workspace) in it. */

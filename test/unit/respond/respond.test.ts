@@ -411,16 +411,19 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetSlots.get('U0AAA00001')).toMatchObject({ entryId: 'b1', done: true });
   });
 
-  it('falls back to one reset per person when Slack answers failed_for_some_users, recording who could not be signed out', async () => {
+  it('falls back to one reset per person when Slack answers failed_for_some_users, recording who could not be signed out; a bot is never put in a bulk call', async () => {
     const t = setup();
     t.slack.member('U0BOT00001', { isBot: true });
+    t.slack.failures.resetSessionsBulk = [new SlackError('failed_for_some_users', 'transient', 'admin', 'admin.users.session.resetBulk')];
     const results = await respondToBatch(
       [message(anomalyEntry({ id: 'p1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'p2', userId: 'U0BOT00001' })), message(anomalyEntry({ id: 'p3', userId: 'U0BBB00002' }))],
       t.deps,
     );
-    expect(t.slack.calls.resetSessionsBulk).toBe(1);
+    // The bot alone (Slack would refuse it and fail the whole bulk call); the others in bulk, then one by one.
+    expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([['U0AAA00001', 'U0BBB00002']]);
     expect(t.slack.calls.resetSessions).toBe(3);
     expect(results.map((r) => r.ok && r.outcome.kind === 'decided' && outcomeLabel(r.outcome.outcome))).toEqual(['sessions_ended', 'failed:cannot_reset_bot', 'sessions_ended']);
+    expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002']);
     expect(t.ledger.resetBudgetUsed).toBe(2);
     expect(t.ledger.resetSlots.has('U0BOT00001')).toBe(false);
     expect(t.jobs().map((j) => j.type).sort()).toEqual(['action_failed', 'sessions_ended', 'sessions_ended']);
