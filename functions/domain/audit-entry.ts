@@ -38,6 +38,12 @@ const entitySchema = z.discriminatedUnion('type', [
     .passthrough(),
 ]);
 
+/** An autonomous system number as a number or a numeric string; anything else reads as absent. */
+const optionalAsn = z
+  .union([z.number().int().positive(), z.string().regex(/^(AS)?\d{1,10}$/i).transform((text) => Number(text.replace(/^AS/i, '')))])
+  .optional()
+  .catch(undefined);
+
 export const auditEntrySchema = z
   .object({
     id: z.string().min(1, 'is required'),
@@ -57,6 +63,8 @@ export const auditEntrySchema = z
         ip_address: optionalText,
         // A string or a number in real entries, sometimes null: all accepted (null = none).
         session_id: z.union([z.string(), z.number()]).optional().catch(undefined),
+        // No published entry carries the network's ASN; read when present (trusted networks match it).
+        asn: optionalAsn,
       })
       .passthrough()
       .prefault({}),
@@ -70,6 +78,7 @@ export const auditEntrySchema = z
         // another org, and the team they belong to. Absent on most entries; read when present.
         is_external_user: z.boolean().optional().catch(undefined),
         entity_team: optionalText,
+        asn: optionalAsn,
         // µs, ms or a string in published examples: recorded by passthrough, never relied on.
       })
       .passthrough(),
@@ -107,6 +116,8 @@ export interface AnomalyEntry {
     location?: string;
     workspace?: string;
     sessionId?: string;
+    /** The network's autonomous system number, when the entry names one. */
+    asn?: number;
     previousIpAddress?: string;
     previousUserAgent?: string;
   };
@@ -157,6 +168,7 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
         location: e.details.location,
         workspace: e.context.location?.name ?? e.context.location?.domain,
         sessionId: e.context.session_id === undefined || e.context.session_id === '' ? undefined : String(e.context.session_id),
+        asn: e.context.asn ?? e.details.asn,
         previousIpAddress: e.details.previous_ip_address,
         previousUserAgent: e.details.previous_ua,
       },

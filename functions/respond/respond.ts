@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
-import { outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
+import { mustAct, outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
 import { LeaseHeldError } from '../domain/errors';
 import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
@@ -62,7 +62,8 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
 
   try {
     const decision = decide({ entry, config, ...(await gatherFacts(entry, config, deps.directory)) });
-    const acted = decision.action === 'end_sessions' ? await endSessions(entry, decision, config, deps) : { decision, outcome: outcomeOf(decision) };
+    // A dry run decides and reports everything, and acts on nothing (no reset, no ledger gate).
+    const acted = mustAct(decision, config) ? await endSessions(entry, decision, config, deps) : { decision, outcome: outcomeOf(decision, config) };
     const report = reportResponse(acted.decision, acted.outcome, config);
     const record = await recordDecision(deps, entry, acted.decision, report);
     await finishNotification(deps, record);
@@ -113,7 +114,7 @@ async function endSessions(
     // The write saw a reset within the cooldown but the rule does not (a clock step between the
     // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
     if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
-    return { decision: held, outcome: outcomeOf(held) };
+    return { decision: held, outcome: outcomeOf(held, config) };
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { decision, outcome: { kind: 'sessions_ended' } };
@@ -125,9 +126,9 @@ async function endSessions(
     const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
     if (gated.action !== 'end_sessions') {
       await deps.resets.releaseReset(userId, entry.id);
-      return { decision: gated, outcome: outcomeOf(gated) };
+      return { decision: gated, outcome: outcomeOf(gated, config) };
     }
-    await deps.slack.resetSessions(userId);
+    await deps.slack.resetSessions(userId, decision.scope);
   } catch (error) {
     // Not done (or not known to be): give back the budget and the reservation, so this entry's
     // retry or the person's next anomaly can act.
@@ -199,13 +200,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
 }
 
 function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
-  const user = entry.entity.kind === 'user' ? entry.entity : undefined;
-  const { sessionId: _sessionId, ...context } = entry.context;
+  const { entity } = entry;
+  const { sessionId: _sessionId, asn: _asn, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
-    user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
+    // Only people's and apps' anomalies are ever told (decide ignores every other entity).
+    ...(entity.kind === 'user' ? { user: { id: entity.userId, name: entity.name, email: entity.email } } : {}),
+    ...(entity.kind === 'app' ? { app: { id: entity.appId, name: entity.name } } : {}),
     // The events that decided the outcome first: they name the notification.
     events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
     otherReasons: decision.otherReasons,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, isAnomalyEvent } from '../anomaly-catalogue';
+import { RULE_EVENT_NAMES, eventLabel, isRuleEvent } from '../anomaly-catalogue';
 import { ConfigError } from '../errors';
 import { formatIssues } from '../validation';
 import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from './schema';
@@ -7,11 +7,12 @@ import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from '.
 /**
  * The config table holds one plain item per concern, keyed by `id`, so each is readable and
  * editable in the DynamoDB console:
- *   event#<reason code>      { action, excludedUsers, excludedGroups }
+ *   event#<reason code>      { action, scope, excludedUsers, excludedGroups }
  *   exclusions               { excludedUsers, excludedGroups }   (apply to every event)
  *   notify#affected_user     { email, slack }
  *   notify#<type>            { primaryOwner, securityAdmins, extraEmails, slackChannel }
- *   safety                   { cooldownMinutes, maxSessionResetsPerHour }
+ *   safety                   { cooldownMinutes, maxSessionResetsPerHour, dryRun }
+ *   trustedNetworks          { cidrs, asns }
  * Items may carry a `description` for people reading the console; it is ignored on load.
  */
 export type ConfigItem = { id: string; description?: string } & Record<string, unknown>;
@@ -22,9 +23,9 @@ const NOTIFY_ITEMS: readonly string[] = ['affected_user', ...NOTIFICATION_TYPES]
 
 export function configToItems(config: ResponseConfig): ConfigItem[] {
   return [
-    ...ANOMALY_EVENT_NAMES.map((event) => ({
+    ...RULE_EVENT_NAMES.map((event) => ({
       id: `${EVENT_PREFIX}${event}`,
-      description: `Response to "${ANOMALY_EVENTS[event].label}": end_sessions, notify_only or off`,
+      description: `Response to "${eventLabel(event)}": end_sessions, notify_only or off; scope all, web, mobile or session`,
       ...config.events[event],
     })),
     { id: 'exclusions', description: 'People and user groups excluded from every event', ...config.exclusions },
@@ -38,7 +39,8 @@ export function configToItems(config: ResponseConfig): ConfigItem[] {
       description: `Who is told about "${type.replace(/_/g, ' ')}", by which channels (email, slack)`,
       ...config.notifications[type],
     })),
-    { id: 'safety', description: 'Loop protection and circuit breaker', ...config.safety },
+    { id: 'safety', description: 'Loop protection, circuit breaker and dry run', ...config.safety },
+    { id: 'trustedNetworks', description: 'CIDR ranges and ASNs whose anomalies are never acted on (notify only)', ...config.trustedNetworks },
   ];
 }
 
@@ -52,7 +54,7 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
     throw new ConfigError(['(table): the config table is empty; write a configuration with `npm run seed`']);
   }
   const issues: string[] = [];
-  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown } = {
+  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown; trustedNetworks?: unknown } = {
     events: {},
     notifications: {},
   };
@@ -65,8 +67,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
     if (description !== undefined && typeof description !== 'string') issues.push(`${id}.description: must be a string`);
     if (id.startsWith(EVENT_PREFIX)) {
       const event = id.slice(EVENT_PREFIX.length);
-      if (!isAnomalyEvent(event)) {
-        issues.push(`${id}: unknown anomaly event "${event}" (known: ${ANOMALY_EVENT_NAMES.join(', ')})`);
+      if (!isRuleEvent(event)) {
+        issues.push(`${id}: unknown anomaly event "${event}" (known: ${RULE_EVENT_NAMES.join(', ')})`);
         continue;
       }
       doc.events[event] = attributes;
@@ -81,6 +83,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       doc.exclusions = attributes;
     } else if (id === 'safety') {
       doc.safety = attributes;
+    } else if (id === 'trustedNetworks') {
+      doc.trustedNetworks = attributes;
     } else {
       issues.push(`${id}: unknown config item`);
     }

@@ -37,8 +37,8 @@ describe('reportResponse: the notification and the words for each outcome', () =
   });
 
   it('the outcome of a decision that ends no sessions follows from the decision alone', () => {
-    expect(outcomeOf(decided(['asn']))).toEqual({ kind: 'ignored' });
-    expect(outcomeOf(decided(['tor'], { ...MEMBER, isPrimaryOwner: true }))).toEqual({ kind: 'protected' });
-    expect(() => outcomeOf(decided(['tor']))).toThrow(/once Slack has answered/);
+    expect(outcomeOf(decided(['asn']), config)).toEqual({ kind: 'ignored' });
+    expect(outcomeOf(decided(['tor'], { ...MEMBER, isPrimaryOwner: true }), config)).toEqual({ kind: 'protected' });
+    expect(() => outcomeOf(decided(['tor']), config)).toThrow(/once Slack has answered/);
   });
 });
