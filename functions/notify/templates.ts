@@ -174,7 +174,8 @@ function affectedUserContent(job: NotificationJob): Content {
   const because = userReasons(job);
   const greeting = job.user?.name ? `Hi ${oneLine(truncate(job.user.name, MAX.name))},` : 'Hello,';
   const contact = "If this wasn't you or you have questions, contact your security team.";
-  const signedOut = job.type === 'sessions_ended' && job.response.outcome === 'sessions_ended';
+  // The affected person is never told about a dry run (recipients.ts), so sessions_ended means ended.
+  const signedOut = job.type === 'sessions_ended';
   const ended = USER_SIGNED_OUT[job.response.scope ?? 'all'];
   const title = signedOut ? ended.title : 'Unusual activity on your Slack account';
   const paragraphs = signedOut

@@ -34,8 +34,8 @@ describe('renderEmail subjects', () => {
   });
 
   it('falls back to the email, then the user id, and to a non-actionable reason', () => {
-    const job = makeJob({ type: 'anomaly_not_acted_on', user: { id: 'U1' }, events: [], otherReasons: ['unexpected_admin_action'] });
-    expect(renderEmail(job, 'admin').subject).toBe('[Slack security] unexpected admin action anomaly detected for U1, no action taken');
+    const job = makeJob({ type: 'anomaly_not_acted_on', user: { id: 'U1' }, events: [], otherReasons: ['search_volume'] });
+    expect(renderEmail(job, 'admin').subject).toBe('[Slack security] search volume anomaly detected for U1, no action taken');
   });
 });
 

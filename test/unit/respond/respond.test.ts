@@ -100,7 +100,7 @@ describe('respondToMessage', () => {
     await respondToMessage(message(anomalyEntry({ id: 'app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Scraper' } } })), t.deps);
     await respondToMessage(message(anomalyEntry({ id: 'ext', userId: 'U0EXT00003' })), t.deps);
     expect(t.slack.resets).toEqual([]);
-    expect(t.ledger.decisions.get('app')).toMatchObject({ reason: 'not_a_user', entityType: 'app' });
+    expect(t.ledger.decisions.get('app')).toMatchObject({ decision: 'notify_only', reason: 'app_anomaly', entityType: 'app', notification: 'app_anomaly' });
     expect(t.ledger.decisions.get('ext')).toMatchObject({ reason: 'external_user' });
   });
 
@@ -171,7 +171,7 @@ describe('respondToMessage', () => {
     t.slack.failures.resetSessions = [new SlackError('cannot_reset_bot', 'permanent', 'admin', 'admin.users.session.reset')];
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-bot', userId: 'U0BOT00001' })), t.deps);
     expect(outcome).toMatchObject({ outcome: { kind: 'reset_refused', code: 'cannot_reset_bot' }, notification: 'action_failed' });
-    expect(t.jobs()[0].response).toEqual({ outcome: 'reset_refused', errorCode: 'cannot_reset_bot' });
+    expect(t.jobs()[0].response).toEqual({ outcome: 'reset_refused', errorCode: 'cannot_reset_bot', scope: 'all' });
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
 

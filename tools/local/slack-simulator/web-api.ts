@@ -232,15 +232,23 @@ export class WebApi {
     return failed.length ? fail('failed_for_some_users', { failed_users: failed }) : { ok: true };
   }
 
+  /**
+   * One session (docs.slack.dev/reference/methods/admin.users.session.invalidate): `user_id` and an
+   * integer `session_id` are required (`team_id`, the old way to name the session's team, is
+   * deprecated and not accepted instead). The reference lists no bot error for this method: a bot
+   * has no login session, so any session id of a bot is session_not_found (inferred).
+   */
   private sessionInvalidate({ params }: MethodCall): SlackResult {
     const userId = params.string('user_id');
-    const sessionId = params.string('session_id');
-    if (!userId || !sessionId) return fail('invalid_arguments', { detail: 'session_id and user_id are required' });
-    const refusal = this.resetRefusal(this.directory.user(userId), 'cannot_invalidate_primary_owner');
+    const sessionId = params.int('session_id');
+    if (!userId || sessionId === undefined) return fail('invalid_arguments', { detail: 'session_id and user_id are required' });
+    if (Number.isNaN(sessionId)) return fail('invalid_arguments', { detail: 'session_id must be an integer' });
+    const user = this.directory.user(userId);
+    const refusal = user?.is_bot ? 'session_not_found' : this.resetRefusal(user, 'cannot_invalidate_primary_owner');
     if (refusal) return fail(refusal);
-    if (!this.directory.hasSession(userId, sessionId)) return fail('session_not_found');
-    this.directory.endSession(userId, sessionId);
-    this.recorder.invalidation({ userId, sessionId, at: this.nowMs() });
+    if (!this.directory.hasSession(userId, String(sessionId))) return fail('session_not_found');
+    this.directory.endSession(userId, String(sessionId));
+    this.recorder.invalidation({ userId, sessionId: String(sessionId), at: this.nowMs() });
     return { ok: true };
   }
 
