@@ -67,6 +67,48 @@ describe('respondToMessage', () => {
     expect(job.context).not.toHaveProperty('sessionId');
   });
 
+  it('passes the rule\u2019s scope to the reset: one session from the entry, or web / mobile only', async () => {
+    const t = setup({ events: { tor: { action: 'end_sessions', scope: 'session' }, unexpected_scraping: { action: 'end_sessions', scope: 'mobile' } } });
+    t.slack.sessions.set('U0ANA00001', new Set(['847288190092']));
+    await respondToMessage(message(anomalyEntry({ id: 'e-one', reasons: ['tor'] })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'e-mob', userId: 'U0BOB00002', reasons: ['unexpected_scraping'] })), t.deps);
+    expect(t.slack.resetScopes).toEqual([
+      { userId: 'U0ANA00001', scope: { kind: 'session', sessionId: '847288190092' } },
+      { userId: 'U0BOB00002', scope: { kind: 'mobile' } },
+    ]);
+    expect(t.ledger.decisions.get('e-one')).toMatchObject({ outcome: 'sessions_ended', response: { outcome: 'sessions_ended', scope: 'session' } });
+    expect(t.jobs().map((j) => j.response.scope)).toEqual(['session', 'mobile']);
+  });
+
+  it('in dry run records and tells the decision, and neither ends sessions nor spends the cooldown or the hourly budget', async () => {
+    const t = setup({ safety: { dryRun: true, cooldownMinutes: 30, maxSessionResetsPerHour: 1 } });
+    for (const id of ['d1', 'd2']) {
+      const outcome = await respondToMessage(message(anomalyEntry({ id, reasons: ['tor'] })), t.deps);
+      // The same person twice within the cooldown, over a budget of one: both are decided as they would be alone.
+      expect(outcome).toMatchObject({ decision: { action: 'end_sessions' }, outcome: { kind: 'dry_run' }, notification: 'sessions_ended' });
+    }
+    expect(t.slack.resets).toEqual([]);
+    expect(t.slack.calls.resetSessions).toBeUndefined();
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    expect(t.ledger.decisions.get('d1')).toMatchObject({ decision: 'end_sessions', outcome: 'dry_run', response: { outcome: 'dry_run', scope: 'all', dryRun: true } });
+    expect(t.jobs().map((j) => [j.type, j.response.outcome, j.response.dryRun])).toEqual([
+      ['sessions_ended', 'dry_run', true],
+      ['sessions_ended', 'dry_run', true],
+    ]);
+    // Switching dry run off acts at once: the dry run left no cooldown behind.
+    t.setConfig(responseConfigSchema.parse({ safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 1 } }));
+    await respondToMessage(message(anomalyEntry({ id: 'd3', reasons: ['tor'] })), t.deps);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+  });
+
+  it('tells an app\u2019s anomaly with the app\u2019s id and name, and no person', async () => {
+    const t = setup();
+    await respondToMessage(message(anomalyEntry({ id: 'e-app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Exporter' } } })), t.deps);
+    expect(t.jobs()).toEqual([expect.objectContaining({ type: 'app_anomaly', app: { id: 'A0APP00001', name: 'Exporter' }, response: { outcome: 'held', holdReason: 'app_anomaly' } })]);
+    expect(t.jobs()[0]).not.toHaveProperty('user');
+    expect(t.slack.resets).toEqual([]);
+  });
+
   it('records but does not act on events that are off by default, and sends nothing', async () => {
     const t = setup();
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-dl', reasons: ['excessive_downloads'] })), t.deps);
