@@ -1,6 +1,8 @@
 import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
 import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
 import type { ResetScope } from '../../functions/domain/decision/decide';
+import type { AllowList } from '../../functions/domain/allow-list';
+import { parseCidr } from '../../functions/domain/networks';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';
@@ -24,6 +26,9 @@ export class FakeSlack implements SlackApi {
   readonly resets: string[] = [];
   /** Each accepted reset with its scope. */
   readonly resetScopes: { userId: string; scope: ResetScope }[] = [];
+  /** Slack's anomaly allow-list (admin.audit.anomaly.allow.*), and every list written to it. */
+  allowList: AllowList = { cidrs: [], asns: [] };
+  readonly allowListWrites: AllowList[] = [];
   /** Live session ids per user: admin.users.session.invalidate ends one, and refuses an unknown one. */
   sessions = new Map<string, Set<string>>();
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
@@ -101,6 +106,21 @@ export class FakeSlack implements SlackApi {
     }
     this.resets.push(userId);
     this.resetScopes.push({ userId, scope });
+  }
+  async anomalyAllowList(): Promise<AllowList> {
+    this.count('anomalyAllowList');
+    return { cidrs: [...this.allowList.cidrs], asns: [...this.allowList.asns] };
+  }
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    this.count('setAnomalyAllowList');
+    // IPv4 CIDRs only, per the reference (as the simulator refuses anything else).
+    const ipv4 = (text: string) => {
+      const parsed = parseCidr(text);
+      return parsed.ok && parsed.cidr.version === 4;
+    };
+    if (!list.cidrs.every(ipv4)) throw platformError('invalid_field_or_data', 'admin', 'admin.audit.anomaly.allow.updateItem');
+    this.allowList = { cidrs: [...list.cidrs], asns: [...list.asns] };
+    this.allowListWrites.push(this.allowList);
   }
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     this.count('getUser');

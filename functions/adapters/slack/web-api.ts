@@ -5,6 +5,7 @@ import {
   type UsergroupsUsersListArguments,
   type UsersInfoResponse,
 } from '@slack/web-api';
+import type { AllowList } from '../../domain/allow-list';
 import type { ResetScope } from '../../domain/decision/decide';
 import { classifySlackError, SlackError, type TokenName } from './errors';
 import type { TokenProvider } from './tokens';
@@ -63,6 +64,10 @@ export interface SlackApi {
   securityAdminIds(): Promise<string[]>;
   openDirectMessage(userId: string): Promise<string>;
   postMessage(channel: string, message: { text: string; blocks?: unknown[] }): Promise<void>;
+  /** Slack's own anomaly allow-list (admin.audit.anomaly.allow.getItem). */
+  anomalyAllowList(): Promise<AllowList>;
+  /** Overwrite Slack's anomaly allow-list with exactly this one (admin.audit.anomaly.allow.updateItem). */
+  setAnomalyAllowList(list: AllowList): Promise<void>;
 }
 
 export interface SlackWebApiOptions {
@@ -204,6 +209,32 @@ export class SlackWebApi implements SlackApi {
         ...(message.blocks ? { blocks: message.blocks as never } : {}),
       }),
     );
+  }
+
+  /**
+   * Slack's reference example answers `trusted_cidr` (strings) and `trusted_asn` (numbers); the
+   * updateItem argument is spelled `trusted_asns`, so both spellings are read. @slack/web-api 8 has
+   * no typed method for either call: apiCall.
+   */
+  async anomalyAllowList(): Promise<AllowList> {
+    const result = (await this.call('admin', 'admin.audit.anomaly.allow.getItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.getItem', { token }))) as {
+      trusted_cidr?: unknown;
+      trusted_asn?: unknown;
+      trusted_asns?: unknown;
+    };
+    const cidrs = result.trusted_cidr ?? [];
+    const asns = result.trusted_asn ?? result.trusted_asns ?? [];
+    if (!Array.isArray(cidrs) || !Array.isArray(asns) || cidrs.some((c) => typeof c !== 'string') || asns.some((a) => !Number.isInteger(Number(a)))) {
+      // Never compare against (and then overwrite) a list we could not read.
+      throw new SlackError('malformed_response', 'permanent', 'admin', 'admin.audit.anomaly.allow.getItem');
+    }
+    return { cidrs: cidrs as string[], asns: asns.map(Number) };
+  }
+
+  /** updateItem overwrites the whole list (its reference): every range we want must be in it. */
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    const args = { trusted_cidr: list.cidrs, trusted_asns: list.asns };
+    await this.call('admin', 'admin.audit.anomaly.allow.updateItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.updateItem', { ...args, token }));
   }
 
   private async loadOrgIdentity(): Promise<OrgIdentity> {

@@ -119,6 +119,12 @@ export const trustedNetworksSchema = z
   .object({
     cidrs: z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(cidr)).default([]),
     asns: z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(z.number().int().min(1).max(4_294_967_295))).default([]),
+    /**
+     * Keep Slack's own anomaly allow-list equal to the IPv4 ranges and ASNs here, so Slack stops
+     * flagging that traffic at the source (the poller checks it every run; a change made in Slack is
+     * logged and alerted, then overwritten).
+     */
+    syncToSlack: z.boolean().default(false),
   })
   .strict();
 

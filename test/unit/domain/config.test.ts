@@ -23,7 +23,7 @@ const SLACK_DEFAULTS: ResponseConfig = {
     app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   },
   safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25, dryRun: false },
-  trustedNetworks: { cidrs: [], asns: [] },
+  trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
 };
 
 /** A config that differs from the defaults everywhere it can. */
@@ -40,7 +40,7 @@ function customConfig(): ResponseConfig {
   config.events.potential_spam = { action: 'notify_only', scope: 'mobile', excludedUsers: [], excludedGroups: [] };
   config.notifications.app_anomaly = { primaryOwner: ['slack'], securityAdmins: [], extraEmails: [] };
   config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500, dryRun: true };
-  config.trustedNetworks = { cidrs: ['198.51.100.0/24', '2001:db8::/32'], asns: [64500] };
+  config.trustedNetworks = { cidrs: ['198.51.100.0/24', '2001:db8::/32'], asns: [64500], syncToSlack: true };
   return config;
 }
 
@@ -253,7 +253,7 @@ describe('configFromItems', () => {
 
   it('keeps trusted ranges in canonical form (IPv6 compressed, lower case), and the ASNs as given', () => {
     const config = configFromItems([{ id: 'trustedNetworks', cidrs: [' 198.51.100.0/24', '2001:0DB8:0000::/32', '::/0', '0.0.0.0/0', '203.0.113.9/32'], asns: [64500, 4_294_967_295] }]);
-    expect(config.trustedNetworks).toEqual({ cidrs: ['198.51.100.0/24', '2001:db8::/32', '::/0', '0.0.0.0/0', '203.0.113.9/32'], asns: [64500, 4_294_967_295] });
+    expect(config.trustedNetworks).toEqual({ cidrs: ['198.51.100.0/24', '2001:db8::/32', '::/0', '0.0.0.0/0', '203.0.113.9/32'], asns: [64500, 4_294_967_295], syncToSlack: false });
   });
 
   it('an extra event item takes a rule like the seven', () => {
@@ -295,7 +295,7 @@ describe('responseConfigSchema (the seed file document)', () => {
         action_failed: { primaryOwner: ['email', 'slack'], securityAdmins: ['email'], extraEmails: [], slackChannel: 'C0SECALERT' },
       },
       safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5, dryRun: false },
-      trustedNetworks: { cidrs: [], asns: [] },
+      trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
     });
   });
 

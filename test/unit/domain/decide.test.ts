@@ -532,7 +532,7 @@ describe('decide: session scope (event#<code>.scope)', () => {
 describe('decide: trusted networks (item trustedNetworks)', () => {
   const trusting = (cidrs: string[], asns: number[] = []) => {
     const config = configWith({ tor: { action: 'end_sessions' } });
-    config.trustedNetworks = { cidrs, asns };
+    config.trustedNetworks = { cidrs, asns, syncToSlack: false };
     return config;
   };
   const RANGES = ['198.51.100.0/24', '2001:db8::/32', '203.0.113.128/25'];

@@ -49,7 +49,7 @@ describe('reportResponse: the notification and the words for each outcome', () =
 
   it('a trusted network is held and named; an app is told as app_anomaly', () => {
     const trusting = configWith({ tor: { action: 'end_sessions' } });
-    trusting.trustedNetworks = { cidrs: ['1.23.45.0/24'], asns: [] };
+    trusting.trustedNetworks = { cidrs: ['1.23.45.0/24'], asns: [], syncToSlack: false };
     const trusted = decide({ entry: userEntry(['tor']), config: trusting, groupMembers: new Map() });
     const report = reportResponse(trusted, outcomeOf(trusted, trusting), trusting);
     expect(report).toEqual({ outcome: { kind: 'held' }, notification: 'anomaly_not_acted_on', facts: { outcome: 'held', holdReason: 'trusted_network', trustedNetwork: '1.23.45.0/24' } });

@@ -1,3 +1,4 @@
+import { parseCidr } from '../../../functions/domain/networks';
 import type { Caller } from './auth';
 import type { Directory } from './directory';
 import type { Recorder } from './recorder';
@@ -102,6 +103,9 @@ export class WebApi {
       'admin.users.session.reset': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionReset(c) },
       'admin.users.session.resetBulk': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionResetBulk(c) },
       'admin.users.session.invalidate': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionInvalidate(c) },
+      // "User token of an org admin with the `admin` scope" (anomalous-events reference).
+      'admin.audit.anomaly.allow.getItem': { scope: 'admin', userTokenOnly: true, handle: () => this.allowListGet() },
+      'admin.audit.anomaly.allow.updateItem': { scope: 'admin', userTokenOnly: true, handle: (c) => this.allowListUpdate(c) },
       'conversations.open': { scope: 'im:write', handle: (c) => this.conversationsOpen(c) },
       'chat.postMessage': { scope: 'chat:write', handle: (c) => this.postMessage(c) },
     };
@@ -255,6 +259,31 @@ export class WebApi {
   private endSessions(userId: string, method: 'admin.users.session.reset' | 'admin.users.session.resetBulk', params: Params): void {
     this.directory.endAllSessions(userId);
     this.recorder.reset({ userId, at: this.nowMs(), method, mobileOnly: params.bool('mobile_only'), webOnly: params.bool('web_only') });
+  }
+
+  /** The whole list, shaped like the reference's "Typical response": `trusted_cidr` strings, `trusted_asn` numbers. */
+  private allowListGet(): SlackResult {
+    const list = this.recorder.allowList();
+    return { ok: true, trusted_cidr: list.cidrs, trusted_asn: list.asns };
+  }
+
+  /**
+   * Overwrites the whole list (reference: "write/overwrite the allow list"). Arguments `trusted_cidr`
+   * ("allow list of IPv4 addressses using cidr notation") and `trusted_asns`, both optional arrays
+   * (slack-ruby/slack-api-ref admin.audit.anomaly.allow.updateItem.json); anything that is not an
+   * IPv4 CIDR or an ASN is `invalid_field_or_data` ("user attempted to write and invalid field or data").
+   * An argument left out empties that half, as an overwrite does (inferred).
+   */
+  private allowListUpdate({ params }: MethodCall): SlackResult {
+    const cidrs = params.list('trusted_cidr') ?? [];
+    const asns = params.list('trusted_asns') ?? [];
+    const ipv4 = (text: string) => {
+      const parsed = parseCidr(text);
+      return parsed.ok && parsed.cidr.version === 4;
+    };
+    if (!cidrs.every(ipv4) || !asns.every((a) => /^\d{1,10}$/.test(a))) return fail('invalid_field_or_data');
+    this.recorder.allowListUpdate({ cidrs, asns: asns.map(Number), at: this.nowMs() });
+    return { ok: true };
   }
 
   private conversationsOpen({ params }: MethodCall): SlackResult {
