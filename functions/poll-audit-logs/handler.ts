@@ -8,18 +8,21 @@ import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
 const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
+const pollState = new PollState(documentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
       audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL }),
-      ledger: new PollState(documentClient(), env.LEDGER_TABLE_NAME),
+      ledger: pollState,
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
         overlapSeconds: env.POLL_OVERLAP_SECONDS,
@@ -29,6 +32,11 @@ export const handler = withObservability(
         safetyMarginMs: 10_000,
         transientRetries: IN_RUN_RETRY.pollTransientRetries,
       },
+    },
+    allowList: {
+      config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
+      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL }),
+      state: pollState,
     },
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,

@@ -30,4 +30,6 @@ export const METRIC = {
   slackAuthFailures: 'SlackAuthFailures',
   notificationsSent: 'NotificationsSent',
   notificationFailures: 'NotificationFailures',
+  allowListDrift: 'AllowListDrift',
+  allowListSyncFailures: 'AllowListSyncFailures',
 } as const;

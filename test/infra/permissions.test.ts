@@ -105,9 +105,10 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
 });
 
 // The ledger's GSIs are for operators; no function queries them, so none may.
-test('poller: its log group, the ledger, the Slack secret, and sending to the anomalies queue — nothing else', () => {
+test('poller: its log group, the ledger, reading the config (trusted networks to sync), the Slack secret, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
+    'config table': TABLE_READ,
     'ledger table': LEDGER_READ_WRITE,
     key: KEY_USE,
     'slack secret': SECRET_READ,

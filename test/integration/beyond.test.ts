@@ -76,6 +76,15 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
     expect(app.text).toMatch(/App ID:\s+A08LEDGEX1/);
     expect(emails.filter((e) => e.subject.includes('the app Ledger Export')).flatMap((e) => e.to).sort()).toEqual([SECURITY_ADMIN, 'soc@fjordline.example']);
     expect(emails.find((e) => e.to.includes('eva.strand@fjordline.example'))?.subject).toBe('[Slack security] You were signed out of Slack in your web browsers');
+
+    // syncToSlack: Slack's own allow-list holds the IPv4 range and the ASN (Slack takes no IPv6).
+    const TRUSTED = { cidrs: ['198.51.100.0/24'], asns: [64500] };
+    expect(sim.allowListUpdates.map(({ cidrs, asns }) => ({ cidrs, asns }))).toEqual([TRUSTED]);
+    // Someone changes it in Slack: the next poll finds the drift and writes the configured list back.
+    const { rawApi } = await import('../tools/slack-simulator/helpers');
+    await rawApi(pipeline!.simulator!, 'admin.audit.anomaly.allow.updateItem', { trusted_cidr: ['192.0.2.0/24'], trusted_asns: [] });
+    await pipeline!.runUntilSettled({ timeoutMs: 60_000 });
+    expect(pipeline!.simulator!.state().allowListUpdates.map(({ cidrs, asns }) => ({ cidrs, asns }))).toEqual([TRUSTED, { cidrs: ['192.0.2.0/24'], asns: [] }, TRUSTED]);
   });
 
   it('in dry run decides and tells the same, ends no session and emails no affected person', async () => {
@@ -87,6 +96,7 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
     expect(sim.resets).toEqual([]);
     expect(sim.invalidations).toEqual([]);
     expect(sim.resetRequests).toEqual({});
+    expect(sim.allowListUpdates).toEqual([]); // nor is Slack's allow-list written
     expect(summary.outcomes).toEqual({ dry_run: 4, notified: 4 });
     expect(summary.scopes).toEqual({ [CLARA]: 'session (dry run)', [DAVID]: 'all (dry run)', [EVA]: 'web (dry run)', [FREDRIK]: 'mobile (dry run)' });
     for (const record of records.values()) expect(record.response).toMatchObject({ dryRun: true });

@@ -7,6 +7,7 @@
  *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / <UTC hour>                circuit-breaker counter
+ *   allow-list / slack                  the anomaly allow-list last written to Slack (trusted networks sync)
  */
 export interface LedgerKey {
   pk: string;
@@ -21,6 +22,7 @@ export const LEDGER_KEYS = {
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** One counter per UTC clock hour, named by `hourOf`. */
   breaker: (hour: string): LedgerKey => ({ pk: 'breaker', sk: hour }),
+  allowList: (): LedgerKey => ({ pk: 'allow-list', sk: 'slack' }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */
