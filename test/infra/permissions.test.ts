@@ -157,3 +157,56 @@ test('no other role or policy in the stateless stack', () => {
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
 });
+
+describe('the config editor policy (for the security team)', () => {
+  const stateful = Template.fromStack(built.stateful).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const policy = stateful[logicalId(built.stateful.configEditorPolicy)];
+
+  test('is a managed policy attached to nobody by the stack (the security team attaches it)', () => {
+    expect(policy.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect(policy.Properties.Roles ?? policy.Properties.Groups ?? policy.Properties.Users).toBeUndefined();
+  });
+
+  test('edits the config table\u2019s items, uses the key only through DynamoDB, and can find the table — nothing else', () => {
+    const statements = (policy.Properties.PolicyDocument.Statement as Record<string, any>[]).map((statement) => ({
+      sid: statement.Sid,
+      effect: statement.Effect,
+      actions: [statement.Action].flat().sort(),
+      resource: statement.Resource === '*' ? '*' : targetOf(statement.Resource),
+      condition: statement.Condition,
+    }));
+    expect(statements).toEqual([
+      {
+        sid: 'EditResponseConfiguration',
+        effect: 'Allow',
+        actions: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        resource: 'config table',
+        condition: undefined,
+      },
+      {
+        sid: 'UseTheKeyThroughDynamoDBOnly',
+        effect: 'Allow',
+        actions: KEY_USE,
+        resource: 'key',
+        condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+      { sid: 'FindTheTableInTheConsole', effect: 'Allow', actions: ['dynamodb:ListTables'], resource: '*', condition: undefined },
+    ]);
+  });
+
+  test('is a stack output, next to the config table\u2019s name', () => {
+    const outputs = Template.fromStack(built.stateful).toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ConfigEditorPolicyArn.Value).toEqual({ Ref: logicalId(built.stateful.configEditorPolicy) });
+  });
+});
