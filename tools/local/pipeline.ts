@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import { responseDetails } from '../shared/response-facts';
 import type { PollResult } from '../../functions/poll-audit-logs/poll';
 import { readConfigFile, writeConfig } from '../shared/config-file';
 import { queryAll, scanAll } from '../shared/dynamodb-pages';
@@ -514,12 +515,7 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
         if (printedDecisions.has(d.entryId)) continue;
         printedDecisions.add(d.entryId);
         const what = [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || d.reason;
-        const facts = (d.response ?? {}) as { scope?: string; scopeFallback?: string; trustedNetwork?: string; dryRun?: boolean };
-        const detail = [
-          facts.scope && `scope ${facts.scope}${facts.scopeFallback ? ` (${facts.scopeFallback})` : ''}`,
-          facts.trustedNetwork && `trusted ${facts.trustedNetwork}`,
-          facts.dryRun && 'dry run',
-        ].filter(Boolean);
+        const detail = responseDetails(d);
         input.log(`decide     ${d.entryId.slice(0, 8)} ${d.userId ?? d.entityType ?? '-'} ${what} → ${d.decision} (${d.reason}) ⇒ ${d.outcome}${detail.length ? ` [${detail.join(', ')}]` : ''}`);
         if (d.decidedAt && d.decidedAt > since) since = d.decidedAt;
       }
