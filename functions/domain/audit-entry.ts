@@ -175,3 +175,84 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
     },
   };
 }
+
+/**
+ * Audit actions that tell the responder what else ended sessions or changed the response, read
+ * alongside `anomaly` (fact sheet §10): Slack's built-in anomaly response acting, an admin signing
+ * someone out, and someone changing the built-in feature's settings.
+ */
+export const SESSION_EVENT_ACTIONS = [
+  'user_sessions_reset_by_anomaly_event_response',
+  'user_session_reset_by_admin',
+  'bulk_session_reset_by_admin',
+  'pref.anomaly_event_response_changed',
+] as const;
+export type SessionEventAction = (typeof SESSION_EVENT_ACTIONS)[number];
+
+/** Every action the poller asks the Audit Logs API for (its `action` filter takes up to 30). */
+export const POLLED_ACTIONS = ['anomaly', ...SESSION_EVENT_ACTIONS] as const;
+
+/** Who ended a person's sessions, as the response log says it. */
+export type ResetBy = 'slack_anomaly_response' | 'admin';
+
+/**
+ * One of those entries, normalised. Slack publishes no example of them: the shape read here is the
+ * audit log's common one (entity, actor), and anything else is kept only in the raw entry.
+ */
+export interface SessionEvent {
+  id: string;
+  /** Unix seconds. */
+  dateCreate: number;
+  action: SessionEventAction;
+  /** Whose sessions were ended, when the entity is a person (the two single-person resets). */
+  userId?: string;
+  /** Who did it, when the actor is a person. */
+  actorId?: string;
+  /** Who ended the sessions (reset actions only). */
+  resetBy?: ResetBy;
+  /** The entry's `details`, as JSON, capped: what a settings change says it changed (no schema is published). */
+  details?: string;
+}
+
+const sessionEventSchema = z
+  .object({
+    id: z.string().min(1, 'is required'),
+    date_create: z.number().int().nonnegative(),
+    action: z.enum(SESSION_EVENT_ACTIONS),
+    actor: z.object({ user: z.object({ id: z.string().regex(SLACK_USER_ID) }).passthrough().optional() }).passthrough().optional().catch(undefined),
+    entity: z
+      .object({ type: z.string(), user: z.object({ id: z.string().regex(SLACK_USER_ID) }).passthrough().optional() })
+      .passthrough()
+      .optional()
+      .catch(undefined),
+    details: z.unknown().optional(),
+  })
+  .passthrough();
+
+export function isSessionEventAction(action: unknown): action is SessionEventAction {
+  return typeof action === 'string' && (SESSION_EVENT_ACTIONS as readonly string[]).includes(action);
+}
+
+export function parseSessionEvent(raw: unknown): { ok: true; event: SessionEvent } | { ok: false; entryId?: string; issues: string[] } {
+  const parsed = sessionEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const id = (raw as { id?: unknown } | null)?.id;
+    return { ok: false, entryId: typeof id === 'string' ? id : undefined, issues: formatIssues(parsed.error) };
+  }
+  const e = parsed.data;
+  const userId = e.entity?.type === 'user' ? e.entity.user?.id : undefined;
+  const resetBy: ResetBy | undefined =
+    e.action === 'user_sessions_reset_by_anomaly_event_response' ? 'slack_anomaly_response' : e.action === 'pref.anomaly_event_response_changed' ? undefined : 'admin';
+  return {
+    ok: true,
+    event: {
+      id: e.id,
+      dateCreate: e.date_create,
+      action: e.action,
+      ...(userId ? { userId } : {}),
+      ...(e.actor?.user?.id ? { actorId: e.actor.user.id } : {}),
+      ...(resetBy ? { resetBy } : {}),
+      ...(e.details !== undefined ? { details: JSON.stringify(e.details).slice(0, 1000) } : {}),
+    },
+  };
+}

@@ -16,13 +16,15 @@ const events = z.array(z.enum(RULE_EVENT_NAMES as [AnomalyEvent, ...AnomalyEvent
 
 /** What the responder did about an entry and why: no English here (that is the notifier's, with its templates). */
 export const responseFactsSchema = z.object({
-  outcome: z.enum(['sessions_ended', 'dry_run', 'reset_refused', 'held', 'protected']),
+  outcome: z.enum(['sessions_ended', 'dry_run', 'reset_refused', 'held', 'protected', 'recorded']),
   /** Dry run: nothing was done, and the alert says so. */
   dryRun: z.literal(true).optional(),
   /** Which sessions were ended, or would have been (sessions_ended, dry_run, reset_refused). */
   scope: z.enum(SESSION_SCOPES).optional(),
   /** The rule asked for one session, but the entry named none: all were ended. */
   scopeFallback: z.literal('no_session_id').optional(),
+  /** Who else ended the sessions within the cooldown (cooldown): Slack's built-in response or an admin. */
+  resetBy: z.enum(['slack_anomaly_response', 'admin']).optional(),
   /** The trusted range or ASN the anomaly came from (trusted_network). */
   trustedNetwork: z.string().optional(),
   /** Why nothing was ended (held, protected). */
@@ -52,6 +54,8 @@ export const notificationJobSchema = z.object({
   user: z.object({ id: z.string().min(1), name: z.string().optional(), email: z.string().optional() }).optional(),
   /** The app an app_anomaly is about (its id and name, as the audit entry gives them). */
   app: z.object({ id: z.string().min(1), name: z.string().optional() }).optional(),
+  /** anomaly_response_changed: who changed Slack's built-in response, and the entry's details as Slack gave them (JSON, capped). */
+  settingsChange: z.object({ actorId: z.string().optional(), details: z.string().optional() }).optional(),
   events: z.array(z.enum(RULE_EVENT_NAMES as [string, ...string[]])),
   otherReasons: z.array(z.string()),
   context: z.object({
@@ -64,5 +68,8 @@ export const notificationJobSchema = z.object({
   }),
   /** What the responder did and why, as data; the notifier puts it into words. */
   response: responseFactsSchema,
-}).refine((job) => (job.app ? !job.user : !!job.user), { message: 'names either the person (user) or the app (app) the anomaly is about', path: ['user'] });
+}).refine((job) => (job.type === 'anomaly_response_changed' ? !!job.settingsChange : job.app ? !job.user : !!job.user), {
+  message: 'names either the person (user) or the app (app) the anomaly is about, or the settings change',
+  path: ['user'],
+});
 export type NotificationJob = z.infer<typeof notificationJobSchema>;

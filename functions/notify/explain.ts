@@ -41,6 +41,12 @@ function describeOutcome(response: ResponseFacts): { actionTaken: string; explan
       return { actionTaken: `Would have ended ${sessionsInWords(response.scope)}`, explanation: fallback };
     case 'reset_refused':
       return { actionTaken: `Tried to end ${sessionsInWords(response.scope)}, but Slack refused`, explanation: explainRefusal(response.errorCode ?? 'unknown_error') };
+    case 'recorded':
+      return {
+        actionTaken: 'Recorded in the response log',
+        explanation:
+          'Someone changed the settings of Slack\u2019s built-in anomaly event response. Check that it is what your team intended: with both responders on, each signs people out by its own rules (this responder does not sign out again anyone Slack has just signed out).',
+      };
     case 'held':
     case 'protected':
       return {
@@ -89,13 +95,19 @@ function explainHold(response: ResponseFacts): string {
     case 'protected':
       return 'This is the org\u2019s primary owner, whose sessions are never ended automatically. Review this activity by hand and contact them directly.';
     case 'cooldown':
-      return `Sessions were already ended within the last ${response.cooldownMinutes ?? '?'} minutes; not ending them again (loop protection).`;
+      return `Sessions were already ended within the last ${response.cooldownMinutes ?? '?'} minutes${RESET_BY[response.resetBy ?? 'responder']}; not ending them again (loop protection).`;
     case 'circuit_breaker':
       return `More than ${response.maxSessionResetsPerHour ?? '?'} automatic session resets this hour: automatic resets are paused until the next hour. Review the anomalies and act by hand.`;
     case undefined:
       return 'No reason was recorded.';
   }
 }
+
+const RESET_BY: Record<NonNullable<ResponseFacts['resetBy']> | 'responder', string> = {
+  responder: '',
+  slack_anomaly_response: ' by Slack\u2019s built-in anomaly event response',
+  admin: ' by an admin',
+};
 
 function describeExternal(external: ResponseFacts['external']): string {
   switch (external?.fact) {

@@ -93,6 +93,7 @@ export function renderSlackMessage(job: NotificationJob, audience: Audience): Re
 // ---------- content: what each audience is told ----------
 
 function adminContent(job: NotificationJob): Content {
+  if (job.settingsChange) return settingsChangeContent(job, job.settingsChange);
   const who = displayName(job);
   const anomaly = shortAnomaly(job);
   const when = formatEpochSeconds(job.occurredAt);
@@ -140,6 +141,29 @@ function adminContent(job: NotificationJob): Content {
   };
 }
 
+/** Someone changed Slack's own feature: who, when, and what the entry says, for the security admins. */
+function settingsChangeContent(job: NotificationJob, change: NonNullable<NotificationJob['settingsChange']>): Content {
+  const when = formatEpochSeconds(job.occurredAt);
+  const title = ADMIN_TITLE.anomaly_response_changed('', '');
+  const { actionTaken, explanation } = describeResponse(job.response);
+  const facts: Fact[] = [
+    { label: 'Changed by', value: capped(change.actorId) },
+    { label: 'When', value: `${when.iso} (${when.readable})` },
+    { label: 'Details', value: capped(change.details, MAX.detail), wide: true },
+    { label: 'Action taken', value: capped(actionTaken, MAX.list), wide: true },
+    ...(explanation ? [{ label: 'Detail', value: capped(explanation, MAX.detail), wide: true }] : []),
+    { label: 'Audit entry ID', value: capped(job.entryId), wide: true },
+  ];
+  const dryRun = job.response.dryRun === true;
+  return {
+    subject: `${SUBJECT_PREFIX}${dryRun ? ' [dry run]' : ''} ${title}`,
+    title,
+    paragraphs: [...(dryRun ? [`${DRY_RUN}.`] : []), ADMIN_HEADLINE.anomaly_response_changed('', undefined)],
+    facts,
+    footer: 'Sent automatically by slack-anomaly-responder.',
+  };
+}
+
 const DRY_RUN_HEADLINE = (who: string): string =>
   `Slack reported an anomaly for ${who}. The response rules say to end their sessions, but the responder runs in dry run (safety.dryRun): nothing was done and they were not told.`;
 
@@ -148,6 +172,7 @@ const ADMIN_TITLE: Record<NotificationType, (who: string, anomaly: string) => st
   anomaly_not_acted_on: (who, anomaly) => `${anomaly} anomaly detected for ${who}, no action taken`,
   action_failed: (who, anomaly) => `Automatic response FAILED for ${who} — ${anomaly}`,
   app_anomaly: (who, anomaly) => `${anomaly} anomaly detected for the app ${who}`,
+  anomaly_response_changed: () => 'Slack\u2019s built-in anomaly event response settings were changed',
 };
 
 const ENDED: Record<NonNullable<NotificationJob['response']['scope']>, string> = {
@@ -163,6 +188,7 @@ const ADMIN_HEADLINE: Record<NotificationType, (who: string, scope: Notification
   action_failed: (who) =>
     `Slack reported an anomaly for ${who}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
   app_anomaly: (who) => `Slack reported an anomaly for ${who}. Apps have no sessions to end, so nothing was acted on; review the details below.`,
+  anomaly_response_changed: () => 'Slack\u2019s audit log records a change to the settings of its built-in anomaly event response (pref.anomaly_event_response_changed).',
 };
 
 /**

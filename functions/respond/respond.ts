@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
+import { isSessionEventAction, parseAuditEntry, parseSessionEvent, type AnomalyEntry, type SessionEvent } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
-import { mustAct, outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
+import { mustAct, outcomeLabel, outcomeOf, reportResponse, reportSessionEvent, type Outcome, type ResponseReport } from '../domain/decision/response';
 import { LeaseHeldError } from '../domain/errors';
 import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
@@ -23,7 +23,7 @@ export interface RespondDeps {
   /** The response log: each entry claimed once, then recorded. */
   decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
-  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'>;
+  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
   slack: Pick<SlackApi, 'resetSessions'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
@@ -36,6 +36,8 @@ export interface RespondDeps {
 export type RespondOutcome =
   | { kind: 'rejected'; entryId: string; issues: string[] }
   | { kind: 'duplicate'; entryId: string; outcome?: string }
+  /** Not an anomaly: something else ended sessions or changed Slack's built-in response; recorded. */
+  | { kind: 'recorded'; entryId: string; action: SessionEvent['action']; notification?: NotificationType }
   | { kind: 'decided'; entryId: string; decision: Decision; outcome: Outcome; userId?: string; notification?: NotificationType };
 
 /**
@@ -45,6 +47,7 @@ export type RespondOutcome =
  */
 export async function respondToMessage(body: string, deps: RespondDeps): Promise<RespondOutcome> {
   const parsed = parseMessage(body);
+  if (parsed.ok && 'event' in parsed) return recordSessionEvent(parsed.event, deps);
   if (!parsed.ok) {
     const entryId = parsed.entryId ?? `sha256-${createHash('sha256').update(body).digest('hex')}`;
     return recordRejected(deps, entryId, parsed.issues);
@@ -110,7 +113,7 @@ async function endSessions(
   const now = deps.now ?? Date.now;
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
   if (!slot.claimed) {
-    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
+    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, lastResetBy: slot.lastResetBy, budgetExhausted: false }, config, slot.checkedAt);
     // The write saw a reset within the cooldown but the rule does not (a clock step between the
     // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
     if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
@@ -146,7 +149,7 @@ function userIdOf(entry: AnomalyEntry): string | undefined {
   return entry.entity.kind === 'user' ? entry.entity.userId : undefined;
 }
 
-function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: false; entryId?: string; issues: string[] } {
+function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: true; event: SessionEvent } | { ok: false; entryId?: string; issues: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -155,7 +158,55 @@ function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: f
   }
   const message = anomalyMessageSchema.safeParse(json);
   if (!message.success) return { ok: false, issues: formatIssues(message.error).map((i) => `message.${i}`) };
+  if (isSessionEventAction((message.data.entry as { action?: unknown } | null)?.action)) return parseSessionEvent(message.data.entry);
   return parseAuditEntry(message.data.entry);
+}
+
+/**
+ * Coexistence with Slack's built-in responder: an entry saying someone else signed a person out
+ * is recorded as their last reset (so the cooldown holds our next one back, naming who did it);
+ * a change of the built-in feature's settings is recorded and told to the security admins.
+ */
+async function recordSessionEvent(event: SessionEvent, deps: RespondDeps): Promise<RespondOutcome> {
+  const config = await deps.config.load();
+  const claim = await deps.decisions.claimEntry(event.id, deps.leaseMs ?? 120_000);
+  if (!claim.claimed) {
+    await finishNotification(deps, claim.existing);
+    return { kind: 'duplicate', entryId: event.id, outcome: claim.existing.outcome };
+  }
+  try {
+    const { reset, notification } = reportSessionEvent(event);
+    if (reset) await deps.resets.recordExternalReset(reset.userId, reset.at, reset.by, event.id, config.safety.cooldownMinutes);
+    const job: NotificationJob | undefined = notification && {
+      entryId: event.id,
+      type: notification,
+      occurredAt: event.dateCreate,
+      events: [],
+      otherReasons: [],
+      context: {},
+      settingsChange: { ...(event.actorId ? { actorId: event.actorId } : {}), ...(event.details ? { details: event.details } : {}) },
+      response: { outcome: 'recorded', ...(config.safety.dryRun ? { dryRun: true as const } : {}) },
+    };
+    const record = await deps.decisions.completeDecision({
+      entryId: event.id,
+      ...(event.userId ? { userId: event.userId } : {}),
+      entityType: event.userId ? 'user' : 'other',
+      occurredAt: event.dateCreate,
+      decision: 'recorded',
+      reason: event.action,
+      outcome: reset ? `reset_by:${reset.by}` : 'recorded',
+      ...(event.actorId ? { detail: `actor ${event.actorId}` } : {}),
+      notification: notification ?? 'none',
+      notificationQueued: false,
+      notificationJob: job as Record<string, unknown> | undefined,
+    });
+    await finishNotification(deps, record);
+    deps.logger?.info('Audit entry recorded', { action: event.action, userId: event.userId, resetBy: reset?.by });
+    return { kind: 'recorded', entryId: event.id, action: event.action, ...(notification ? { notification } : {}) };
+  } catch (error) {
+    await deps.decisions.releaseEntry(event.id).catch(() => undefined);
+    throw asRetry(error);
+  }
 }
 
 async function recordRejected(deps: RespondDeps, entryId: string, issues: string[]): Promise<RespondOutcome> {

@@ -67,6 +67,11 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
     expect(records.get('b12e0002-7a51-4d0c-9a1e-000000000002')?.response).toMatchObject({ holdReason: 'trusted_network', trustedNetwork: '2001:db8:5::/48' });
     expect(records.get('b12e0008-7a51-4d0c-9a1e-000000000008')).toMatchObject({ entityType: 'app', notification: 'app_anomaly' });
 
+    // Coexistence: Slack's built-in response signed Hanna out; the anomaly it acted on is not acted on again.
+    expect(records.get('b12e0009-7a51-4d0c-9a1e-000000000009')).toMatchObject({ decision: 'recorded', outcome: 'reset_by:slack_anomaly_response', userId: 'W08HANNA01' });
+    expect(records.get('b12e0010-7a51-4d0c-9a1e-000000000010')?.response).toMatchObject({ holdReason: 'cooldown', resetBy: 'slack_anomaly_response' });
+    expect(sim.resetRequests['W08HANNA01']).toBeUndefined();
+
     // The alerts say it too.
     const adminMail = (about: string) => emails.find((e) => e.to.includes(SECURITY_ADMIN) && e.subject.includes(about))!;
     expect(adminMail('david.holm').text).toMatch(/names no session: all sessions were ended instead/);
@@ -76,6 +81,10 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
     expect(app.text).toMatch(/App ID:\s+A08LEDGEX1/);
     expect(emails.filter((e) => e.subject.includes('the app Ledger Export')).flatMap((e) => e.to).sort()).toEqual([SECURITY_ADMIN, 'soc@fjordline.example']);
     expect(emails.find((e) => e.to.includes('eva.strand@fjordline.example'))?.subject).toBe('[Slack security] You were signed out of Slack in your web browsers');
+    expect(adminMail('hanna.dahl').text).toMatch(/by Slack’s built-in anomaly event response; not ending them again/);
+    const settings = adminMail('built-in anomaly event response settings were changed');
+    expect(settings.text).toMatch(/Changed by:\s+W08SAMIR01/);
+    expect(settings.text).toMatch(/tor:notify_only/);
 
     // syncToSlack: Slack's own allow-list holds the IPv4 range and the ASN (Slack takes no IPv6).
     const TRUSTED = { cidrs: ['198.51.100.0/24'], asns: [64500] };
@@ -90,16 +99,20 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
   it('in dry run decides and tells the same, ends no session and emails no affected person', async () => {
     const { summary, records, emails, sim } = await run(DRY_RUN_CONFIG);
     expect(summary.errors).toEqual([]);
+    // The same decisions, except that a dry run applies no loop protection: that is state of real resets.
+    const HANNA_TOR = 'b12e0010-7a51-4d0c-9a1e-000000000010';
     for (const [id, want] of Object.entries(expected.decisions)) {
+      if (id === HANNA_TOR) continue;
       expect({ id, decision: records.get(id)?.decision, reason: records.get(id)?.reason }).toEqual({ id, decision: want.action, reason: want.reason });
     }
+    expect(records.get(HANNA_TOR)).toMatchObject({ decision: 'end_sessions', outcome: 'dry_run' });
     expect(sim.resets).toEqual([]);
     expect(sim.invalidations).toEqual([]);
     expect(sim.resetRequests).toEqual({});
     expect(sim.allowListUpdates).toEqual([]); // nor is Slack's allow-list written
-    expect(summary.outcomes).toEqual({ dry_run: 4, notified: 4 });
-    expect(summary.scopes).toEqual({ [CLARA]: 'session (dry run)', [DAVID]: 'all (dry run)', [EVA]: 'web (dry run)', [FREDRIK]: 'mobile (dry run)' });
-    for (const record of records.values()) expect(record.response).toMatchObject({ dryRun: true });
+    expect(summary.outcomes).toEqual({ dry_run: 5, notified: 4, recorded: 1, 'reset_by:slack_anomaly_response': 1 });
+    expect(summary.scopes).toEqual({ [CLARA]: 'session (dry run)', [DAVID]: 'all (dry run)', [EVA]: 'web (dry run)', [FREDRIK]: 'mobile (dry run)', W08HANNA01: 'all (dry run)' });
+    for (const record of records.values()) if (record.response) expect(record.response).toMatchObject({ dryRun: true });
 
     expect(emails.flatMap((e) => e.to).filter((to) => AFFECTED.includes(to))).toEqual([]);
     expect(emails.length).toBeGreaterThan(0);

@@ -77,7 +77,7 @@ export const recipientRuleSchema = z
   })
   .strict();
 
-export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed', 'app_anomaly'] as const;
+export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed', 'app_anomaly', 'anomaly_response_changed'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const affectedUserRuleSchema = z
@@ -143,6 +143,8 @@ export const DEFAULT_RECIPIENTS: Record<NotificationType, { primaryOwner: Notifi
   action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
   // An app's anomaly is never acted on; the security admins are told, as they would review it.
   app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+  // Someone changed Slack's built-in anomaly response (pref.anomaly_event_response_changed).
+  anomaly_response_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
 };
 
 /**
@@ -173,6 +175,7 @@ export const responseConfigSchema = z
         anomaly_not_acted_on: recipientRuleFor('anomaly_not_acted_on'),
         action_failed: recipientRuleFor('action_failed'),
         app_anomaly: recipientRuleFor('app_anomaly'),
+        anomaly_response_changed: recipientRuleFor('anomaly_response_changed'),
       })
       .strict()
       .prefault({}),

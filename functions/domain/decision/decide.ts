@@ -1,5 +1,5 @@
 import { classifyReasons, type AnomalyEvent } from '../anomaly-catalogue';
-import type { AnomalyEntry } from '../audit-entry';
+import type { AnomalyEntry, ResetBy } from '../audit-entry';
 import type { ResponseConfig, SessionScope, TrustedNetworks } from '../config/schema';
 import { cidrContains, parseCidr, parseIp } from '../networks';
 
@@ -39,6 +39,8 @@ export type Decision =
       externalBecause?: ExternalEvidence;
       /** The trusted range or ASN the anomaly came from (trusted_network only), e.g. "198.51.100.0/24", "AS64500". */
       trustedNetwork?: string;
+      /** Who ended the sessions within the cooldown, when it was not this responder (cooldown only). */
+      resetBy?: ResetBy;
     }
   | {
       action: 'end_sessions';
@@ -246,8 +248,10 @@ export function decide({ entry, config, groupMembers, person, org }: DecisionInp
 }
 
 export interface SafetyState {
-  /** When this user's sessions were last ended by us, if within the cooldown (epoch ms). */
+  /** When this user's sessions were last ended, if within the cooldown (epoch ms). */
   lastResetAt?: number;
+  /** Who ended them then, when it was not this responder: Slack's built-in response, or an admin. */
+  lastResetBy?: ResetBy;
   /** The org-wide hourly reset budget is spent (the caller consumes it atomically). */
   budgetExhausted: boolean;
 }
@@ -258,16 +262,20 @@ export interface SafetyState {
  */
 export function applySafety(decision: Decision, state: SafetyState, config: ResponseConfig, now: number): Decision {
   if (decision.action !== 'end_sessions') return decision;
-  const held = (reason: HoldReason): Decision => ({
+  const held = (reason: HoldReason, extra: { resetBy?: ResetBy } = {}): Decision => ({
     action: 'notify_only',
     reason,
     events: decision.events,
     otherReasons: decision.otherReasons,
     heldEvents: decision.triggeringEvents,
     exclusions: [],
+    ...extra,
   });
   const cooldownMs = config.safety.cooldownMinutes * 60_000;
-  if (state.lastResetAt !== undefined && cooldownMs > 0 && now - state.lastResetAt < cooldownMs) return held('cooldown');
+  if (state.lastResetAt !== undefined && cooldownMs > 0 && now - state.lastResetAt < cooldownMs) {
+    // Signed out moments ago, by us, by Slack's built-in response or by an admin: not again.
+    return held('cooldown', state.lastResetBy ? { resetBy: state.lastResetBy } : {});
+  }
   if (state.budgetExhausted) return held('circuit_breaker');
   return decision;
 }

@@ -1,6 +1,7 @@
 import type { AnomalyEvent } from '../anomaly-catalogue';
 import type { NotificationType, ResponseConfig } from '../config/schema';
 import type { ResponseFacts } from '../messages';
+import type { ResetBy, SessionEvent } from '../audit-entry';
 import type { Decision } from './decide';
 
 /**
@@ -99,9 +100,23 @@ function describeOutcome(decision: Decision, outcome: Outcome, config: ResponseC
           ...(decision.externalBecause ? { external: decision.externalBecause } : {}),
           ...(decision.trustedNetwork ? { trustedNetwork: decision.trustedNetwork } : {}),
           ...(decision.reason === 'cooldown' ? { cooldownMinutes: config.safety.cooldownMinutes } : {}),
+          ...(decision.resetBy ? { resetBy: decision.resetBy } : {}),
           ...(decision.reason === 'circuit_breaker' ? { maxSessionResetsPerHour: config.safety.maxSessionResetsPerHour } : {}),
         },
       };
     }
   }
+}
+
+/**
+ * What an entry about something else that ended sessions, or changed Slack's built-in response,
+ * means for the responder (coexistence with Slack's own feature): a person someone else signed out
+ * is recorded as reset by them, so the cooldown keeps us from signing them out again and the
+ * response log says who did it; a change of the built-in feature's settings is told to the
+ * security admins. A bulk reset names no person in any published entry: recorded only.
+ */
+export function reportSessionEvent(event: SessionEvent): { reset?: { userId: string; at: number; by: ResetBy }; notification?: NotificationType } {
+  if (event.action === 'pref.anomaly_event_response_changed') return { notification: 'anomaly_response_changed' };
+  if (event.resetBy && event.userId) return { reset: { userId: event.userId, at: event.dateCreate * 1000, by: event.resetBy } };
+  return {};
 }

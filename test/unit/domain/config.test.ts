@@ -21,6 +21,7 @@ const SLACK_DEFAULTS: ResponseConfig = {
     anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
     action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
     app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+    anomaly_response_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   },
   safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25, dryRun: false },
   trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
@@ -95,6 +96,7 @@ describe('configToItems', () => {
       'notify#anomaly_not_acted_on',
       'notify#action_failed',
       'notify#app_anomaly',
+      'notify#anomaly_response_changed',
       'safety',
       'trustedNetworks',
     ]);

@@ -370,6 +370,19 @@ describe('applySafety', () => {
     });
   });
 
+  it.each(['slack_anomaly_response', 'admin'] as const)('holds a reset within the cooldown of one done by %s, and says who did it', (by) => {
+    expect(applySafety(ending, { lastResetAt: NOW - 5 * 60_000, lastResetBy: by, budgetExhausted: false }, config(30), NOW)).toEqual({
+      action: 'notify_only',
+      reason: 'cooldown',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: ['asn'],
+      heldEvents: ['tor', 'unexpected_scraping'],
+      exclusions: [],
+      resetBy: by,
+    });
+    expect(applySafety(ending, { lastResetAt: NOW - 31 * 60_000, lastResetBy: by, budgetExhausted: false }, config(30), NOW)).toBe(ending);
+  });
+
   it('holds a reset one millisecond before the cooldown ends, and lets it through at the end', () => {
     const cooldown = 30 * 60_000;
     expect(applySafety(ending, { lastResetAt: NOW - cooldown + 1, budgetExhausted: false }, config(30), NOW)).toMatchObject({ reason: 'cooldown' });

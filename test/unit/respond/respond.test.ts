@@ -109,6 +109,72 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
+  describe('coexistence with Slack\u2019s built-in responder', () => {
+    const sessionEvent = (id: string, action: string, userId?: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      date_create: 1_800_000_000,
+      action,
+      actor: { type: 'user', user: { id: 'W0ADMIN001', name: 'adam' } },
+      ...(userId ? { entity: { type: 'user', user: { id: userId, name: 'ana' } } } : { entity: { type: 'enterprise', enterprise: { id: 'E0ORG00001' } } }),
+      ...extra,
+    });
+
+    it.each([
+      ['user_sessions_reset_by_anomaly_event_response', 'slack_anomaly_response', /by Slack\u2019s built-in anomaly event response/],
+      ['user_session_reset_by_admin', 'admin', /by an admin/],
+    ])('%s: the person is not signed out again within the cooldown, and the log says who did it', async (action, by, words) => {
+      const t = setup();
+      await expect(respondToMessage(message(sessionEvent('s-1', action, 'U0ANA00001')), t.deps)).resolves.toEqual({ kind: 'recorded', entryId: 's-1', action });
+      expect(t.ledger.decisions.get('s-1')).toMatchObject({ decision: 'recorded', reason: action, outcome: `reset_by:${by}`, userId: 'U0ANA00001', notification: 'none' });
+      t.advance(5 * 60_000);
+      const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(outcome).toMatchObject({ decision: { action: 'notify_only', reason: 'cooldown', resetBy: by }, notification: 'anomaly_not_acted_on' });
+      expect(t.slack.resets).toEqual([]);
+      expect(t.jobs()[0].response).toMatchObject({ holdReason: 'cooldown', resetBy: by });
+      const { describeResponse } = await import('../../../functions/notify/explain');
+      expect(describeResponse(t.jobs()[0].response).explanation).toMatch(words);
+    });
+
+    it('after the cooldown the person is signed out as usual', async () => {
+      const t = setup();
+      await respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps);
+      t.advance(31 * 60_000);
+      await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+    });
+
+    it('pref.anomaly_event_response_changed is recorded and told to the security admins, with who did it and what the entry says', async () => {
+      const t = setup();
+      const entry = sessionEvent('p-1', 'pref.anomaly_event_response_changed', undefined, { details: { new_value: 'off', previous_value: 'on' } });
+      await expect(respondToMessage(message(entry), t.deps)).resolves.toEqual({ kind: 'recorded', entryId: 'p-1', action: 'pref.anomaly_event_response_changed', notification: 'anomaly_response_changed' });
+      expect(t.ledger.decisions.get('p-1')).toMatchObject({ decision: 'recorded', outcome: 'recorded', notification: 'anomaly_response_changed', notificationQueued: true });
+      expect(t.jobs()).toEqual([
+        expect.objectContaining({
+          type: 'anomaly_response_changed',
+          settingsChange: { actorId: 'W0ADMIN001', details: '{"new_value":"off","previous_value":"on"}' },
+          response: { outcome: 'recorded' },
+        }),
+      ]);
+      const { notificationJobSchema } = await import('../../../functions/domain/messages');
+      expect(notificationJobSchema.safeParse(t.jobs()[0]).success).toBe(true);
+    });
+
+    it('a bulk reset names nobody in any published entry: recorded only', async () => {
+      const t = setup();
+      await respondToMessage(message(sessionEvent('b-1', 'bulk_session_reset_by_admin')), t.deps);
+      expect(t.ledger.decisions.get('b-1')).toMatchObject({ decision: 'recorded', outcome: 'recorded', notification: 'none' });
+      await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+    });
+
+    it('a malformed one is rejected like a malformed anomaly, and a duplicate is skipped', async () => {
+      const t = setup();
+      await expect(respondToMessage(message({ id: 'bad', action: 'user_session_reset_by_admin', date_create: 'yesterday' }), t.deps)).resolves.toMatchObject({ kind: 'rejected' });
+      await respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps);
+      await expect(respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps)).resolves.toMatchObject({ kind: 'duplicate' });
+    });
+  });
+
   it('records but does not act on events that are off by default, and sends nothing', async () => {
     const t = setup();
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-dl', reasons: ['excessive_downloads'] })), t.deps);
