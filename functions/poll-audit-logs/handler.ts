@@ -33,6 +33,7 @@ export const handler = withObservability(
         transientRetries: IN_RUN_RETRY.pollTransientRetries,
       },
     },
+    lease: pollState,
     allowList: {
       config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
       slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL }),
