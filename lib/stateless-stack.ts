@@ -98,6 +98,8 @@ export class StatelessStack extends Stack {
     // Read only to enqueue the entries that may end sessions ahead of the rest of a page.
     configTable.grantReadData(this.poller.role);
     this.anomalies.queue.grantSendMessages(this.poller.role);
+    // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config.
+    configTable.grantReadData(this.poller.role);
 
     this.respond = new ResponderFunction(this, 'Respond', {
       definition: FUNCTIONS.respond,

@@ -10,6 +10,7 @@ import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.
@@ -38,6 +39,11 @@ export const handler = withObservability(
     },
     config: new DynamoConfigSource(db, env.CONFIG_TABLE_NAME, env.CONFIG_CACHE_SECONDS * 1000),
     lease: pollState,
+    allowList: {
+      config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
+      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME) }),
+      state: pollState,
+    },
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
+import { isSessionEventAction, parseAuditEntry, parseSessionEvent, type AnomalyEntry, type SessionEvent } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
-import { outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
+import { mustAct, outcomeLabel, outcomeOf, reportResponse, reportSessionEvent, type Outcome, type ResponseReport } from '../domain/decision/response';
 import { LeaseHeldError } from '../domain/errors';
 import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
@@ -12,7 +12,8 @@ import type { DecisionLog, DecisionRecord } from '../adapters/dynamodb/decision-
 import type { ResetGuard } from '../adapters/dynamodb/reset-guard';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import { isSlackError } from '../adapters/slack/errors';
-import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type ResetScope, type SlackApi } from '../adapters/slack/web-api';
+import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
+import type { ResetScope } from '../domain/decision/decide';
 import { mapLimit } from '../runtime/map-limit';
 import { asRetry } from '../runtime/retry-policy';
 import type { RespondDirectory } from './directory';
@@ -24,7 +25,7 @@ export interface RespondDeps {
   /** The response log: each entry claimed once, then recorded. */
   decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
-  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'>;
+  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
   slack: Pick<SlackApi, 'resetSessions' | 'resetSessionsBulk'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
@@ -37,6 +38,8 @@ export interface RespondDeps {
 export type RespondOutcome =
   | { kind: 'rejected'; entryId: string; issues: string[] }
   | { kind: 'duplicate'; entryId: string; outcome?: string }
+  /** Not an anomaly: something else ended sessions or changed Slack's built-in response; recorded. */
+  | { kind: 'recorded'; entryId: string; action: SessionEvent['action']; notification?: NotificationType }
   | { kind: 'decided'; entryId: string; decision: Decision; outcome: Outcome; userId?: string; notification?: NotificationType };
 
 /** One message's result in a batch: its outcome, or the error its retry should follow (asRetry). */
@@ -129,6 +132,7 @@ type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
 /** Everything up to the Slack call: a final outcome, or a person to sign out (claims and gates held). */
 async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
   const parsed = parseMessage(body);
+  if (parsed.ok && 'event' in parsed) return { kind: 'done', outcome: await recordSessionEvent(parsed.event, deps) };
   if (!parsed.ok) {
     const entryId = parsed.entryId ?? `sha256-${createHash('sha256').update(body).digest('hex')}`;
     return { kind: 'done', outcome: await recordRejected(deps, entryId, parsed.issues) };
@@ -150,12 +154,13 @@ async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
   try {
     const facts = await gatherFacts(entry, config, deps.directory);
     const decision = decide({ entry, config, ...facts });
-    if (decision.action === 'end_sessions') {
+    // A dry run decides and reports everything, and acts on nothing (no reset, no ledger gate).
+    if (decision.action === 'end_sessions' && mustAct(decision, config)) {
       const gated = await passGates(entry, decision, config, deps, facts.person?.found === true && facts.person.isBot === true);
       if (gated.kind === 'reset') return gated;
       return { kind: 'done', outcome: await finish(entry, gated.decision, gated.outcome, config, deps) };
     }
-    return { kind: 'done', outcome: await finish(entry, decision, outcomeOf(decision), config, deps) };
+    return { kind: 'done', outcome: await finish(entry, decision, outcomeOf(decision, config), config, deps) };
   } catch (error) {
     // Nothing irreversible was recorded: let the retry decide afresh.
     await deps.decisions.releaseEntry(entry.id).catch(() => undefined);
@@ -176,7 +181,7 @@ function ignoredOutright(entry: AnomalyEntry, config: ResponseConfig): Decision 
 
 /** Record an outright ignored entry in one conditional write; a record already there makes it a duplicate. */
 async function recordOnce(entry: AnomalyEntry, decision: Decision, config: ResponseConfig, deps: RespondDeps): Promise<RespondOutcome> {
-  const outcome = outcomeOf(decision);
+  const outcome = outcomeOf(decision, config);
   const report = reportResponse(decision, outcome, config);
   const written = await deps.decisions.recordIfNew(decisionRecord(entry, decision, report));
   if (!written.claimed) {
@@ -231,11 +236,11 @@ async function passGates(
   const now = deps.now ?? Date.now;
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
   if (!slot.claimed) {
-    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
+    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, lastResetBy: slot.lastResetBy, budgetExhausted: false }, config, slot.checkedAt);
     // The write saw a reset within the cooldown but the rule does not (a clock step between the
     // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
     if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
-    return { kind: 'held', decision: held, outcome: outcomeOf(held) };
+    return { kind: 'held', decision: held, outcome: outcomeOf(held, config) };
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { kind: 'held', decision, outcome: { kind: 'sessions_ended' } };
@@ -247,18 +252,14 @@ async function passGates(
     const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
     if (gated.action !== 'end_sessions') {
       await deps.resets.releaseReset(userId, entry.id);
-      return { kind: 'held', decision: gated, outcome: outcomeOf(gated) };
+      return { kind: 'held', decision: gated, outcome: outcomeOf(gated, config) };
     }
   } catch (error) {
     await giveBack({ userId, entryId: entry.id, budgetTaken }, deps);
     throw error;
   }
-  return { kind: 'reset', entry, decision, config, userId, scope: resetScopeOf(decision), budgetTaken, alone };
-}
-
-/** Which sessions the rule ends. Every rule ends them all today; the bulk path already keeps scopes apart. */
-function resetScopeOf(_decision: Extract<Decision, { action: 'end_sessions' }>): ResetScope {
-  return 'all';
+  // One session (admin.users.session.invalidate) is per person: it never goes in a bulk call.
+  return { kind: 'reset', entry, decision, config, userId, scope: decision.scope, budgetTaken, alone: alone || decision.scope.kind === 'session' };
 }
 
 /** Not done (or not known to be): give back the budget and the reservation, so a retry or the person's next anomaly can act. */
@@ -276,8 +277,8 @@ async function giveBack({ userId, entryId, budgetTaken }: { userId: string; entr
  */
 async function resetInBulk(pending: readonly PendingReset[], deps: RespondDeps): Promise<Map<string, unknown>> {
   const results = new Map<string, unknown>();
-  const byScope = new Map<ResetScope, string[]>();
-  for (const p of pending.filter((p) => !p.alone)) byScope.set(p.scope, [...(byScope.get(p.scope) ?? []), p.userId]);
+  const byScope = new Map<BulkResetScope['kind'], string[]>();
+  for (const p of pending) if (!p.alone && p.scope.kind !== 'session') byScope.set(p.scope.kind, [...(byScope.get(p.scope.kind) ?? []), p.userId]);
   for (const p of pending.filter((p) => p.alone)) {
     results.set(
       p.userId,
@@ -287,7 +288,8 @@ async function resetInBulk(pending: readonly PendingReset[], deps: RespondDeps):
       ),
     );
   }
-  for (const [scope, userIds] of byScope) {
+  for (const [kind, userIds] of byScope) {
+    const scope: BulkResetScope = { kind };
     for (let i = 0; i < userIds.length; i += MAX_BULK_RESET_USERS) {
       const chunk = userIds.slice(i, i + MAX_BULK_RESET_USERS);
       try {
@@ -345,7 +347,7 @@ function userIdOf(entry: AnomalyEntry): string | undefined {
   return entry.entity.kind === 'user' ? entry.entity.userId : undefined;
 }
 
-function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: false; entryId?: string; issues: string[] } {
+function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: true; event: SessionEvent } | { ok: false; entryId?: string; issues: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -354,7 +356,55 @@ function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: f
   }
   const message = anomalyMessageSchema.safeParse(json);
   if (!message.success) return { ok: false, issues: formatIssues(message.error).map((i) => `message.${i}`) };
+  if (isSessionEventAction((message.data.entry as { action?: unknown } | null)?.action)) return parseSessionEvent(message.data.entry);
   return parseAuditEntry(message.data.entry);
+}
+
+/**
+ * Coexistence with Slack's built-in responder: an entry saying someone else signed a person out
+ * is recorded as their last reset (so the cooldown holds our next one back, naming who did it);
+ * a change of the built-in feature's settings is recorded and told to the security admins.
+ */
+async function recordSessionEvent(event: SessionEvent, deps: RespondDeps): Promise<RespondOutcome> {
+  const config = await deps.config.load();
+  const claim = await deps.decisions.claimEntry(event.id, deps.leaseMs ?? 120_000);
+  if (!claim.claimed) {
+    await finishNotification(deps, claim.existing);
+    return { kind: 'duplicate', entryId: event.id, outcome: claim.existing.outcome };
+  }
+  try {
+    const { reset, notification } = reportSessionEvent(event);
+    if (reset) await deps.resets.recordExternalReset(reset.userId, reset.at, reset.by, event.id, config.safety.cooldownMinutes);
+    const job: NotificationJob | undefined = notification && {
+      entryId: event.id,
+      type: notification,
+      occurredAt: event.dateCreate,
+      events: [],
+      otherReasons: [],
+      context: {},
+      settingsChange: { ...(event.actorId ? { actorId: event.actorId } : {}), ...(event.details ? { details: event.details } : {}) },
+      response: { outcome: 'recorded', ...(config.safety.dryRun ? { dryRun: true as const } : {}) },
+    };
+    const record = await deps.decisions.completeDecision({
+      entryId: event.id,
+      ...(event.userId ? { userId: event.userId } : {}),
+      entityType: event.userId ? 'user' : 'other',
+      occurredAt: event.dateCreate,
+      decision: 'recorded',
+      reason: event.action,
+      outcome: reset ? `reset_by:${reset.by}` : 'recorded',
+      ...(event.actorId ? { detail: `actor ${event.actorId}` } : {}),
+      notification: notification ?? 'none',
+      notificationQueued: false,
+      notificationJob: job as Record<string, unknown> | undefined,
+    });
+    await finishNotification(deps, record);
+    deps.logger?.info('Audit entry recorded', { action: event.action, userId: event.userId, resetBy: reset?.by });
+    return { kind: 'recorded', entryId: event.id, action: event.action, ...(notification ? { notification } : {}) };
+  } catch (error) {
+    await deps.decisions.releaseEntry(event.id).catch(() => undefined);
+    throw asRetry(error);
+  }
 }
 
 async function recordRejected(deps: RespondDeps, entryId: string, issues: string[]): Promise<RespondOutcome> {
@@ -403,13 +453,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
 }
 
 function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
-  const user = entry.entity.kind === 'user' ? entry.entity : undefined;
-  const { sessionId: _sessionId, ...context } = entry.context;
+  const { entity } = entry;
+  const { sessionId: _sessionId, asn: _asn, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
-    user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
+    // Only people's and apps' anomalies are ever told (decide ignores every other entity).
+    ...(entity.kind === 'user' ? { user: { id: entity.userId, name: entity.name, email: entity.email } } : {}),
+    ...(entity.kind === 'app' ? { app: { id: entity.appId, name: entity.name } } : {}),
     // The events that decided the outcome first: they name the notification.
     events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
     otherReasons: decision.otherReasons,

@@ -1,13 +1,8 @@
 import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
-import {
-  FAILED_FOR_SOME_USERS,
-  MAX_BULK_RESET_USERS,
-  type DirectoryUser,
-  type OrgIdentity,
-  type ResetScope,
-  type SlackApi,
-  type UserGroupRef,
-} from '../../functions/adapters/slack/web-api';
+import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type DirectoryUser, type OrgIdentity, type SlackApi, type UserGroupRef } from '../../functions/adapters/slack/web-api';
+import type { ResetScope } from '../../functions/domain/decision/decide';
+import type { AllowList } from '../../functions/domain/allow-list';
+import { parseCidr } from '../../functions/domain/networks';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';
@@ -27,11 +22,17 @@ export function platformError(code: string, token: TokenName, method: string): S
  * shared contract in test/support/slack-contract.ts holds it to SlackWebApi on the simulator.
  */
 export class FakeSlack implements SlackApi {
+  /** Whose sessions were ended (any scope), in order. */
   readonly resets: string[] = [];
-  /** The scope of each reset in `resets`, in the same order. */
-  readonly resetScopes: ResetScope[] = [];
+  /** Each accepted reset with its scope. */
+  readonly resetScopes: { userId: string; scope: ResetScope }[] = [];
+  /** Slack's anomaly allow-list (admin.audit.anomaly.allow.*), and every list written to it. */
+  allowList: AllowList = { cidrs: [], asns: [] };
+  readonly allowListWrites: AllowList[] = [];
+  /** Live session ids per user: admin.users.session.invalidate ends one, and refuses an unknown one. */
+  sessions = new Map<string, Set<string>>();
   /** Every admin.users.session.resetBulk call. */
-  readonly bulkCalls: { userIds: string[]; scope: ResetScope }[] = [];
+  readonly bulkCalls: { userIds: string[]; scope: BulkResetScope }[] = [];
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   readonly calls: Record<string, number> = {};
   /**
@@ -90,15 +91,41 @@ export class FakeSlack implements SlackApi {
     return user.isStranger || user.enterpriseId !== this.org.enterpriseId;
   }
 
-  async resetSessions(userId: string, scope: ResetScope = 'all'): Promise<void> {
+  async resetSessions(userId: string, scope: ResetScope = { kind: 'all' }): Promise<void> {
     this.count('resetSessions');
-    const refusal = this.resetRefusal(userId);
-    if (refusal) throw platformError(refusal, 'admin', 'admin.users.session.reset');
+    const user = this.lookup(userId);
+    const one = scope.kind === 'session';
+    const refuse = (code: string) => platformError(code, 'admin', one ? 'admin.users.session.invalidate' : 'admin.users.session.reset');
+    if (!user || this.isExternal(user)) throw refuse('user_not_found');
+    // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
+    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) throw refuse(one ? 'cannot_invalidate_primary_owner' : 'cannot_reset_primary_owner');
+    if (one) {
+      // A bot signs in to no session; an id Slack does not know is session_not_found (as the simulator answers).
+      if (user.isBot || !this.sessions.get(userId)?.has(scope.sessionId)) throw refuse('session_not_found');
+      this.sessions.get(userId)!.delete(scope.sessionId);
+    } else if (user.isBot) {
+      throw refuse('cannot_reset_bot');
+    }
     this.resets.push(userId);
-    this.resetScopes.push(scope);
+    this.resetScopes.push({ userId, scope });
+  }
+  async anomalyAllowList(): Promise<AllowList> {
+    this.count('anomalyAllowList');
+    return { cidrs: [...this.allowList.cidrs], asns: [...this.allowList.asns] };
+  }
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    this.count('setAnomalyAllowList');
+    // IPv4 CIDRs only, per the reference (as the simulator refuses anything else).
+    const ipv4 = (text: string) => {
+      const parsed = parseCidr(text);
+      return parsed.ok && parsed.cidr.version === 4;
+    };
+    if (!list.cidrs.every(ipv4)) throw platformError('invalid_field_or_data', 'admin', 'admin.audit.anomaly.allow.updateItem');
+    this.allowList = { cidrs: [...list.cidrs], asns: [...list.asns] };
+    this.allowListWrites.push(this.allowList);
   }
   /** As the simulator: resets everyone it can, and answers failed_for_some_users (naming nobody) when any could not be. */
-  async resetSessionsBulk(userIds: readonly string[], scope: ResetScope = 'all'): Promise<void> {
+  async resetSessionsBulk(userIds: readonly string[], scope: BulkResetScope = { kind: 'all' }): Promise<void> {
     // Every call asked for, even one a queued failure then refuses.
     this.bulkCalls.push({ userIds: [...userIds], scope });
     this.count('resetSessionsBulk');
@@ -108,7 +135,7 @@ export class FakeSlack implements SlackApi {
       if (this.resetRefusal(userId)) failed = true;
       else {
         this.resets.push(userId);
-        this.resetScopes.push(scope);
+        this.resetScopes.push({ userId, scope });
       }
     }
     if (failed) throw platformError(FAILED_FOR_SOME_USERS, 'admin', 'admin.users.session.resetBulk');

@@ -8,6 +8,7 @@
  *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
+ *   allow-list / slack                  the anomaly allow-list last written to Slack (trusted networks sync)
  *   pacer#<method>[ <channel>] / -      Slack calls scheduled in the last window (pacer.ts)
  *   digest#<type>#<period> / count      admin notifications of a type in a digest period (digests.ts)
  *   digest#<type>#<period> / entry#<id> one notification job of that period, and whether it went into the digest
@@ -26,6 +27,7 @@ export const LEDGER_KEYS = {
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
   breaker: (): LedgerKey => ({ pk: 'breaker', sk: 'window' }),
+  allowList: (): LedgerKey => ({ pk: 'allow-list', sk: 'slack' }),
   /** One schedule per Slack method (and channel, for chat.postMessage), shared by every container. */
   pacer: (key: string): LedgerKey => ({ pk: `pacer#${key}`, sk: '-' }),
   digestCount: (digestId: string): LedgerKey => ({ pk: `digest#${digestId}`, sk: 'count' }),

@@ -8,6 +8,8 @@ import {
 } from '@slack/web-api';
 import type { Pacer } from '../../runtime/pacing';
 import { sleep as realSleep } from '../../runtime/time';
+import type { AllowList } from '../../domain/allow-list';
+import type { ResetScope } from '../../domain/decision/decide';
 import { classifySlackError, SlackError, type TokenName } from './errors';
 import { budgetOf, paceKey } from './rate-budget';
 import type { TokenProvider } from './tokens';
@@ -56,10 +58,10 @@ export interface OrgIdentity {
 }
 
 /**
- * Which sessions a reset ends: all of them, or only web or only mobile ones (Slack's `web_only` /
- * `mobile_only` on admin.users.session.reset and resetBulk).
+ * The scopes admin.users.session.resetBulk can take: all sessions, or web or mobile only (its
+ * `web_only` / `mobile_only`). One session (`session`) is admin.users.session.invalidate's, per person.
  */
-export type ResetScope = 'all' | 'web_only' | 'mobile_only';
+export type BulkResetScope = Exclude<ResetScope, { kind: 'session' }>;
 
 /** Slack answers a bulk reset that some users failed with this code, without saying which. */
 export const FAILED_FOR_SOME_USERS = 'failed_for_some_users';
@@ -69,13 +71,14 @@ export const MAX_BULK_RESET_USERS = 1000;
 
 /** Slack Web API operations this project uses, behind one small interface tests can fake. */
 export interface SlackApi {
+  /** End the person's sessions: all of them (the default), web or mobile only, or one session. */
   resetSessions(userId: string, scope?: ResetScope): Promise<void>;
   /**
    * Queue a reset of every listed person's sessions (admin.users.session.resetBulk, at most
    * MAX_BULK_RESET_USERS). Throws a SlackError; FAILED_FOR_SOME_USERS means some were not reset
    * and Slack does not say which.
    */
-  resetSessionsBulk(userIds: readonly string[], scope?: ResetScope): Promise<void>;
+  resetSessionsBulk(userIds: readonly string[], scope?: BulkResetScope): Promise<void>;
   /** Every member of the org (admin.users.list), for directory facts without a call per person. */
   listMembers(): Promise<DirectoryUser[]>;
   getUser(userId: string): Promise<DirectoryUser | undefined>;
@@ -85,6 +88,10 @@ export interface SlackApi {
   securityAdminIds(): Promise<string[]>;
   openDirectMessage(userId: string): Promise<string>;
   postMessage(channel: string, message: { text: string; blocks?: unknown[] }): Promise<void>;
+  /** Slack's own anomaly allow-list (admin.audit.anomaly.allow.getItem). */
+  anomalyAllowList(): Promise<AllowList>;
+  /** Overwrite Slack's anomaly allow-list with exactly this one (admin.audit.anomaly.allow.updateItem). */
+  setAnomalyAllowList(list: AllowList): Promise<void>;
 }
 
 export interface SlackWebApiOptions {
@@ -107,11 +114,6 @@ export interface SlackWebApiOptions {
 /** Default for maxPaceWaitMs: well inside a respond or notify invocation's 60 s. */
 const DEFAULT_MAX_PACE_WAIT_MS = 15_000;
 
-function scopeArguments(scope: ResetScope | undefined): { web_only?: true; mobile_only?: true } {
-  if (scope === 'web_only') return { web_only: true };
-  if (scope === 'mobile_only') return { mobile_only: true };
-  return {};
-}
 
 /**
  * Our tokens are org-level installs, and Slack requires `team_id` from org tokens on these
@@ -146,18 +148,26 @@ export class SlackWebApi implements SlackApi {
     });
   }
 
-  async resetSessions(userId: string, scope?: ResetScope): Promise<void> {
+  async resetSessions(userId: string, scope: ResetScope = { kind: 'all' }): Promise<void> {
+    if (scope.kind === 'session') {
+      // The reference (docs.slack.dev/reference/methods/admin.users.session.invalidate) takes
+      // user_id and an integer session_id; team_id is deprecated. @slack/web-api 8's typed method
+      // still wants team_id and a string session_id, so this goes through apiCall.
+      const args = { token: '', user_id: userId, session_id: Number(scope.sessionId) };
+      await this.call('admin', 'admin.users.session.invalidate', (token) => this.client.apiCall('admin.users.session.invalidate', { ...args, token }));
+      return;
+    }
     await this.call('admin', 'admin.users.session.reset', (token) =>
-      this.client.admin.users.session.reset({ token, user_id: userId, ...scopeArguments(scope) }),
+      this.client.admin.users.session.reset({ token, user_id: userId, ...sessionExpirationTarget(scope.kind) }),
     );
   }
 
-  async resetSessionsBulk(userIds: readonly string[], scope?: ResetScope): Promise<void> {
+  async resetSessionsBulk(userIds: readonly string[], scope: BulkResetScope = { kind: 'all' }): Promise<void> {
     const [first, ...rest] = userIds;
     if (first === undefined) return;
     if (userIds.length > MAX_BULK_RESET_USERS) throw new RangeError(`resetBulk takes at most ${MAX_BULK_RESET_USERS} users, got ${userIds.length}`);
     await this.call('admin', 'admin.users.session.resetBulk', (token) =>
-      this.client.admin.users.session.resetBulk({ token, user_ids: [first, ...rest], ...scopeArguments(scope) }),
+      this.client.admin.users.session.resetBulk({ token, user_ids: [first, ...rest], ...sessionExpirationTarget(scope.kind) }),
     );
   }
 
@@ -249,6 +259,32 @@ export class SlackWebApi implements SlackApi {
     );
   }
 
+  /**
+   * Slack's reference example answers `trusted_cidr` (strings) and `trusted_asn` (numbers); the
+   * updateItem argument is spelled `trusted_asns`, so both spellings are read. @slack/web-api 8 has
+   * no typed method for either call: apiCall.
+   */
+  async anomalyAllowList(): Promise<AllowList> {
+    const result = (await this.call('admin', 'admin.audit.anomaly.allow.getItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.getItem', { token }))) as {
+      trusted_cidr?: unknown;
+      trusted_asn?: unknown;
+      trusted_asns?: unknown;
+    };
+    const cidrs = result.trusted_cidr ?? [];
+    const asns = result.trusted_asn ?? result.trusted_asns ?? [];
+    if (!Array.isArray(cidrs) || !Array.isArray(asns) || cidrs.some((c) => typeof c !== 'string') || asns.some((a) => !Number.isInteger(Number(a)))) {
+      // Never compare against (and then overwrite) a list we could not read.
+      throw new SlackError('malformed_response', 'permanent', 'admin', 'admin.audit.anomaly.allow.getItem');
+    }
+    return { cidrs: cidrs as string[], asns: asns.map(Number) };
+  }
+
+  /** updateItem overwrites the whole list (its reference): every range we want must be in it. */
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    const args = { trusted_cidr: list.cidrs, trusted_asns: list.asns };
+    await this.call('admin', 'admin.audit.anomaly.allow.updateItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.updateItem', { ...args, token }));
+  }
+
   private async loadOrgIdentity(): Promise<OrgIdentity> {
     const auth = await this.call('admin', 'auth.test', (token) => this.client.auth.test({ token }));
     const enterpriseId = auth.enterprise_id;
@@ -290,6 +326,13 @@ export class SlackWebApi implements SlackApi {
     }
     if (grant.waitMs > 0) await (this.options.sleep ?? realSleep)(grant.waitMs);
   }
+}
+
+/** admin.users.session.reset / resetBulk arguments for a scope: none for all sessions. */
+export function sessionExpirationTarget(kind: 'all' | 'web' | 'mobile'): { web_only?: true; mobile_only?: true } {
+  if (kind === 'web') return { web_only: true };
+  if (kind === 'mobile') return { mobile_only: true };
+  return {};
 }
 
 type UsersInfoUser = NonNullable<UsersInfoResponse['user']>;
