@@ -253,7 +253,7 @@ export class TableDouble {
 
   /** The storage key of `key`; with `exact`, `key` must hold the table's key attributes and nothing else. */
   private keyOf(key: Item | undefined, exact: boolean): string {
-    const names = [LEDGER.partitionKey.name, LEDGER.sortKey.name];
+    const names: string[] = [LEDGER.partitionKey.name, LEDGER.sortKey.name];
     if (!key) return invalid('One or more parameter values were invalid: Missing the key');
     for (const name of names) {
       const value = key[name];
@@ -261,10 +261,6 @@ export class TableDouble {
     }
     if (exact && Object.keys(key).some((name) => !names.includes(name))) invalid('The provided key element does not match the schema');
     return JSON.stringify(names.map((name) => key[name]));
-  }
-
-  private keyPart(item: Item): Item {
-    return { [LEDGER.partitionKey.name]: item[LEDGER.partitionKey.name], [LEDGER.sortKey.name]: item[LEDGER.sortKey.name] };
   }
 
   /** Evaluates an optional condition; true when there is none. */
