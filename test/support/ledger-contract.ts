@@ -197,7 +197,7 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError); // already carries its unit
         await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-other' })).rejects.toBeInstanceOf(LeaseHeldError); // not this entry's
         await expect(l.consumeResetBudget(2, { userId: id('W0NOBODY'), entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError);
-        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toMatchObject({ count: 1 });
+        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toEqual({ ...LEDGER_KEYS.breaker(hour), count: 1, expiresAt: seconds(hourStart) + 2 * 3600 });
         await expect(l.consumeResetBudget(2)).resolves.toBe(true);
         const other = id('W0BUD');
         await l.claimReset(other, 'b-2', 30);
