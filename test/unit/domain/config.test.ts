@@ -115,6 +115,16 @@ describe('configToItems', () => {
     expect(Object.keys(item(items, 'notify#action_failed'))).not.toContain('slackChannel');
   });
 
+  it('describes every item for the person reading the console, each notification type in words', () => {
+    const items = itemsOf(defaultConfig());
+    for (const i of items) expect(String(i.description).trim()).not.toBe('');
+    expect(new Set(items.map((i) => i.description)).size).toBe(items.length);
+    expect(item(items, 'notify#anomaly_not_acted_on').description).toContain('"anomaly not acted on"');
+    expect(item(items, 'notify#affected_user').description).toMatch(/affected user/);
+    expect(item(items, 'exclusions').description).toMatch(/excluded/);
+    expect(item(items, 'safety').description).toMatch(/circuit breaker/);
+  });
+
   it('mentions the event\u2019s name in its description', () => {
     expect(item(itemsOf(defaultConfig()), 'event#session_fingerprint').description).toContain('Stale or unexpected session cookies');
   });
@@ -204,6 +214,14 @@ describe('configFromItems', () => {
     expect(found).toEqual([expect.stringMatching(expected)]);
   });
 
+  it('names every item it knows when an item is unknown', () => {
+    expect(configIssues([{ id: 'notify#bogus' }])).toEqual(['notify#bogus: unknown notification item "bogus" (known: affected_user, sessions_ended, anomaly_not_acted_on, action_failed)']);
+  });
+
+  it('quotes an unknown attribute as written, even one that looks like a path it rewrites', () => {
+    expect(configIssues([{ id: 'safety', 'notifications.sessions_ended': 1, 'events.tor': 2 }])).toEqual(['safety: Unrecognized keys: "notifications.sessions_ended", "events.tor"']);
+  });
+
   it('reports every problem at once', () => {
     const found = configIssues([
       { id: 'event#tor', action: 'kill' },
@@ -291,6 +309,13 @@ describe('responseConfigSchema (the seed file document)', () => {
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['notifications', 'notifications.sessions_ended.primaryOwner.0', 'events.tor.excludedUsers.0']));
+  });
+
+  it('refuses a recipients rule that is not an object (null, a string, a list) rather than fill it with defaults', () => {
+    for (const [rule, received] of [[null, 'null'], ['email', 'string'], [['email'], 'array']] as const) {
+      const result = responseConfigSchema.safeParse({ notifications: { sessions_ended: rule } });
+      expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['notifications.sessions_ended', `Invalid input: expected object, received ${received}`]]);
+    }
   });
 
   it('refuses a non-object document', () => {
