@@ -286,17 +286,23 @@ export class TableDouble {
     return { Item: this.stored(input.Key as Item) };
   }
 
-  private put(input: PutCommand['input']) {
+  /** Checks a put (condition first) and returns the item it would write, without writing it. */
+  private planPut(input: { TableName?: string; Item?: Item; ConditionExpression?: string; ExpressionAttributeNames?: Names; ExpressionAttributeValues?: Values }) {
     this.checkTable(input.TableName);
-    this.checkReturnValues(input.ReturnValuesOnConditionCheckFailure);
     const item = input.Item as Item;
     const key = this.keyOf(item, false);
     const old = this.items.get(key);
     const p = new Placeholders(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     const ok = this.holds(input.ConditionExpression, old, p);
     p.checkAllUsed();
+    return { key, old, ok, next: structuredClone(item) };
+  }
+
+  private put(input: PutCommand['input']) {
+    this.checkReturnValues(input.ReturnValuesOnConditionCheckFailure);
+    const { key, old, ok, next } = this.planPut(input as never);
     if (!ok) this.conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
-    this.items.set(key, structuredClone(item));
+    this.items.set(key, next);
     return {};
   }
 
@@ -379,8 +385,10 @@ export class TableDouble {
     const actions = input.TransactItems ?? [];
     if (actions.length === 0 || actions.length > 100) invalid('1 validation error: TransactItems member must have length between 1 and 100');
     const plans = actions.map((action) => {
-      if (!action.Update || action.Put || action.Delete || action.ConditionCheck) invalid('This test double supports Update actions only in TransactWriteItems');
-      return this.planUpdate(action.Update as never);
+      if (Object.values(action).filter((a) => a !== undefined).length !== 1) invalid('Each TransactWriteItem must hold exactly one action');
+      if (action.Update) return this.planUpdate(action.Update as never);
+      if (action.Put) return this.planPut(action.Put as never);
+      return invalid('This test double supports Update and Put actions only in TransactWriteItems');
     });
     if (new Set(plans.map((plan) => plan.key)).size !== plans.length) invalid('Transaction request cannot include multiple operations on one item');
     if (plans.some((plan) => !plan.ok)) {

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DecisionLog } from '../../../functions/adapters/dynamodb/decision-log';
 import { Deliveries } from '../../../functions/adapters/dynamodb/deliveries';
 import { ignoreConditionFailure, itemOfFailedCondition } from '../../../functions/adapters/dynamodb/dynamodb-helpers';
-import { expiresAfter, hourOf, LEDGER_KEYS, SEEN_PREFIX } from '../../../functions/adapters/dynamodb/keys';
+import { expiresAfter, LEDGER_KEYS, SEEN_PREFIX } from '../../../functions/adapters/dynamodb/keys';
 import { PollState } from '../../../functions/adapters/dynamodb/poll-state';
 import { ResetGuard } from '../../../functions/adapters/dynamodb/reset-guard';
 import { LeaseHeldError } from '../../../functions/domain/errors';
@@ -37,11 +37,12 @@ describe('ledger keys', () => {
     const id = 'X1';
     const keys = [
       LEDGER_KEYS.checkpoint(),
+      LEDGER_KEYS.pollerLease(),
       LEDGER_KEYS.seen(id),
       LEDGER_KEYS.decision(id),
       LEDGER_KEYS.delivery(id, 'sessions_ended#email#email:a@x.example'),
       LEDGER_KEYS.lastReset(id),
-      LEDGER_KEYS.breaker(hourOf(NOW)),
+      LEDGER_KEYS.breaker(),
     ];
     expect(new Set(keys.map((k) => JSON.stringify(k))).size).toBe(keys.length);
     expect(keys.every((k) => k.pk.length > 0 && k.sk.length > 0)).toBe(true); // DynamoDB refuses empty key strings
@@ -59,9 +60,7 @@ describe('ledger keys', () => {
     expect(LEDGER_KEYS.seen('a').pk.startsWith(SEEN_PREFIX)).toBe(true);
   });
 
-  it('names the UTC clock hour (not the local one, not the minute) and computes TTLs in whole epoch seconds', () => {
-    expect(hourOf(Date.parse('2026-12-02T14:59:59.999Z'))).toBe('2026-12-02T14');
-    expect(hourOf(Date.parse('2026-12-02T15:00:00.000Z'))).toBe('2026-12-02T15');
+  it('computes TTLs in whole epoch seconds', () => {
     expect(expiresAfter(Date.parse('2026-12-02T14:00:00.999Z'), 60)).toBe(Date.parse('2026-12-02T14:01:00Z') / 1000);
   });
 });
@@ -180,7 +179,7 @@ describe('ResetGuard answers', () => {
 
   it('reads the reservation (strongly consistent) when a failed claim returned none', async () => {
     documents.on(PutCommand).rejects(conditionFailed());
-    documents.on(GetCommand).resolves({ Item: { ...held, entryId: 'mine', done: true, budgetHour: '2026-11-24T10' } });
+    documents.on(GetCommand).resolves({ Item: { ...held, entryId: 'mine', done: true, budgetAt: NOW - 1000 } });
     await expect(guard().claimReset('W0A', 'mine', 30)).resolves.toEqual({ claimed: true, alreadyReset: true, budgetTaken: true });
     expect(documents.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: TABLE, Key: LEDGER_KEYS.lastReset('W0A'), ConsistentRead: true });
   });
@@ -193,6 +192,7 @@ describe('ResetGuard answers', () => {
 
   it('lets every other failure through: claim, release, budget and refund', async () => {
     for (const command of [PutCommand, DeleteCommand, UpdateCommand, TransactWriteCommand] as const) documents.on(command as never).rejects(throttled());
+    documents.on(GetCommand).resolves({ Item: { ...LEDGER_KEYS.breaker(), units: [NOW - 1000], version: 3 } }); // a unit to refund
     await expect(guard().claimReset('W0A', 'mine', 30)).rejects.toThrow(/throughput/);
     await expect(guard().releaseReset('W0A', 'mine')).rejects.toThrow(/throughput/);
     await expect(guard().consumeResetBudget(5)).rejects.toThrow(/throughput/);
@@ -200,20 +200,28 @@ describe('ResetGuard answers', () => {
     await expect(guard().refundResetBudget()).rejects.toThrow(/throughput/);
   });
 
-  it('reads a cancelled budget transaction by its reasons: budget spent → false; reservation not ours → retry; anything else → the error', async () => {
+  it('reads a cancelled budget transaction by its reasons: window moved → read again; reservation not ours → retry later; anything else → the error', async () => {
     const take = () => guard().consumeResetBudget(5, { userId: 'W0A', entryId: 'mine' });
-    documents.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
-    await expect(take()).resolves.toBe(false);
-    documents.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'ConditionalCheckFailed'));
-    await expect(take()).resolves.toBe(false);
+    documents.on(GetCommand).resolves({ Item: { ...LEDGER_KEYS.breaker(), units: [], version: 1 } });
+    documents.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    await expect(take()).resolves.toBe(true);
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(3);
+    expect(documents.commandCalls(GetCommand)).toHaveLength(3); // each try on a fresh read
+
     documents.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
     await expect(take()).rejects.toEqual(expect.objectContaining({ name: 'LeaseHeldError', key: expect.stringContaining('W0A') }));
-    const conflict = cancelled('TransactionConflict', 'None');
-    documents.on(TransactWriteCommand).rejects(conflict);
-    await expect(take()).rejects.toBe(conflict);
+    const throttledItem = cancelled('ThrottlingError', 'None');
+    documents.on(TransactWriteCommand).rejects(throttledItem);
+    await expect(take()).rejects.toBe(throttledItem);
     const noReasons = new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {} });
     documents.on(TransactWriteCommand).rejects(noReasons);
     await expect(take()).rejects.toBe(noReasons);
+
+    documents.reset();
+    documents.on(GetCommand).resolves({ Item: { ...LEDGER_KEYS.breaker(), units: [], version: 1 } });
+    documents.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    await expect(take()).rejects.toEqual(expect.objectContaining({ name: 'LeaseHeldError', key: expect.stringContaining('breaker') })); // bounded, never a loop forever
+    expect(documents.commandCalls(TransactWriteCommand).length).toBeLessThan(20);
   });
 });
 

@@ -35,6 +35,8 @@ describeLedgerContract('DynamoDB aggregates on the table double (aws-sdk-client-
       saveCheckpoint: poll.saveCheckpoint.bind(poll),
       filterUnseen: poll.filterUnseen.bind(poll),
       markSeen: poll.markSeen.bind(poll),
+      acquireLease: poll.acquireLease.bind(poll),
+      releaseLease: poll.releaseLease.bind(poll),
       claimEntry: decisions.claimEntry.bind(decisions),
       releaseEntry: decisions.releaseEntry.bind(decisions),
       completeDecision: decisions.completeDecision.bind(decisions),
