@@ -46,6 +46,7 @@ describeLedgerContract('DynamoDB aggregates on the table double (aws-sdk-client-
       releaseReset: resets.releaseReset.bind(resets),
       consumeResetBudget: resets.consumeResetBudget.bind(resets),
       refundResetBudget: resets.refundResetBudget.bind(resets),
+      recordExternalReset: resets.recordExternalReset.bind(resets),
       claimDelivery: deliveries.claimDelivery.bind(deliveries),
       markDelivered: deliveries.markDelivered.bind(deliveries),
       releaseDelivery: deliveries.releaseDelivery.bind(deliveries),

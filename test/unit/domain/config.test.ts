@@ -1,6 +1,6 @@
 import { ANOMALY_EVENT_NAMES, MORE_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
 import { CONFIG_ITEM_IDS, configFromItems, configToItems } from '../../../functions/domain/config/items';
-import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
+import { defaultConfig, NOTIFICATION_TYPES, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
 import { ConfigError, ValidationError } from '../../../functions/domain/errors';
 
 const SLACK_DEFAULTS: ResponseConfig = {
@@ -245,7 +245,7 @@ describe('configFromItems', () => {
   });
 
   it('names every item it knows when an item is unknown', () => {
-    expect(configIssues(itemsWith({ id: 'notify#bogus' }))).toEqual(['notify#bogus: unknown notification item "bogus" (known: affected_user, sessions_ended, anomaly_not_acted_on, action_failed)']);
+    expect(configIssues(itemsWith({ id: 'notify#bogus' }))).toEqual([`notify#bogus: unknown notification item "bogus" (known: affected_user, ${NOTIFICATION_TYPES.join(', ')})`]);
   });
 
   it('quotes an unknown attribute as written, even one that looks like a path it rewrites', () => {

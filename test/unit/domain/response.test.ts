@@ -144,24 +144,24 @@ describe('reportResponse: each fact only for its own reason', () => {
       notification: 'anomaly_not_acted_on',
       facts: { outcome: 'protected', holdReason: 'protected' },
     });
-    expect(outcomeOf(hold('excluded'))).toEqual({ kind: 'held' });
-    expect(outcomeOf(hold('protected'))).toEqual({ kind: 'protected' });
+    expect(outcomeOf(hold('excluded'), config)).toEqual({ kind: 'held' });
+    expect(outcomeOf(hold('protected'), config)).toEqual({ kind: 'protected' });
   });
 
   it('refuses a held or protected outcome for a decision that was not to hold', () => {
-    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'] };
+    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], scope: { kind: 'all' } };
     expect(() => reportResponse(ended, { kind: 'held' }, config)).toThrow(/a held outcome needs a notify_only decision/);
     expect(() => reportResponse(ended, { kind: 'protected' }, config)).toThrow(/a protected outcome needs a notify_only decision/);
   });
 
-  it('tells about a refused reset with Slack\u2019s error, and about ended sessions, with nothing more', () => {
-    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'] };
+  it('tells about a refused reset with Slack\u2019s error, and about ended sessions, with the sessions\u2019 scope and nothing more', () => {
+    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], scope: { kind: 'all' } };
     expect(reportResponse(ended, { kind: 'reset_refused', code: 'user_not_found' }, config)).toEqual({
       outcome: { kind: 'reset_refused', code: 'user_not_found' },
       notification: 'action_failed',
-      facts: { outcome: 'reset_refused', errorCode: 'user_not_found' },
+      facts: { outcome: 'reset_refused', errorCode: 'user_not_found', scope: 'all' },
     });
-    expect(reportResponse(ended, { kind: 'sessions_ended' }, config)).toEqual({ outcome: { kind: 'sessions_ended' }, notification: 'sessions_ended', facts: { outcome: 'sessions_ended' } });
+    expect(reportResponse(ended, { kind: 'sessions_ended' }, config)).toEqual({ outcome: { kind: 'sessions_ended' }, notification: 'sessions_ended', facts: { outcome: 'sessions_ended', scope: 'all' } });
     expect(reportResponse({ action: 'ignore', reason: 'rules_off', events: [], otherReasons: [] }, { kind: 'ignored' }, config)).toEqual({ outcome: { kind: 'ignored' } });
   });
 });
