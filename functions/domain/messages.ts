@@ -40,7 +40,16 @@ export const notificationJobSchema = z.object({
   type: z.enum(NOTIFICATION_TYPES),
   /** Anomaly time (epoch seconds) as reported by Slack. */
   occurredAt: z.number().int(),
-  user: z.object({ id: z.string().min(1), name: z.string().optional(), email: z.string().optional() }),
+  /** When the responder decided and acted (epoch seconds); absent in jobs queued before it was recorded. */
+  respondedAt: z.number().int().optional(),
+  user: z.object({
+    id: z.string().min(1),
+    /** The handle from the audit entry. */
+    name: z.string().optional(),
+    email: z.string().optional(),
+    /** The person's real name from the directory, filled in by notify when it looks them up. */
+    realName: z.string().optional(),
+  }),
   events: z.array(z.enum(ANOMALY_EVENT_NAMES as [string, ...string[]])),
   otherReasons: z.array(z.string()),
   context: z.object({

@@ -1,5 +1,21 @@
 import { eventLabel } from '../domain/anomaly-catalogue';
-import type { ResponseFacts } from '../domain/messages';
+import type { NotificationJob, ResponseFacts } from '../domain/messages';
+
+/** How urgent an alert is, in words as well as colour (colour alone tells nothing to many readers). */
+export interface Severity {
+  level: 'critical' | 'warning' | 'info';
+  label: string;
+}
+
+/**
+ * Failed or held for a person who may still be signed in: act now. Ended or held on purpose:
+ * review. (Slack's own alerts, like Google's and Okta's, lead with this line.)
+ */
+export function severityOf(job: Pick<NotificationJob, 'type' | 'response'>): Severity {
+  if (job.type === 'action_failed') return { level: 'critical', label: 'Action needed' };
+  if (job.response.outcome === 'protected') return { level: 'critical', label: 'Action needed' };
+  return { level: 'warning', label: 'Review' };
+}
 
 /**
  * What the responder did and why, in the words the alerts use. The respond function sends only
@@ -8,7 +24,7 @@ import type { ResponseFacts } from '../domain/messages';
 export function describeResponse(response: ResponseFacts): { actionTaken: string; explanation?: string } {
   switch (response.outcome) {
     case 'sessions_ended':
-      return { actionTaken: 'Ended all of the user\u2019s Slack sessions on every device' };
+      return { actionTaken: 'Ended all of their Slack sessions on every device; they can sign back in right away with their usual login' };
     case 'reset_refused':
       return { actionTaken: 'Tried to end the user\u2019s sessions, but Slack refused', explanation: explainRefusal(response.errorCode ?? 'unknown_error') };
     case 'held':

@@ -39,7 +39,7 @@ describe('npm run seed', () => {
       [
         'event#excessive_downloads', 'event#session_fingerprint', 'event#spoofed_user_agent', 'event#tor', 'event#unexpected_api_call_volume',
         'event#unexpected_scraping', 'event#unexpected_user_agent', 'exclusions', 'notify#action_failed', 'notify#affected_user',
-        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'safety',
+        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'safety', 'alerts',
       ].sort(),
     );
     expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', excludedUsers: [], excludedGroups: [] });

@@ -12,6 +12,7 @@ import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from '.
  *   notify#affected_user     { email, slack }
  *   notify#<type>            { primaryOwner, securityAdmins, extraEmails, slackChannel }
  *   safety                   { cooldownMinutes, maxSessionResetsPerHour }
+ *   alerts                   { orgName, senderName, replyTo, securityContact, timeZone, auditLogUrl, adminPersonUrl }
  * Items may carry a `description` for people reading the console; it is ignored on load.
  */
 export type ConfigItem = { id: string; description?: string } & Record<string, unknown>;
@@ -39,6 +40,7 @@ export function configToItems(config: ResponseConfig): ConfigItem[] {
       ...config.notifications[type],
     })),
     { id: 'safety', description: 'Loop protection and circuit breaker', ...config.safety },
+    { id: 'alerts', description: 'How alerts present themselves: orgName, senderName, replyTo, securityContact, timeZone, auditLogUrl, adminPersonUrl', ...config.alerts },
   ];
 }
 
@@ -52,7 +54,7 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
     throw new ConfigError(['(table): the config table is empty; write a configuration with `npm run seed`']);
   }
   const issues: string[] = [];
-  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown } = {
+  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown; alerts?: unknown } = {
     events: {},
     notifications: {},
   };
@@ -81,6 +83,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       doc.exclusions = attributes;
     } else if (id === 'safety') {
       doc.safety = attributes;
+    } else if (id === 'alerts') {
+      doc.alerts = attributes;
     } else {
       issues.push(`${id}: unknown config item`);
     }

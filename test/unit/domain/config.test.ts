@@ -21,6 +21,7 @@ const SLACK_DEFAULTS: ResponseConfig = {
     action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
   },
   safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25 },
+  alerts: {},
 };
 
 /** A config that differs from the defaults everywhere it can. */
@@ -35,6 +36,15 @@ function customConfig(): ResponseConfig {
   config.notifications.sessions_ended = { primaryOwner: ['email', 'slack'], securityAdmins: ['slack'], extraEmails: ['soc@example.com'], slackChannel: 'C0SECALERT' };
   config.notifications.anomaly_not_acted_on = { primaryOwner: [], securityAdmins: [], extraEmails: [], slackChannel: 'G0PRIVATE1' };
   config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500 };
+  config.alerts = {
+    orgName: 'Acme',
+    senderName: 'Acme Security',
+    replyTo: 'security@acme.example',
+    securityContact: 'https://intranet.acme.example/security',
+    timeZone: 'Europe/Berlin',
+    auditLogUrl: 'https://acme.enterprise.slack.com/admin/audit_logs',
+    adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people/{userId}',
+  };
   return config;
 }
 
@@ -88,6 +98,7 @@ describe('configToItems', () => {
       'notify#anomaly_not_acted_on',
       'notify#action_failed',
       'safety',
+      'alerts',
     ]);
   });
 
@@ -199,6 +210,13 @@ describe('configFromItems', () => {
     ['unknown attribute on a recipients item', { id: 'notify#sessions_ended', primaryOwners: ['email'] }, /^notify#sessions_ended: Unrecognized key: "primaryOwners"$/],
     ['unknown attribute on affected_user', { id: 'notify#affected_user', primaryOwner: ['email'] }, /^notify#affected_user: Unrecognized key: "primaryOwner"$/],
     ['unknown attribute on safety', { id: 'safety', cooldown: 5 }, /^safety: Unrecognized key: "cooldown"$/],
+    ['unknown time zone', { id: 'alerts', timeZone: 'Mars/Olympus' }, /^alerts\.timeZone: must be an IANA time zone/],
+    ['http audit log link', { id: 'alerts', auditLogUrl: 'http://acme.enterprise.slack.com/admin' }, /^alerts\.auditLogUrl: must be an https:\/\/ URL$/],
+    ['person link without {userId}', { id: 'alerts', adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people' }, /^alerts\.adminPersonUrl: must contain \{userId\}/],
+    ['bad reply-to', { id: 'alerts', replyTo: 'security team' }, /^alerts\.replyTo: must be an email address$/],
+    ['contact neither email nor https', { id: 'alerts', securityContact: 'call Bob' }, /^alerts\.securityContact: must be an email address or an https:\/\/ URL$/],
+    ['sender name with a header break', { id: 'alerts', senderName: 'Acme\r\nBcc: x@evil.example' }, /^alerts\.senderName: must be one line/],
+    ['unknown attribute on alerts', { id: 'alerts', from: 'x' }, /^alerts: Unrecognized key: "from"$/],
   ])('names the item and field: %s', (_name, bad, expected) => {
     const found = configIssues(itemsWith(bad));
     expect(found).toEqual([expect.stringMatching(expected)]);
@@ -264,6 +282,7 @@ describe('responseConfigSchema (the seed file document)', () => {
         action_failed: { primaryOwner: ['email', 'slack'], securityAdmins: ['email'], extraEmails: [], slackChannel: 'C0SECALERT' },
       },
       safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5 },
+      alerts: {},
     });
   });
 
