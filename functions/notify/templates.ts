@@ -150,7 +150,7 @@ function adminContent(ctx: Ctx): Content {
   const who: Part = { person: 'name' };
   const whoMention: Part = { person: 'mention' };
   const eventLabels = job.events.length ? job.events.map((e) => eventLabel(e as AnomalyEvent)).join('; ') : undefined;
-  const responded: Rich = job.respondedAt === undefined ? [] : ['At ', { time: job.respondedAt }, ', '];
+  const responded: Rich = job.respondedAt === undefined ? [] : ['At ', { time: job.respondedAt }, ': '];
 
   const happened: Rich = [
     'Slack’s audit log reported ',
@@ -165,7 +165,7 @@ function adminContent(ctx: Ctx): Content {
     ...(job.context.location ? [v(job.context.location), ')'] : []),
     '.',
   ];
-  const done: Rich = [...responded, responded.length ? lowerFirst(response.actionTaken) : response.actionTaken, '.'];
+  const done: Rich = [...responded, response.actionTaken, '.'];
   const doneParagraphs: Rich[] = [done];
   if (response.explanation) doneParagraphs.push([response.explanation]);
 
@@ -338,10 +338,6 @@ function shortAnomaly(job: NotificationJob): string {
   // An unknown reason code comes from the entry: shown only as a code, never in a subject or header.
   if (labels.length === 0) return 'anomaly';
   return labels.length === 1 ? labels[0] : `${labels[0]} (+${labels.length - 1} more)`;
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** The person as named in prose: real name, else handle, else email, else ID. */
@@ -517,15 +513,13 @@ function toSlack(content: Content, ctx: Ctx): RenderedSlackMessage {
   const leadParts: Rich = [`${content.severity.label}: `, ...(content.greeting ? [...content.greeting, ' '] : []), ...content.lead];
   blocks.push({ type: 'section', text: mrk(boldFirst(fit(leadParts, SLACK_LIMITS.sectionText))) });
 
-  const fields = content.facts.filter((fact) => !fact.wide && fact.label !== 'Person');
+  // The header and the lead already say who, what and when: the fields hold the rest, compactly.
+  const fields = content.facts.filter((fact) => !SLACK_OMITTED_FACTS.has(fact.label));
   for (let i = 0; i < fields.length; i += SLACK_LIMITS.fieldsPerSection) {
     blocks.push({
       type: 'section',
       fields: fields.slice(i, i + SLACK_LIMITS.fieldsPerSection).map((fact) => mrk(labelled(fact.label, fit(fact.value, SLACK_LIMITS.fieldText - fact.label.length - 4)))),
     });
-  }
-  for (const fact of content.facts.filter((f) => f.wide && f.label !== 'Reference')) {
-    blocks.push({ type: 'section', text: mrk(labelled(fact.label, fit(fact.value, SLACK_LIMITS.sectionText - fact.label.length - 4))) });
   }
   const steps = content.sections.find((section) => section.steps?.length)?.steps ?? [];
   const explanation = content.sections.find((section) => section.heading === 'What was done')?.paragraphs.slice(1) ?? [];
@@ -550,6 +544,9 @@ function toSlack(content: Content, ctx: Ctx): RenderedSlackMessage {
   const fallback = `${content.severity.label}: ${content.title} — ${mention(ctx)}`;
   return { text: fitMrkdwn(escapeMrkdwn(fallback).replace(escapeMrkdwn(mention(ctx)), mention(ctx)), SLACK_LIMITS.fallbackText), blocks };
 }
+
+/** Said by the header, the lead, the mention or the context line already. */
+const SLACK_OMITTED_FACTS = new Set(['Person', 'User ID', 'Anomaly', 'When', 'Responded', 'Reference']);
 
 function boldFirst(text: string): string {
   const colon = text.indexOf(': ');

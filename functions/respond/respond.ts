@@ -173,7 +173,8 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
-  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts) : undefined;
+  const respondedAt = Math.floor((deps.now ?? Date.now)() / 1000);
+  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts, respondedAt) : undefined;
   return deps.decisions.completeDecision({
     entryId: entry.id,
     userId: userIdOf(entry),
@@ -198,13 +199,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
   await deps.decisions.markNotificationQueued(record.entryId);
 }
 
-function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
+function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts, respondedAt: number): NotificationJob {
   const user = entry.entity.kind === 'user' ? entry.entity : undefined;
   const { sessionId: _sessionId, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
+    // When the decision (and, for sessions_ended, Slack's answer) was recorded: alerts say when we acted.
+    respondedAt,
     user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
     // The events that decided the outcome first: they name the notification.
     events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
