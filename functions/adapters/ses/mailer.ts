@@ -65,7 +65,6 @@ export class SesMailer implements Mailer {
  */
 export function withDisplayName(name: string, address: string): string {
   const bare = (/<([^>]+)>/.exec(address)?.[1] ?? address).trim();
-  // eslint-disable-next-line no-control-regex -- ASCII check
   const display = /^[\x20-\x7e]*$/.test(name) ? `"${name.replace(/[\\"]/g, '\\$&')}"` : `=?utf-8?B?${Buffer.from(name, 'utf8').toString('base64')}?=`;
   return `${display} <${bare}>`;
 }
