@@ -104,8 +104,10 @@ interface Content {
   /** Email heading and Slack header: our words only. */
   title: string;
   greeting?: Rich;
-  /** One line: who, what, when. */
+  /** One line: who and what. */
   lead: Rich;
+  /** When the anomaly happened: said after the lead in Slack, where no "What happened" section follows. */
+  when?: number;
   sections: Section[];
   links: Link[];
   facts: Fact[];
@@ -190,7 +192,8 @@ function adminContent(ctx: Ctx): Content {
     severity,
     subject: [ADMIN_SUBJECT[job.type], ' for ', who, ` — ${anomaly}`],
     title: `${ADMIN_TITLE[job.type](job)} — ${anomaly}`,
-    lead: [whoMention, ' — ', ...ADMIN_LEAD[job.type](job), ' ', { time: job.occurredAt }, '.'],
+    lead: [whoMention, ' — ', ...ADMIN_LEAD[job.type](job)],
+    when: job.occurredAt,
     sections: [
       { heading: 'What happened', paragraphs: [happened] },
       { heading: 'What was done', paragraphs: doneParagraphs },
@@ -221,9 +224,9 @@ const ADMIN_TITLE: Record<NotificationJob['type'], (job: NotificationJob) => str
 };
 
 const ADMIN_LEAD: Record<NotificationJob['type'], (job: NotificationJob) => Rich> = {
-  sessions_ended: () => ['signed out of Slack on every device after an anomaly at'],
-  anomaly_not_acted_on: () => ['not signed out (see why below) after an anomaly at'],
-  action_failed: () => ['NOT signed out: the automatic response failed, their sessions may still be active. Anomaly at'],
+  sessions_ended: () => ['signed out of Slack on every device.'],
+  anomaly_not_acted_on: (job) => [job.response.outcome === 'protected' ? 'the primary owner, never signed out automatically.' : 'not signed out (see why below).'],
+  action_failed: () => ['NOT signed out: the automatic response failed, their sessions may still be active.'],
 };
 
 function adminSteps(ctx: Ctx): Rich[] {
@@ -373,7 +376,7 @@ function html(rich: Rich, ctx: Ctx): string {
       if (typeof part === 'string') return escapeHtml(part);
       if ('value' in part) return part.value === undefined || oneLine(part.value) === '' ? '<em>not reported</em>' : htmlCode(part.value, part.max ?? MAX.value);
       if ('person' in part) return `<code style="font-family:inherit;font-size:inherit;font-weight:600">${escapeHtml(plainValue(personName(ctx.job), MAX.name))}</code>`;
-      if ('time' in part) return `<span style="white-space:nowrap">${escapeHtml(formatTime(part.time, ctx.timeZone).words)}</span>`;
+      if ('time' in part) return escapeHtml(formatTime(part.time, ctx.timeZone).words);
       return `<a href="${escapeHtml(part.link)}" style="color:#1264a3">${escapeHtml(part.label)}</a>`;
     })
     .join('');
@@ -510,7 +513,12 @@ function toSlack(content: Content, ctx: Ctx): RenderedSlackMessage {
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(oneLine(content.title), SLACK_LIMITS.headerText), emoji: false } },
   ];
-  const leadParts: Rich = [`${content.severity.label}: `, ...(content.greeting ? [...content.greeting, ' '] : []), ...content.lead];
+  const leadParts: Rich = [
+    `${content.severity.label}: `,
+    ...(content.greeting ? [...content.greeting, ' '] : []),
+    ...content.lead,
+    ...(content.when === undefined ? [] : [' Anomaly at ', { time: content.when }, '.']),
+  ];
   blocks.push({ type: 'section', text: mrk(boldFirst(fit(leadParts, SLACK_LIMITS.sectionText))) });
 
   // The header and the lead already say who, what and when: the fields hold the rest, compactly.
