@@ -33,7 +33,7 @@ export function mrkdwnToHtml(text: string, options: PreviewOptions = {}): string
 }
 
 function inline(text: string, options: PreviewOptions): string {
-  const withTokens = text.replace(/<([^<>]*)>/g, (_m, token: string) => {
+  const withTokens = text.replace(/"/g, '&quot;').replace(/<([^<>]*)>/g, (_m, token: string) => {
     if (token.startsWith('@')) return `<span class="mention">@${escapeHtml(options.names?.[token.slice(1)] ?? token.slice(1))}</span>`;
     const date = /^!date\^(\d+)\^[^|]*\|(.*)$/.exec(token);
     if (date) return `<span class="date">${escapeHtml((options.date ?? ((_s, f) => f))(Number(date[1]), decodeEntities(date[2])))}</span>`;
@@ -43,12 +43,11 @@ function inline(text: string, options: PreviewOptions): string {
   });
   return withTokens
     .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,:;!?])/g, '$1<b>$2</b>')
-    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,:;!?])/g, '$1<i>$2</i>')
-    .replace(/"/g, '&quot;');
+    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,:;!?])/g, '$1<i>$2</i>');
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 function textObject(object: { type: string; text: string } | undefined, options: PreviewOptions): string {
