@@ -81,11 +81,9 @@ async function main(): Promise<number> {
   let pipeline: LocalPipeline | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
-    if (stopping) {
-      // A second Ctrl-C: stop waiting (the emulators' exit hook still kills Java).
-      log('stopping now, without waiting for in-flight work');
-      process.exit(code);
-    }
+    // One Ctrl-C arrives several times: the terminal signals the whole process group, and npm and
+    // tsx each pass it on to their child. So a repeat is not a second request; it is ignored.
+    if (stopping) return;
     stopping = true;
     log('stopping: draining in-flight invocations, then the emulators…');
     await pipeline?.stop();
