@@ -2,7 +2,7 @@ import { eventLabel, type AnomalyEvent } from '../domain/anomaly-catalogue';
 import type { AlertSettings } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
 import { SLACK_USER_ID } from '../domain/audit-entry';
-import { describeResponse, severityOf, type Severity } from './explain';
+import { describeResponse, severityOf, splitUntrusted, type Severity } from './explain';
 import { CODE_STYLE, escapeHtml, escapeMrkdwn, formatTime, htmlCode, oneLine, plainValue, slackCode, truncate } from './format';
 
 /**
@@ -169,7 +169,8 @@ function adminContent(ctx: Ctx): Content {
   ];
   const done: Rich = [...responded, response.actionTaken, '.'];
   const doneParagraphs: Rich[] = [done];
-  if (response.explanation) doneParagraphs.push([response.explanation]);
+  // The explanation may quote the entry (a team ID) or Slack's answer: those parts stay values.
+  if (response.explanation) doneParagraphs.push(splitUntrusted(response.explanation).map((part) => (typeof part === 'string' ? part : v(part.value))));
 
   const facts: Fact[] = [
     { label: 'Person', value: [whoMention] },

@@ -3,6 +3,7 @@ import { renderEmail, renderSlackMessage, SLACK_LIMITS, type Audience, type Slac
 import type { NotificationJob, ResponseFacts } from '../../../functions/domain/messages';
 import type { AlertSettings } from '../../../functions/domain/config/schema';
 import { makeJob } from './fakes';
+import { splitUntrusted, untrusted } from '../../../functions/notify/explain';
 
 /** Every text object of a Slack message, with where it sits. */
 function slackTexts(blocks: SlackBlock[]): { kind: string; type: string; text: string; verbatim?: boolean }[] {
@@ -251,7 +252,13 @@ const HOSTILE_VALUES = {
   huge: `${HOSTILE} ${'https://evil.example/'.repeat(50_000)}`, // ~1 MB
 };
 
-function hostileJob(type: NotificationJob['type'], response: ResponseFacts, value: string): NotificationJob {
+function hostileJob(type: NotificationJob['type'], facts: ResponseFacts, value: string): NotificationJob {
+  // Values the explanation quotes (a team ID from the entry, Slack's error) are hostile too.
+  const response: ResponseFacts = {
+    ...facts,
+    ...(facts.errorCode ? { errorCode: value } : {}),
+    ...(facts.external ? { external: { ...facts.external, value } } : {}),
+  };
   return {
     entryId: `entry-${HOSTILE}`,
     type,
@@ -270,6 +277,7 @@ const CASES: [NotificationJob['type'], ResponseFacts][] = [
   ['anomaly_not_acted_on', { outcome: 'held', holdReason: 'excluded', exclusions: ['user U0AFFECTED (tor)'] }],
   ['anomaly_not_acted_on', { outcome: 'protected', holdReason: 'protected' }],
   ['anomaly_not_acted_on', { outcome: 'held', holdReason: 'external_user', external: { fact: 'other_enterprise', value: 'E0OTHER' } }],
+  ['anomaly_not_acted_on', { outcome: 'held', holdReason: 'external_user', external: { fact: 'entity_team', value: 'T0OTHER' } }],
   ['action_failed', { outcome: 'reset_refused', errorCode: 'user_session_reset_failed' }],
   ['action_failed', { outcome: 'held', holdReason: 'circuit_breaker', maxSessionResetsPerHour: 25 }],
 ];
@@ -348,6 +356,11 @@ describe('format helpers', () => {
     expect(truncate('ab😀cd', 4)).toBe('ab…'); // the emoji is two units: cutting after one would leave half of it
     expect(truncate('ab😀cd', 5)).toBe('ab😀…');
     expect(escapeWithin('a&b<c', 7, escapeMrkdwn)).toBe('a&amp;…');
+  });
+
+  it('keeps a value quoted in an explanation a value, even one carrying the markers', () => {
+    const sentence = `Slack answered ${untrusted('x\ue001 *bold* \ue000y')}.`;
+    expect(splitUntrusted(sentence)).toEqual(['Slack answered ', { value: 'x *bold* y' }, '.']);
   });
 
   it('makes one line without format characters', () => {
