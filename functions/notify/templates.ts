@@ -391,8 +391,9 @@ function mrkdwn(rich: Rich, ctx: Ctx, valueMax: number = SLACK_LIMITS.fieldText)
       if ('value' in part) return part.value === undefined || oneLine(part.value) === '' ? '_not reported_' : slackCode(part.value, valueMax, part.max ?? MAX.value);
       if ('person' in part) return mention(ctx);
       if ('time' in part) return slackDate(part.time, ctx);
-      // Operator-configured (validated email or https URL): a real link.
-      return `<${part.link}|${escapeMrkdwn(part.label).replace(/\|/g, '¦')}>`;
+      // Operator-configured (validated email or https URL): a real link, with the characters that
+      // would end Slack's <url|label> syntax percent-encoded.
+      return `<${part.link.replace(/[<>|]/g, (c) => encodeURIComponent(c))}|${escapeMrkdwn(part.label).replace(/\|/g, '¦')}>`;
     })
     .join('');
 }

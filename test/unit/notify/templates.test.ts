@@ -231,6 +231,11 @@ describe('Slack message', () => {
     for (const text of texts.filter((t) => t.type === 'mrkdwn')) expect(text.verbatim).toBe(true);
   });
 
+  it('keeps a configured contact link inside Slack\u2019s <url|label> syntax', () => {
+    const dm = renderSlackMessage(fullJob(), 'affected_user', { securityContact: 'https://intranet.acme.example/a|b>c' });
+    expect(JSON.stringify(dm.blocks)).toContain('<https://intranet.acme.example/a%7Cb%3Ec|https://intranet.acme.example/a¦b&gt;c>');
+  });
+
   it('shows a user id that is not a Slack id as code, not as a mention', () => {
     const odd = renderSlackMessage(fullJob({ user: { id: '<!channel>' } }), 'admin');
     expect(odd.text).not.toContain('<!channel>');
