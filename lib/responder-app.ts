@@ -19,13 +19,16 @@ export interface ResponderApp {
  * The whole deployment: a stateful stack (key, tables, secret) and a stateless stack (queues,
  * functions, schedule, alarms) that receives the stateful resources as props.
  * Context: `senderEmail` (required to deploy), `alarmEmail` (optional alarm subscription),
- * and the alert settings `orgName`, `senderName`, `replyTo`, `securityContact` (optional; the
- * config table's `alerts` item overrides them without a deploy).
+ * `pollerReservedConcurrency` (optional, `true`: reserve one concurrent execution for the poller,
+ * on accounts whose Lambda concurrency quota leaves room; the ledger lease keeps one poll at a
+ * time either way), and the alert settings `orgName`, `senderName`, `replyTo`, `securityContact`
+ * (optional; the config table's `alerts` item overrides them without a deploy).
  * cdk-nag's AwsSolutions checks run on every synth and fail it on any unacknowledged error.
  */
 export function defineResponderApp(app: App): ResponderApp {
   const senderEmail = emailContext(app, 'senderEmail') ?? PLACEHOLDER_SENDER_EMAIL;
   const alarmEmail = emailContext(app, 'alarmEmail');
+  const pollerReservedConcurrency = booleanContext(app, 'pollerReservedConcurrency');
   const alerts = alertContext(app);
 
   const stateful = new StatefulStack(app, 'SlackAnomalyResponderStateful', {
@@ -39,6 +42,7 @@ export function defineResponderApp(app: App): ResponderApp {
     slackSecret: stateful.slackSecret,
     senderEmail,
     alarmEmail,
+    pollerReservedConcurrency,
     alerts,
   });
 
@@ -73,4 +77,11 @@ function alertContext(app: App): AlertSettings {
   const parsed = alertsSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`Context: ${formatIssues(parsed.error).join('; ')}`);
   return parsed.data;
+}
+
+function booleanContext(app: App, key: string): boolean {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
 }
