@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { blocksToHtml, mrkdwnToHtml } from '../../../tools/shared/block-kit-html';
 import { renderSamples, SAMPLES } from '../../../tools/cli/screenshots';
 
@@ -23,5 +25,14 @@ describe('screenshots samples', () => {
     const names = renderSamples().map((f) => f.name);
     for (const sample of SAMPLES) expect(names).toEqual(expect.arrayContaining([`${sample.kind}.admin-email`, `${sample.kind}.slack`]));
     expect(names).toContain('sessions-ended.person-email.375');
+  });
+});
+
+describe('README screenshots', () => {
+  it('exist for every image the README shows, each at most 150 KiB', () => {
+    const root = join(__dirname, '..', '..', '..');
+    const images = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/!\[[^\]]*\]\((docs\/alerts\/[^)]+\.png)\)/g)].map((m) => m[1]);
+    expect(images.length).toBeGreaterThanOrEqual(6);
+    for (const image of images) expect({ image, small: statSync(join(root, image)).size <= 150 * 1024 }).toEqual({ image, small: true });
   });
 });
