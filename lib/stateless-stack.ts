@@ -99,6 +99,8 @@ export class StatelessStack extends Stack {
     this.poller.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
     grantCommon(this.poller);
     this.anomalies.queue.grantSendMessages(this.poller.role);
+    // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config.
+    configTable.grantReadData(this.poller.role);
 
     this.respond = new ResponderFunction(this, 'Respond', {
       definition: FUNCTIONS.respond,

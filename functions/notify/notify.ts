@@ -167,7 +167,7 @@ function errorToRethrow(errors: unknown[]): unknown {
 
 /** Fill in what the job lacks (real name, handle, email) from the person's directory record. */
 function withDirectoryFacts(job: NotificationJob, user: { realName?: string; name?: string; email?: string } | undefined): NotificationJob {
-  if (!user) return job;
+  if (!user || !job.user) return job;
   return { ...job, user: { ...job.user, name: job.user.name ?? user.name, email: job.user.email ?? user.email, realName: job.user.realName ?? user.realName } };
 }
 
@@ -176,7 +176,7 @@ function withDirectoryFacts(job: NotificationJob, user: { realName?: string; nam
  * by handle). Best effort: the directory is cached, and a failed lookup only means the handle is shown.
  */
 async function realNameLookup(job: NotificationJob, deps: NotifyDeps): Promise<{ realName?: string; name?: string; email?: string } | undefined> {
-  if (job.user.realName) return undefined;
+  if (!job.user || job.user.realName) return undefined;
   try {
     return await deps.directory.user(job.user.id);
   } catch (error) {

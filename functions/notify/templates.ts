@@ -71,6 +71,33 @@ const USER_REASON: Record<AnomalyEvent, string> = {
   spoofed_user_agent: 'your account was used from a disguised (spoofed) browser or app',
   unexpected_api_call_volume: 'your account made an unusual volume of API calls',
   unexpected_user_agent: 'your account was used from an unexpected browser or app',
+  unexpected_admin_action: 'an unexpected admin action was taken with your account',
+  excessive_file_shares: 'an unusually large number of files were shared from your account',
+  excessive_malware_uploads: 'files with malware were uploaded from your account',
+  unexpected_message_deletion: 'an unusual number of messages were deleted from your account',
+  potential_spam: 'your account sent messages that look like spam',
+  unexpected_client: 'your account was used from an unexpected Slack client',
+  ip_address: 'your account was used from an unexpected IP address',
+  asn: 'your account was used from an unexpected network',
+  user_agent: 'your account was used from a browser or app it has not used before',
+};
+
+type Scope = NonNullable<NotificationJob['response']['scope']>;
+
+/** Which sessions ended, said to the person they belonged to. */
+const USER_SIGNED_OUT: Record<Scope, { title: string; phrase: string }> = {
+  all: { title: 'You were signed out of Slack on all devices', phrase: 'signed you out of Slack on all your devices' },
+  web: { title: 'You were signed out of Slack in your web browsers', phrase: 'signed you out of Slack in your web browsers' },
+  mobile: { title: 'You were signed out of Slack on your mobile devices', phrase: 'signed you out of Slack on your mobile devices' },
+  session: { title: 'You were signed out of one Slack session', phrase: 'signed you out of the Slack session where this happened' },
+};
+
+/** Which sessions ended, said to admins about the person. */
+const ADMIN_SIGNED_OUT: Record<Scope, string> = {
+  all: 'signed out of Slack on every device.',
+  web: 'signed out of Slack in their web browsers (web sessions only).',
+  mobile: 'signed out of Slack on their mobile devices (mobile sessions only).',
+  session: 'signed out of the one Slack session the anomaly was seen in.',
 };
 
 // ---------- the content model ----------
@@ -146,6 +173,7 @@ function context(job: NotificationJob, settings: RenderSettings): Ctx {
 
 function adminContent(ctx: Ctx): Content {
   const { job, settings } = ctx;
+  if (job.settingsChange) return settingsChangeContent(ctx, job.settingsChange);
   const anomaly = shortAnomaly(job);
   const response = describeResponse(job.response);
   const severity = severityOf(job);
@@ -172,11 +200,19 @@ function adminContent(ctx: Ctx): Content {
   // The explanation may quote the entry (a team ID) or Slack's answer: those parts stay values.
   if (response.explanation) doneParagraphs.push(splitUntrusted(response.explanation).map((part) => (typeof part === 'string' ? part : v(part.value))));
 
+  const subjectFacts: Fact[] = job.app
+    ? [
+        { label: 'App', value: [v(job.app.name, MAX.name)] },
+        { label: 'App ID', value: [v(job.app.id)] },
+      ]
+    : [
+        { label: 'Person', value: [whoMention] },
+        { label: 'Email', value: [v(job.user?.email)] },
+        { label: 'User ID', value: [v(job.user?.id)] },
+      ];
   const facts: Fact[] = [
-    { label: 'Person', value: [whoMention] },
-    { label: 'Email', value: [v(job.user.email)] },
-    { label: 'User ID', value: [v(job.user.id)] },
-    { label: 'Anomaly', value: eventLabels ? [eventLabels] : ['none of the seven response events'] },
+    ...subjectFacts,
+    { label: 'Anomaly', value: eventLabels ? [eventLabels] : ['none of the events with a response rule'] },
     { label: 'Reason codes', value: [v([...job.events, ...job.otherReasons].join(', '), MAX.list)] },
     { label: 'When', value: [{ time: job.occurredAt }] },
     { label: 'IP address', value: [v(job.context.ipAddress)] },
@@ -189,16 +225,21 @@ function adminContent(ctx: Ctx): Content {
   if (job.respondedAt !== undefined) facts.push({ label: 'Responded', value: [{ time: job.respondedAt }] });
   facts.push({ label: 'Reference', value: [v(job.entryId)], wide: true });
 
+  const dryRun = job.response.dryRun === true;
+  const wouldEnd = job.response.outcome === 'dry_run';
+  const subject: Rich = wouldEnd
+    ? ['Dry run: would have ended sessions for ', who, ` — ${anomaly}`]
+    : [dryRun ? '[dry run] ' : '', ADMIN_SUBJECT[job.type], ' for ', who, ` — ${anomaly}`];
   return {
     severity,
-    subject: [ADMIN_SUBJECT[job.type], ' for ', who, ` — ${anomaly}`],
-    title: `${ADMIN_TITLE[job.type](job)} — ${anomaly}`,
-    lead: [whoMention, ' — ', ...ADMIN_LEAD[job.type](job)],
+    subject,
+    title: `${wouldEnd ? 'Dry run: would have ended sessions' : ADMIN_TITLE[job.type](job)} — ${anomaly}`,
+    lead: [whoMention, ' — ', ...(wouldEnd ? [`would have been ${ADMIN_SIGNED_OUT[job.response.scope ?? 'all']}`, ' Dry run: nothing was done.'] : ADMIN_LEAD[job.type](job))],
     when: job.occurredAt,
     sections: [
       { heading: 'What happened', paragraphs: [happened] },
       { heading: 'What was done', paragraphs: doneParagraphs },
-      { heading: 'What you should do', paragraphs: [], steps: adminSteps(ctx) },
+      { heading: 'What you should do', paragraphs: [], steps: dryRun ? dryRunSteps() : adminSteps(ctx) },
     ],
     links: adminLinks(ctx),
     facts,
@@ -212,22 +253,30 @@ function adminContent(ctx: Ctx): Content {
   };
 }
 
+const SETTINGS_CHANGED = 'Slack’s built-in anomaly event response settings were changed';
+
 const ADMIN_SUBJECT: Record<NotificationJob['type'], string> = {
   sessions_ended: 'Sessions ended',
   anomaly_not_acted_on: 'Anomaly, no action taken',
   action_failed: 'Automatic response FAILED',
+  app_anomaly: 'App anomaly',
+  anomaly_response_changed: SETTINGS_CHANGED,
 };
 
 const ADMIN_TITLE: Record<NotificationJob['type'], (job: NotificationJob) => string> = {
   sessions_ended: () => 'Sessions ended',
   anomaly_not_acted_on: (job) => (job.response.outcome === 'protected' ? 'Primary owner, not signed out' : 'Anomaly, no action taken'),
   action_failed: (job) => (job.response.holdReason === 'circuit_breaker' ? 'Automatic response paused' : 'Automatic response failed'),
+  app_anomaly: () => 'App anomaly',
+  anomaly_response_changed: () => SETTINGS_CHANGED,
 };
 
 const ADMIN_LEAD: Record<NotificationJob['type'], (job: NotificationJob) => Rich> = {
-  sessions_ended: () => ['signed out of Slack on every device.'],
+  sessions_ended: (job) => [ADMIN_SIGNED_OUT[job.response.scope ?? 'all']],
   anomaly_not_acted_on: (job) => [job.response.outcome === 'protected' ? 'the primary owner, never signed out automatically.' : 'not signed out (see why below).'],
   action_failed: () => ['NOT signed out: the automatic response failed, their sessions may still be active.'],
+  app_anomaly: () => ['an app: apps have no sessions to end, so nothing was acted on.'],
+  anomaly_response_changed: () => ['changed the settings of Slack’s built-in anomaly event response.'],
 };
 
 function adminSteps(ctx: Ctx): Rich[] {
@@ -259,6 +308,13 @@ function adminSteps(ctx: Ctx): Rich[] {
         ['If it looks suspicious: ', ...signOutByHand],
         ['If this anomaly should always end sessions, set its rule to end_sessions (config item event#<reason code>).'],
       ];
+    case 'app_anomaly':
+      return [
+        ['Review what the app does and who installed it (Organisation settings → Integrations → Installed apps).'],
+        ['If the activity is not expected: revoke its tokens or remove it from the org.'],
+      ];
+    case 'anomaly_response_changed':
+      return SETTINGS_CHANGED_STEPS;
     case 'action_failed':
       return [
         ['Now: ', ...signOutByHand],
@@ -270,12 +326,62 @@ function adminSteps(ctx: Ctx): Rich[] {
   }
 }
 
+const SETTINGS_CHANGED_STEPS: Rich[] = [
+  ['Check with whoever made the change that it is what your team intended.'],
+  ['Check that each anomaly event is answered by one responder, Slack’s built-in or this one (README, “Coexistence with Slack’s built-in response”).'],
+];
+
+/** Someone changed Slack's own feature: who, when, and what the entry says, for the security admins. */
+function settingsChangeContent(ctx: Ctx, change: NonNullable<NotificationJob['settingsChange']>): Content {
+  const { job, settings } = ctx;
+  const response = describeResponse(job.response);
+  const by: Part = v(change.actorId);
+  const done: Rich = [...(job.respondedAt === undefined ? [] : ['At ', { time: job.respondedAt }, ': ']), response.actionTaken, '.'];
+  const doneParagraphs: Rich[] = [done];
+  if (response.explanation) doneParagraphs.push(splitUntrusted(response.explanation).map((part) => (typeof part === 'string' ? part : v(part.value))));
+  const facts: Fact[] = [
+    { label: 'Changed by', value: [by] },
+    { label: 'When', value: [{ time: job.occurredAt }] },
+    { label: 'Details', value: [v(change.details, MAX.list)], wide: true },
+    { label: 'Reference', value: [v(job.entryId)], wide: true },
+  ];
+  return {
+    severity: severityOf(job),
+    subject: [job.response.dryRun ? '[dry run] ' : '', SETTINGS_CHANGED],
+    title: SETTINGS_CHANGED,
+    lead: [by, ' changed the settings of Slack’s built-in anomaly event response.'],
+    when: job.occurredAt,
+    sections: [
+      {
+        heading: 'What happened',
+        paragraphs: [['Slack’s audit log records a change to its built-in anomaly event response (pref.anomaly_event_response_changed) by ', by, ' at ', { time: job.occurredAt }, '.']],
+      },
+      { heading: 'What was done', paragraphs: doneParagraphs },
+      { heading: 'What you should do', paragraphs: [], steps: SETTINGS_CHANGED_STEPS },
+    ],
+    links: settings.auditLogUrl ? [{ label: 'Open the audit log', url: settings.auditLogUrl }] : [],
+    facts,
+    done,
+    footer: [`You receive this because you are set to receive “anomaly response changed” alerts`, settings.orgName ? ` for ${settings.orgName}` : '', `. Sent automatically by ${PRODUCT}.`],
+    entryId: job.entryId,
+  };
+}
+
+/** In a dry run nothing was done: what to check, and how to leave dry run. */
+function dryRunSteps(): Rich[] {
+  return [
+    ['Nothing was done and the person was not told. Check that this is what the responder should do for ', { person: 'name' }, '.'],
+    ['When the dry-run alerts look right, turn dry run off: set dryRun to false in the config item ', { value: 'safety' }, '.'],
+  ];
+}
+
 function adminLinks(ctx: Ctx): Link[] {
   const links: Link[] = [];
   const { auditLogUrl, adminPersonUrl } = ctx.settings;
   if (auditLogUrl) links.push({ label: 'Open the audit log', url: auditLogUrl });
   // Only a well-formed Slack user ID goes into a URL: the job's id comes from the audit entry.
-  if (adminPersonUrl && SLACK_USER_ID.test(ctx.job.user.id)) links.push({ label: 'Open their page in Slack admin', url: adminPersonUrl.replace('{userId}', ctx.job.user.id) });
+  const user = ctx.job.user;
+  if (adminPersonUrl && user && SLACK_USER_ID.test(user.id)) links.push({ label: 'Open their page in Slack admin', url: adminPersonUrl.replace('{userId}', user.id) });
   return links;
 }
 
@@ -285,14 +391,16 @@ function adminLinks(ctx: Ctx): Link[] {
  */
 function affectedUserContent(ctx: Ctx): Content {
   const { job, settings } = ctx;
+  // The affected person is never told about a dry run (recipients.ts), so sessions_ended means ended.
   const signedOut = job.type === 'sessions_ended';
-  const title = signedOut ? 'You were signed out of Slack on all devices' : 'Unusual activity on your Slack account';
+  const ended = USER_SIGNED_OUT[job.response.scope ?? 'all'];
+  const title = signedOut ? ended.title : 'Unusual activity on your Slack account';
   const contact: Rich = settings.securityContact
     ? ['Questions, or it wasn’t you? Contact ', { link: contactUrl(settings.securityContact), label: settings.securityContact }, '.']
     : ['Questions, or it wasn’t you? Contact your security team.'];
   const responded: Rich = job.respondedAt === undefined ? [] : ['At ', { time: job.respondedAt }, ', '];
   const done: Rich = signedOut
-    ? [...responded, responded.length ? 'for your security' : 'For your security', ', we signed you out of Slack on all your devices.']
+    ? [...responded, responded.length ? 'for your security' : 'For your security', `, we ${ended.phrase}.`]
     : ['Nothing was changed on your account.'];
   const facts: Fact[] = [{ label: 'When', value: [{ time: job.occurredAt }] }];
   if (job.context.location) facts.push({ label: 'Where', value: [v(job.context.location)] });
@@ -302,7 +410,7 @@ function affectedUserContent(ctx: Ctx): Content {
     severity: { level: 'warning', label: 'Security notice' },
     subject: [title],
     title,
-    greeting: job.user.realName ? ['Hi ', { person: 'name' }, ','] : ['Hello,'],
+    greeting: job.user?.realName ? ['Hi ', { person: 'name' }, ','] : ['Hello,'],
     lead: [`At `, { time: job.occurredAt }, `, ${userReasons(job)}.`],
     sections: [
       { heading: 'What was done', paragraphs: [done] },
@@ -344,12 +452,18 @@ function shortAnomaly(job: NotificationJob): string {
   return labels.length === 1 ? labels[0] : `${labels[0]} (+${labels.length - 1} more)`;
 }
 
-/** The person as named in prose: real name, else handle, else email, else ID. */
+/** The person as named in prose: real name, else handle, else email, else ID; or the app's name or ID. */
 function personName(job: NotificationJob): string {
-  for (const candidate of [job.user.realName, job.user.name, job.user.email, job.user.id]) {
+  const candidates = job.app ? [job.app.name, job.app.id] : [job.user?.realName, job.user?.name, job.user?.email, job.user?.id];
+  for (const candidate of candidates) {
     if (candidate !== undefined && oneLine(candidate) !== '') return candidate;
   }
-  return 'unknown person';
+  return job.app ? 'unknown app' : 'unknown person';
+}
+
+/** "the app " before an app's name: our words, outside the value. */
+function appPrefix(job: NotificationJob): string {
+  return job.app ? 'the app ' : '';
 }
 
 // ---------- renderers ----------
@@ -360,7 +474,7 @@ function plain(rich: Rich, ctx: Ctx): string {
     .map((part) => {
       if (typeof part === 'string') return part;
       if ('value' in part) return part.value === undefined || oneLine(part.value) === '' ? 'not reported' : plainValue(part.value, part.max ?? MAX.value);
-      if ('person' in part) return plainValue(personName(ctx.job), MAX.name);
+      if ('person' in part) return appPrefix(ctx.job) + plainValue(personName(ctx.job), MAX.name);
       if ('time' in part) return formatTime(part.time, ctx.timeZone).words;
       return part.label === contactLabel(part) ? part.label : `${part.label} (${part.link})`;
     })
@@ -376,7 +490,7 @@ function html(rich: Rich, ctx: Ctx): string {
     .map((part) => {
       if (typeof part === 'string') return escapeHtml(part);
       if ('value' in part) return part.value === undefined || oneLine(part.value) === '' ? '<em>not reported</em>' : htmlCode(part.value, part.max ?? MAX.value);
-      if ('person' in part) return `<code style="font-family:inherit;font-size:inherit;font-weight:600">${escapeHtml(plainValue(personName(ctx.job), MAX.name))}</code>`;
+      if ('person' in part) return `${appPrefix(ctx.job)}<code style="font-family:inherit;font-size:inherit;font-weight:600">${escapeHtml(plainValue(personName(ctx.job), MAX.name))}</code>`;
       if ('time' in part) return escapeHtml(formatTime(part.time, ctx.timeZone).words);
       return `<a href="${escapeHtml(part.link)}" style="color:#1264a3">${escapeHtml(part.label)}</a>`;
     })
@@ -400,8 +514,9 @@ function mrkdwn(rich: Rich, ctx: Ctx, valueMax: number = SLACK_LIMITS.fieldText)
 
 /** `<@U…>`: Slack renders the person's current name from its own directory, so nothing of theirs is in our text. */
 function mention(ctx: Ctx): string {
-  const id = ctx.job.user.id;
-  return SLACK_USER_ID.test(id) ? `<@${id}>` : slackCode(id, 100);
+  const { user } = ctx.job;
+  if (!user) return appPrefix(ctx.job) + slackCode(personName(ctx.job), 100, MAX.name);
+  return SLACK_USER_ID.test(user.id) ? `<@${user.id}>` : slackCode(user.id, 100);
 }
 
 /** Each reader sees their own local time; the fallback is ours, in words. */
@@ -551,8 +666,9 @@ function toSlack(content: Content, ctx: Ctx): RenderedSlackMessage {
         .map((link, i) => ({ type: 'button', action_id: `link-${i}`, text: { type: 'plain_text', text: truncate(link.label, SLACK_LIMITS.buttonText), emoji: false }, url: link.url })),
     });
   }
-  const fallback = `${content.severity.label}: ${content.title} — ${mention(ctx)}`;
-  return { text: fitMrkdwn(escapeMrkdwn(fallback).replace(escapeMrkdwn(mention(ctx)), mention(ctx)), SLACK_LIMITS.fallbackText), blocks };
+  // The notification text: our words, and a person only as a mention (an app's name stays out of it).
+  const fallback = escapeMrkdwn(`${content.severity.label}: ${content.title}`) + (ctx.job.user ? ` — ${mention(ctx)}` : '');
+  return { text: fitMrkdwn(fallback, SLACK_LIMITS.fallbackText), blocks };
 }
 
 /** Said by the header, the lead, the mention or the context line already. */

@@ -8,6 +8,8 @@ import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.
@@ -32,6 +34,11 @@ export const handler = withObservability(
       },
     },
     lease: pollState,
+    allowList: {
+      config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
+      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL }),
+      state: pollState,
+    },
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

@@ -105,9 +105,10 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
 });
 
 // The ledger's GSIs are for operators; no function queries them, so none may.
-test('poller: its log group, the ledger, the Slack secret, and sending to the anomalies queue — nothing else', () => {
+test('poller: its log group, the ledger, reading the config (trusted networks to sync), the Slack secret, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
+    'config table': TABLE_READ,
     'ledger table': LEDGER_READ_WRITE,
     key: KEY_USE,
     'slack secret': SECRET_READ,
@@ -155,4 +156,57 @@ test('no other role or policy in the stateless stack', () => {
   const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify].map((fn) => logicalId(fn.role));
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
+});
+
+describe('the config editor policy (for the security team)', () => {
+  const stateful = Template.fromStack(built.stateful).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const policy = stateful[logicalId(built.stateful.configEditorPolicy)];
+
+  test('is a managed policy attached to nobody by the stack (the security team attaches it)', () => {
+    expect(policy.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect(policy.Properties.Roles ?? policy.Properties.Groups ?? policy.Properties.Users).toBeUndefined();
+  });
+
+  test('edits the config table\u2019s items, uses the key only through DynamoDB, and can find the table — nothing else', () => {
+    const statements = (policy.Properties.PolicyDocument.Statement as Record<string, any>[]).map((statement) => ({
+      sid: statement.Sid,
+      effect: statement.Effect,
+      actions: [statement.Action].flat().sort(),
+      resource: statement.Resource === '*' ? '*' : targetOf(statement.Resource),
+      condition: statement.Condition,
+    }));
+    expect(statements).toEqual([
+      {
+        sid: 'EditResponseConfiguration',
+        effect: 'Allow',
+        actions: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        resource: 'config table',
+        condition: undefined,
+      },
+      {
+        sid: 'UseTheKeyThroughDynamoDBOnly',
+        effect: 'Allow',
+        actions: KEY_USE,
+        resource: 'key',
+        condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+      { sid: 'FindTheTableInTheConsole', effect: 'Allow', actions: ['dynamodb:ListTables'], resource: '*', condition: undefined },
+    ]);
+  });
+
+  test('is a stack output, next to the config table\u2019s name', () => {
+    const outputs = Template.fromStack(built.stateful).toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ConfigEditorPolicyArn.Value).toEqual({ Ref: logicalId(built.stateful.configEditorPolicy) });
+  });
 });

@@ -15,6 +15,8 @@ const METHOD_SCOPES: Record<string, { token: 'user' | 'bot'; scopes: string[] }>
   'usergroups.users.list': { token: 'user', scopes: ['usergroups:read'] },
   'users.info': { token: 'user', scopes: ['users:read', 'users:read.email'] },
   'auth.test': { token: 'user', scopes: [] },
+  'admin.audit.anomaly.allow.getItem': { token: 'user', scopes: ['admin'] },
+  'admin.audit.anomaly.allow.updateItem': { token: 'user', scopes: ['admin'] },
   'conversations.open': { token: 'bot', scopes: ['im:write'] },
   'chat.postMessage': { token: 'bot', scopes: ['chat:write'] },
 };

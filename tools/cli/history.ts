@@ -4,6 +4,7 @@ import { DecisionLog, type DecisionRecord } from '../../functions/adapters/dynam
 import { parseCommandLine } from '../shared/cli';
 import { readLocalState } from '../shared/local-state';
 import { LOCAL_CREDENTIALS } from '../local/aws/emulators';
+import { responseDetails } from '../shared/response-facts';
 
 const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD) [--table NAME] [--endpoint URL] [--local] [--json]
 
@@ -113,7 +114,7 @@ function formatTable(decisions: DecisionRecord[]): string[] {
     d.userId ?? d.entityType ?? '-',
     [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || '-',
     `${d.decision ?? ''} (${d.reason ?? ''})`,
-    d.outcome ?? '',
+    [d.outcome ?? '', ...responseDetails(d).map((detail) => `[${detail}]`)].join(' '),
     d.entryId,
   ]);
   const header = ['decided at', 'user', 'reasons', 'decision', 'outcome', 'audit entry'];

@@ -8,6 +8,7 @@
  *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
+ *   allow-list / slack                  the anomaly allow-list last written to Slack (trusted networks sync)
  */
 export interface LedgerKey {
   pk: string;
@@ -23,6 +24,7 @@ export const LEDGER_KEYS = {
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
   breaker: (): LedgerKey => ({ pk: 'breaker', sk: 'window' }),
+  allowList: (): LedgerKey => ({ pk: 'allow-list', sk: 'slack' }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */

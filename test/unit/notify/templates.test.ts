@@ -81,7 +81,7 @@ describe('admin email', () => {
 
   it('says what happened, what was done and when, and what to do, in that order', () => {
     const { text } = renderEmail(fullJob(), 'admin');
-    const order = ['What happened', 'What was done', 'At Wednesday 9 February 2022 at 17:39:05 UTC+00:00: Ended all of their Slack sessions', 'What you should do', 'Details'];
+    const order = ['What happened', 'What was done', 'At Wednesday 9 February 2022 at 17:39:05 UTC+00:00: Ended all of the user’s Slack sessions on every device', 'What you should do', 'Details'];
     const positions = order.map((heading) => text.indexOf(heading));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -121,7 +121,7 @@ describe('admin email', () => {
   it('leaves out the response time for a job queued before it was recorded', () => {
     const { text } = renderEmail(makeJob(), 'admin');
     expect(text).not.toContain('Responded:');
-    expect(text).toContain('Ended all of their Slack sessions');
+    expect(text).toContain('Ended all of the user’s Slack sessions on every device');
   });
 });
 
@@ -243,6 +243,73 @@ describe('Slack message', () => {
   });
 });
 
+describe('beyond Slack\u2019s response: scope, dry run, trusted networks, apps', () => {
+  it('says which sessions were ended, to the admins and to the person', () => {
+    const job = fullJob({ response: { outcome: 'sessions_ended', scope: 'mobile' } });
+    expect(renderEmail(job, 'admin').text).toContain('Ana Silva — signed out of Slack on their mobile devices (mobile sessions only).');
+    expect(renderEmail(job, 'admin').text).toContain('Ended the user’s Slack mobile sessions');
+    expect(renderEmail(job, 'affected_user').subject).toBe('[Slack security] You were signed out of Slack on your mobile devices');
+    expect(renderEmail(fullJob({ response: { outcome: 'sessions_ended', scope: 'session' } }), 'affected_user').text).toContain(
+      'we signed you out of the Slack session where this happened.',
+    );
+  });
+
+  it('marks a dry run in words and colour, in the subject, the lead and what was done, with how to leave it', () => {
+    const wouldEnd = renderEmail(fullJob({ response: { outcome: 'dry_run', scope: 'all', dryRun: true } }), 'admin');
+    expect(wouldEnd.subject).toBe('[Slack security] Dry run: would have ended sessions for Ana Silva — Tor exit node');
+    expect(wouldEnd.text).toMatch(/^DRY RUN: Dry run: would have ended sessions — Tor exit node$/m);
+    expect(wouldEnd.text).toContain('Ana Silva — would have been signed out of Slack on every device. Dry run: nothing was done.');
+    expect(wouldEnd.text).toContain('Dry run: nothing was done. Would have ended all of the user’s Slack sessions on every device');
+    expect(wouldEnd.text).toContain('turn dry run off: set dryRun to false in the config item safety');
+    expect(wouldEnd.html).toMatch(/background:#175cd3[^>]*>.*Dry run/);
+    const held = renderEmail(fullJob({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'rule_notify_only', notifyOnlyEvents: ['tor'], dryRun: true } }), 'admin');
+    expect(held.subject).toBe('[Slack security] [dry run] Anomaly, no action taken for Ana Silva — Tor exit node');
+    expect(renderSlackMessage(fullJob({ response: { outcome: 'dry_run', dryRun: true } }), 'admin').text).toBe(
+      'Dry run: Dry run: would have ended sessions — Tor exit node — <@U0AFFECTED>',
+    );
+  });
+
+  it('names the trusted range an anomaly came from', () => {
+    const job = fullJob({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'trusted_network', trustedNetwork: '2001:db8::/32' } });
+    expect(renderEmail(job, 'admin').text).toMatch(/came from a trusted network \(2001:db8::\/32\)/);
+  });
+
+  it('tells an app\u2019s anomaly with the app\u2019s id and name, inert like every attacker-influenced value', () => {
+    const job = makeJob({
+      type: 'app_anomaly',
+      user: undefined,
+      app: { id: 'A0APP00001', name: '<!channel> <b>Exporter</b>' },
+      response: { outcome: 'held', holdReason: 'app_anomaly' },
+    });
+    const email = renderEmail(job, 'admin', SETTINGS);
+    expect(email.subject).toBe('[Slack security] Acme: App anomaly for the app <!channel> <b>Exporter</b> — Tor exit node');
+    expect(email.text).toMatch(/App ID:\s+A0APP00001/);
+    expect(email.text).not.toMatch(/User ID|Person:/);
+    expect(email.html).toContain('&lt;b&gt;Exporter&lt;/b&gt;');
+    expect(email.html).not.toContain('<b>Exporter');
+    expect(email.html).not.toContain('admin/people/');
+    const slack = renderSlackMessage(job, 'admin');
+    expect(slack.text).toBe('Review: App anomaly — Tor exit node');
+    expect(JSON.stringify(slack.blocks)).toContain('the app `&lt;!channel&gt; &lt;b&gt;Exporter&lt;/b&gt;`');
+    expect(JSON.stringify(slack.blocks.filter((b) => b.type !== 'header'))).not.toMatch(/<!channel>|<b>/);
+  });
+});
+
+describe('a change to Slack\u2019s built-in response settings', () => {
+  it('says who changed it and when, what was done, and what to check', () => {
+    const job = makeJob({ type: 'anomaly_response_changed', user: undefined, respondedAt: 1644428345, settingsChange: { actorId: 'W0ADMIN01', details: '{"enabled":false}' }, response: { outcome: 'recorded' } });
+    const { subject, text } = renderEmail(job, 'admin', SETTINGS);
+    expect(subject).toBe('[Slack security] Acme: Slack’s built-in anomaly event response settings were changed');
+    expect(text).toContain('W0ADMIN01 changed the settings of Slack’s built-in anomaly event response.');
+    expect(text).toContain('Recorded in the response log.');
+    expect(text).toMatch(/Details:\s+\{"enabled":false\}/);
+    expect(text).toContain('Check with whoever made the change');
+    const slack = renderSlackMessage(job, 'admin', SETTINGS);
+    expect(slack.text).toBe('Review: Slack’s built-in anomaly event response settings were changed');
+    expect(JSON.stringify(slack.blocks)).toContain('`W0ADMIN01` changed the settings');
+  });
+});
+
 // ---------- attacker text stays inert ----------
 
 /** Every hostile value carries HOSTILE, so its traces can be found wherever they end up. */
@@ -269,7 +336,11 @@ function hostileJob(type: NotificationJob['type'], facts: ResponseFacts, value: 
     type,
     occurredAt: 1644428305,
     respondedAt: 1644428345,
-    user: { id: 'U0AFFECTED', name: value, realName: value, email: `${value}@evil.example` },
+    ...(type === 'app_anomaly'
+      ? { app: { id: value, name: value } }
+      : type === 'anomaly_response_changed'
+        ? { settingsChange: { actorId: value, details: value } }
+        : { user: { id: 'U0AFFECTED', name: value, realName: value, email: `${value}@evil.example` } }),
     events: ['tor'],
     otherReasons: [value],
     context: { ipAddress: value, userAgent: value, location: value, workspace: value, previousIpAddress: value, previousUserAgent: value },
@@ -285,6 +356,10 @@ const CASES: [NotificationJob['type'], ResponseFacts][] = [
   ['anomaly_not_acted_on', { outcome: 'held', holdReason: 'external_user', external: { fact: 'entity_team', value: 'T0OTHER' } }],
   ['action_failed', { outcome: 'reset_refused', errorCode: 'user_session_reset_failed' }],
   ['action_failed', { outcome: 'held', holdReason: 'circuit_breaker', maxSessionResetsPerHour: 25 }],
+  ['sessions_ended', { outcome: 'dry_run', scope: 'web', dryRun: true }],
+  ['anomaly_not_acted_on', { outcome: 'held', holdReason: 'trusted_network', trustedNetwork: '198.51.100.0/24' }],
+  ['app_anomaly', { outcome: 'held', holdReason: 'app_anomaly' }],
+  ['anomaly_response_changed', { outcome: 'recorded' }],
 ];
 
 const ALL = CASES.flatMap(([type, response]) =>
