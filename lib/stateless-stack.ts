@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
+import type { AlertSettings } from '../functions/domain/config/schema';
 
 export interface StatelessStackProps extends StackProps {
   key: kms.IKey;
@@ -28,6 +29,8 @@ export interface StatelessStackProps extends StackProps {
    * lease already keeps one poll at a time.
    */
   pollerReservedConcurrency?: boolean;
+  /** Alert settings from the context (org name, sender name, reply-to, security contact). */
+  alerts?: AlertSettings;
 }
 
 export interface QueueWithDeadLetters {
@@ -116,7 +119,12 @@ export class StatelessStack extends Stack {
 
     this.notify = new ResponderFunction(this, 'Notify', {
       definition: FUNCTIONS.notify,
-      environment: { ...common, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl, SENDER_EMAIL: props.senderEmail },
+      environment: {
+        ...common,
+        NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl,
+        SENDER_EMAIL: props.senderEmail,
+        ...alertEnvironment(props.alerts ?? {}),
+      },
     });
     grantCommon(this.notify);
     configTable.grantReadData(this.notify.role);
@@ -195,4 +203,15 @@ function sqsEventSource(
     maxConcurrency: settings.maxConcurrency,
     reportBatchItemFailures: true,
   });
+}
+
+/** Only the settings given: an unset one stays out of the function's environment. */
+function alertEnvironment(alerts: AlertSettings): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    ALERT_ORG_NAME: alerts.orgName,
+    ALERT_SENDER_NAME: alerts.senderName,
+    ALERT_REPLY_TO: alerts.replyTo,
+    ALERT_SECURITY_CONTACT: alerts.securityContact,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

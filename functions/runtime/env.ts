@@ -54,6 +54,11 @@ export const notifyEnvSchema = z.object({
   /** The queue notify consumes. */
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   SENDER_EMAIL: z.email(),
+  /** Alert settings from the CDK context (README, "Alert settings"); the config table's `alerts` item wins. */
+  ALERT_ORG_NAME: z.string().optional(),
+  ALERT_SENDER_NAME: z.string().optional(),
+  ALERT_REPLY_TO: z.string().optional(),
+  ALERT_SECURITY_CONTACT: z.string().optional(),
   DIRECTORY_CACHE_SECONDS: seconds(900),
   CONFIG_CACHE_SECONDS: seconds(60),
 });

@@ -152,7 +152,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const prefix = `sar-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     const resources = await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix, queueOverrides: options.queueOverrides });
-    log(`resources  tables ${Object.values(resources.tables).join(', ')}; queues ${Object.values(resources.queues).map((q) => q.name).join(', ')} (+ DLQs)`);
+    log(`resources  DynamoDB Local ${emulators.endpoints.dynamodb}: tables ${Object.values(resources.tables).join(', ')}; queues ${Object.values(resources.queues).map((q) => q.name).join(', ')} (+ DLQs)`);
 
     let simulator: SlackSimulator | undefined;
     let scenario: Scenario | undefined;
@@ -227,7 +227,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       pollTotals.duplicatesDropped += dropped;
       pollTotals.lastEnqueued = enqueued;
       pollTotals.lastQuiet = enqueued === 0 && result.rounds.every((r) => r.completed);
-      if (enqueued || dropped) log(`poll       ${enqueued} new anomaly entries enqueued${dropped ? `, ${dropped} already seen dropped` : ''}`);
+      // Idle polls stay quiet: every poll re-reads its overlap window, so "already seen" alone is no news.
+      if (enqueued) log(`poll       ${enqueued} new anomaly entries enqueued${dropped ? `, ${dropped} already seen dropped` : ''}`);
       return result;
     };
     let scheduler: Scheduler | undefined;
@@ -272,7 +273,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     cleanups.push(() => Promise.all([sources.respond.stop(), sources.notify.stop()]));
 
     // Progress only prints: without a log it would only cost (it re-reads the SES store every second).
-    const progress = options.log ? startProgress({ clients, resources, simulator, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
+    const progress = options.log ? startProgress({ clients, resources, simulator, names: scenario ? directoryNames(scenario) : {}, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
     cleanups.push(() => progress.stop());
 
     const pipeline: LocalPipeline = {
@@ -494,7 +495,16 @@ async function queueDepth(clients: LocalClients, queueUrl: string): Promise<numb
  * Prints what the pipeline did, read back from its effects: ledger decisions, sessions the
  * Slack server saw reset, emails in the SES emulator, Slack messages posted.
  */
-function startProgress(input: { clients: LocalClients; resources: LocalResources; simulator?: SlackSimulator; sentEmails: () => Promise<SentEmail[]>; log: (line: string) => void }) {
+function startProgress(input: {
+  clients: LocalClients;
+  resources: LocalResources;
+  simulator?: SlackSimulator;
+  /** People and channels by id, to say who rather than which id. */
+  names: Record<string, string>;
+  sentEmails: () => Promise<SentEmail[]>;
+  log: (line: string) => void;
+}) {
+  const who = (id: string) => (input.names[id] ? `${input.names[id]} (${id})` : id);
   const printedDecisions = new Set<string>();
   let resetsPrinted = 0;
   let messagesPrinted = 0;
@@ -522,9 +532,13 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
     }
     if (input.simulator) {
       const state = input.simulator.state();
-      for (const reset of state.resets.slice(resetsPrinted)) input.log(`slack      sessions ended for ${reset.userId}`);
+      for (const reset of state.resets.slice(resetsPrinted)) input.log(`slack      sessions ended for ${who(reset.userId)}`);
       resetsPrinted = state.resets.length;
-      for (const message of state.messages.slice(messagesPrinted)) input.log(`slack      message posted to ${message.channel}: ${(message.text ?? '').slice(0, 80)}`);
+      for (const message of state.messages.slice(messagesPrinted)) {
+        const to = message.userId ? `DM to ${who(message.userId)}` : `post in ${who(message.channel)}`;
+        const text = (message.text ?? '').replace(/<@([UW][A-Z0-9]+)>/g, (_m, id: string) => `@${input.names[id] ?? id}`);
+        input.log(`slack      ${to}: ${text.slice(0, 100)}`);
+      }
       messagesPrinted = state.messages.length;
     }
     const emails = await input.sentEmails();
@@ -541,6 +555,14 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
       await running;
     },
   };
+}
+
+/** Real names of the scenario's people and `#names` of its channels, by id. */
+function directoryNames(scenario: Scenario): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const user of scenario.org.users) names[user.id] = user.real_name;
+  for (const channel of scenario.org.channels) names[channel.id] = `#${channel.name}`;
+  return names;
 }
 
 function describe(error: unknown): string {

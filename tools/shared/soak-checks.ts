@@ -79,11 +79,13 @@ export function entryIdOfEmail(email: Pick<SentEmail, 'text' | 'html'>): string 
   return /^(?:Audit entry ID|Reference):\s+(\S+)\s*$/m.exec(text)?.[1];
 }
 
-/** The audit entry a Slack message is about, from its Block Kit fields. */
+/** The audit entry a Slack message is about, from its context line ("Reference `…`"). */
 export function entryIdOfMessage(message: Pick<MessageRecord, 'blocks'>): string | undefined {
-  for (const block of (message.blocks ?? []) as { text?: { text?: string } }[]) {
-    const match = /^\*(?:Audit entry ID|Reference)\*\n(\S+)$/.exec(block.text?.text ?? '');
-    if (match) return match[1];
+  for (const block of (message.blocks ?? []) as { elements?: { text?: string }[] }[]) {
+    for (const element of block.elements ?? []) {
+      const match = /^Reference `([^`]+)`$/.exec(element.text ?? '');
+      if (match) return match[1];
+    }
   }
   return undefined;
 }

@@ -25,6 +25,7 @@ const SLACK_DEFAULTS: ResponseConfig = {
   },
   safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25, dryRun: false },
   trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
+  alerts: {},
 };
 
 /** A config that differs from the defaults everywhere it can. */
@@ -42,6 +43,15 @@ function customConfig(): ResponseConfig {
   config.notifications.app_anomaly = { primaryOwner: ['slack'], securityAdmins: [], extraEmails: [] };
   config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500, dryRun: true };
   config.trustedNetworks = { cidrs: ['198.51.100.0/24', '2001:db8::/32'], asns: [64500], syncToSlack: true };
+  config.alerts = {
+    orgName: 'Acme',
+    senderName: 'Acme Security',
+    replyTo: 'security@acme.example',
+    securityContact: 'https://intranet.acme.example/security',
+    timeZone: 'Europe/Berlin',
+    auditLogUrl: 'https://acme.enterprise.slack.com/admin/audit_logs',
+    adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people/{userId}',
+  };
   return config;
 }
 
@@ -105,6 +115,7 @@ describe('configToItems', () => {
       'safety',
       'trustedNetworks',
       'manifest',
+      'alerts',
     ]);
     expect(item(itemsOf(defaultConfig()), 'manifest').items).toEqual(CONFIG_ITEM_IDS);
   });
@@ -194,6 +205,13 @@ describe('configFromItems', () => {
     ]);
   });
 
+  it('takes the alerts item as optional, with or without a manifest: how alerts look never blocks a response', () => {
+    const withoutAlerts = itemsOf(customConfig()).filter((i) => i.id !== 'alerts');
+    expect(configFromItems(withoutAlerts).alerts).toEqual({});
+    expect(configFromItems(withoutAlerts.filter((i) => i.id !== 'manifest')).alerts).toEqual({});
+    expect(item(itemsOf(customConfig()), 'manifest').items).not.toContain('alerts');
+  });
+
   it('refuses an empty table: an unseeded deployment must not end sessions', () => {
     expect(configIssues([])).toEqual([expect.stringMatching(/^\(table\): the config table is empty/)]);
   });
@@ -239,6 +257,13 @@ describe('configFromItems', () => {
     ['unknown attribute on a recipients item', { id: 'notify#sessions_ended', primaryOwners: ['email'] }, /^notify#sessions_ended: Unrecognized key: "primaryOwners"$/],
     ['unknown attribute on affected_user', { id: 'notify#affected_user', primaryOwner: ['email'] }, /^notify#affected_user: Unrecognized key: "primaryOwner"$/],
     ['unknown attribute on safety', { id: 'safety', cooldown: 5 }, /^safety: Unrecognized key: "cooldown"$/],
+    ['unknown time zone', { id: 'alerts', timeZone: 'Mars/Olympus' }, /^alerts\.timeZone: must be an IANA time zone/],
+    ['http audit log link', { id: 'alerts', auditLogUrl: 'http://acme.enterprise.slack.com/admin' }, /^alerts\.auditLogUrl: must be an https:\/\/ URL$/],
+    ['person link without {userId}', { id: 'alerts', adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people' }, /^alerts\.adminPersonUrl: must contain \{userId\}/],
+    ['bad reply-to', { id: 'alerts', replyTo: 'security team' }, /^alerts\.replyTo: must be an email address$/],
+    ['contact neither email nor https', { id: 'alerts', securityContact: 'call Bob' }, /^alerts\.securityContact: must be an email address or an https:\/\/ URL$/],
+    ['sender name with a header break', { id: 'alerts', senderName: 'Acme\r\nBcc: x@evil.example' }, /^alerts\.senderName: must be one line/],
+    ['unknown attribute on alerts', { id: 'alerts', from: 'x' }, /^alerts: Unrecognized key: "from"$/],
   ])('names the item and field: %s', (_name, bad, expected) => {
     const found = configIssues(itemsWith(bad));
     expect(found).toEqual([expect.stringMatching(expected)]);
@@ -351,6 +376,7 @@ describe('responseConfigSchema (the seed file document)', () => {
       },
       safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5, dryRun: false },
       trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
+      alerts: {},
     });
   });
 
