@@ -13,7 +13,7 @@ import { makePollHandler } from './app';
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
-const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
+const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID });
 
 export const handler = withObservability(
   makePollHandler({
