@@ -9,7 +9,7 @@ import { LOG_GROUP_PREFIX, TABLES, type TableDefinition } from './definitions';
 
 /** One secret per Slack token, so each function's role can be given exactly the tokens it uses. */
 export const TOKEN_SECRETS: Record<TokenName, { id: string; description: string }> = {
-  audit: { id: 'AuditTokenSecret', description: 'the org owner\u2019s user token with auditlogs:read (xoxp-…); read by the audit-log poller only' },
+  audit: { id: 'AuditTokenSecret', description: 'the org owner\u2019s user token with auditlogs:read (xoxp-…); read by poller (poll-audit-logs) only' },
   admin: {
     id: 'AdminTokenSecret',
     description: 'an org admin\u2019s user token with admin.users:write, admin.users:read, admin.roles:read, admin.teams:read, usergroups:read, users:read, users:read.email (xoxp-…); read by respond only: it ends sessions',
