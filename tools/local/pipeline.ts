@@ -185,7 +185,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const sender = `anomaly-responder+${prefix}@example.com`;
     const sentEmails = async () => (await new SesStore(emulators.endpoints.ses).emails()).filter((e) => e.from.includes(sender));
 
-    // The simulator knows three tokens: the read-only directory token is the admin token here.
+    // One local secret per token, as deployed. The simulator knows three tokens: without a
+    // directory token of its own, notify reads the directory with the admin token.
     const tokenValues: Record<TokenName, string> = { audit: tokens.auditToken, admin: tokens.adminToken, directory: tokens.directoryToken ?? tokens.adminToken, bot: tokens.botToken };
     const secrets: LocalSecretsManager = await startSecretsManager(
       Object.fromEntries((Object.keys(SECRET_IDS) as TokenName[]).map((name) => [SECRET_IDS[name], tokenValues[name]])),
