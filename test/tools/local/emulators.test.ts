@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { createLocalClients } from '../../../tools/local/aws/clients';
+import { freePort } from '../../../tools/local/aws/dynamodb-local';
 import { startEmulators } from '../../../tools/local/aws/emulators';
 
 /** Pids of running processes whose command line matches. */
@@ -14,8 +15,11 @@ function pgrep(pattern: string): number[] {
     return []; // pgrep exits 1 when nothing matches
   }
 }
+// Other processes on the machine (a parallel jest run, local mode) may start and stop their own
+// DynamoDB Local at any time: only processes tied to what this test started are counted.
 const dynamoDbLocalPids = () => pgrep('DynamoDBLocal');
-const watchdogPids = () => pgrep('dynamodb-local-watchdog');
+const dynamoDbLocalPidsOnPort = (port: number) => pgrep(`DynamoDBLocal.* -port ${port}( |$)`);
+const watchdogPidsFor = (javaPid: number) => pgrep(`dynamodb-local-watchdog ${javaPid}$`);
 
 function isAlive(pid: number): boolean {
   try {
@@ -32,7 +36,6 @@ jest.setTimeout(180_000);
 
 describe('startEmulators', () => {
   it('starts DynamoDB Local, fauxqs and SES on loopback and stops them without leaving a process', async () => {
-    const watchdogsBefore = watchdogPids();
     const startedAt = Date.now();
     const emulators = await startEmulators();
     const startMs = Date.now() - startedAt;
@@ -50,6 +53,9 @@ describe('startEmulators', () => {
       await expect(clients.sqs.send(new ListQueuesCommand({}))).resolves.toBeDefined();
       expect((await fetch(emulators.sesStoreUrl)).status).toBe(200);
       expect(dynamoDbLocalPids()).toContain(emulators.dynamodbPid);
+      expect(watchdogPidsFor(emulators.dynamodbPid)).toHaveLength(1);
+      // The pattern the next test relies on to find a leaked Java really finds a running one.
+      expect(dynamoDbLocalPidsOnPort(Number(new URL(emulators.endpoints.dynamodb).port))).toEqual([emulators.dynamodbPid]);
     } finally {
       clients.destroy();
       const stoppedAt = Date.now();
@@ -58,7 +64,7 @@ describe('startEmulators', () => {
     }
     expect(isAlive(emulators.dynamodbPid)).toBe(false);
     expect(dynamoDbLocalPids()).not.toContain(emulators.dynamodbPid);
-    expect(watchdogPids().filter((pid) => !watchdogsBefore.includes(pid))).toEqual([]);
+    expect(watchdogPidsFor(emulators.dynamodbPid)).toEqual([]);
     await expect(fetch(emulators.sesStoreUrl)).rejects.toThrow();
     await expect(emulators.stop()).resolves.toBeUndefined(); // idempotent
   });
@@ -67,13 +73,13 @@ describe('startEmulators', () => {
     const busy: Server = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const busyPort = (busy.address() as { port: number }).port;
-    const before = dynamoDbLocalPids();
+    const dynamodbPort = await freePort();
     try {
-      await expect(startEmulators({ ports: { ses: busyPort } })).rejects.toThrow(/SES emulator could not listen/);
+      await expect(startEmulators({ ports: { ses: busyPort, dynamodb: dynamodbPort } })).rejects.toThrow(/SES emulator could not listen/);
     } finally {
       busy.close();
     }
-    expect(dynamoDbLocalPids().filter((pid) => !before.includes(pid))).toEqual([]);
+    expect(dynamoDbLocalPidsOnPort(dynamodbPort)).toEqual([]);
   });
 
   // Both in one test, in parallel: each needs its own Java start (~2 s).

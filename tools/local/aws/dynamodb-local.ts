@@ -90,7 +90,7 @@ async function assertJava(): Promise<void> {
   if (!(major >= MIN_JAVA)) throw new Error(`${JAVA_HINT} (found: ${text.split('\n')[0] || 'unknown'})`);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const address = server.address();
