@@ -16,12 +16,16 @@ export interface ResponderApp {
 /**
  * The whole deployment: a stateful stack (key, tables, secret) and a stateless stack (queues,
  * functions, schedule, alarms) that receives the stateful resources as props.
- * Context: `senderEmail` (required to deploy), `alarmEmail` (optional alarm subscription).
+ * Context: `senderEmail` (required to deploy), `alarmEmail` (optional alarm subscription),
+ * `pollerReservedConcurrency` (optional, `true`: reserve one concurrent execution for the poller,
+ * on accounts whose Lambda concurrency quota leaves room; the ledger lease keeps one poll at a
+ * time either way).
  * cdk-nag's AwsSolutions checks run on every synth and fail it on any unacknowledged error.
  */
 export function defineResponderApp(app: App): ResponderApp {
   const senderEmail = emailContext(app, 'senderEmail') ?? PLACEHOLDER_SENDER_EMAIL;
   const alarmEmail = emailContext(app, 'alarmEmail');
+  const pollerReservedConcurrency = booleanContext(app, 'pollerReservedConcurrency');
 
   const stateful = new StatefulStack(app, 'SlackAnomalyResponderStateful', {
     description: 'slack-anomaly-responder: encryption key, config and ledger tables, one secret per Slack token',
@@ -34,6 +38,7 @@ export function defineResponderApp(app: App): ResponderApp {
     tokenSecrets: stateful.tokenSecrets,
     senderEmail,
     alarmEmail,
+    pollerReservedConcurrency,
   });
 
   if (senderEmail === PLACEHOLDER_SENDER_EMAIL) {
@@ -55,4 +60,11 @@ function emailContext(app: App, key: string): string | undefined {
     throw new Error(`Context ${key} must be an e-mail address, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function booleanContext(app: App, key: string): boolean {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
 }

@@ -24,6 +24,12 @@ export interface StatelessStackProps extends StackProps {
   /** SES "From" address of notification e-mails; must be verified in SES, or be on a verified domain. */
   senderEmail: string;
   alarmEmail?: string;
+  /**
+   * Reserve one concurrent execution for the poller. Off by default: reserving any concurrency
+   * fails the deploy on accounts whose quota is at its minimum (new accounts: 10), and the ledger
+   * lease already keeps one poll at a time.
+   */
+  pollerReservedConcurrency?: boolean;
 }
 
 export interface QueueWithDeadLetters {
@@ -114,8 +120,9 @@ export class StatelessStack extends Stack {
       definition: FUNCTIONS.pollAuditLogs,
       environment: { ...common, SLACK_AUDIT_TOKEN_SECRET_ID: tokenSecrets.audit.secretArn, ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl },
       logKey: key,
-      // Two polls at once would race on the checkpoint; an invocation that finds one running is throttled.
-      reservedConcurrentExecutions: 1,
+      // Two polls at once would race on the checkpoint: the poller takes a lease in the ledger
+      // (an invocation that finds it held does not poll). Reserved concurrency only if asked for.
+      ...(props.pollerReservedConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
     });
     // The scheduler invokes asynchronously. A failed or throttled run is not worth retrying
     // later: the next scheduled run, a minute on, resumes from the checkpoint.

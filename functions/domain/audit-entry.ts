@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ANOMALY_EVENT_NAMES } from './anomaly-catalogue';
 import { formatIssues } from './validation';
 
 /** Slack user IDs: U… or W… (enterprise), upper-case alphanumerics. */
@@ -7,6 +8,26 @@ export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 export const SLACK_GROUP_ID = /^S[A-Z0-9]{2,}$/;
 /** Slack channel IDs: C…, G… or D… */
 export const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+/**
+ * The longest entry id accepted. The id becomes ledger keys (`entry#<id>`, `seen#<id>`), and
+ * DynamoDB refuses a partition key over 2,048 bytes: 200 characters stay far below it even at
+ * four bytes each. Slack's ids are 36-character UUIDs.
+ */
+export const MAX_ENTRY_ID_LENGTH = 200;
+
+/** An id the ledger can key on: bounded, and no control characters (which would also reach logs). */
+export function isUsableEntryId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ENTRY_ID_LENGTH && !hasControlCharacter(id);
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /** An audit entry larger than this is refused rather than carried through the pipeline. */
 export const MAX_ENTRY_BYTES = 64 * 1024;
@@ -40,7 +61,11 @@ const entitySchema = z.discriminatedUnion('type', [
 
 export const auditEntrySchema = z
   .object({
-    id: z.string().min(1, 'is required'),
+    id: z
+      .string()
+      .min(1, 'is required')
+      .max(MAX_ENTRY_ID_LENGTH, `must be at most ${MAX_ENTRY_ID_LENGTH} characters`)
+      .refine((id) => !hasControlCharacter(id), 'must not contain control characters'),
     date_create: z.number().int().nonnegative(),
     action: z.literal('anomaly'),
     // The actor is recorded by Slack but never used here: a surprise in it must not block a response.
@@ -117,7 +142,9 @@ export type EntryParseResult =
   | { ok: false; entryId?: string; issues: string[] };
 
 export function parseAuditEntry(raw: unknown): EntryParseResult {
-  const entryId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
+  // Only an id the ledger can key on names the rejection; any other is recorded under a hash of the message.
+  const rawId = (raw as { id?: unknown } | null | undefined)?.id;
+  const entryId = isUsableEntryId(rawId) ? rawId : undefined;
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(raw) ?? '');
@@ -162,4 +189,84 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
       },
     },
   };
+}
+
+/** Appended to a string the poller had to cut, so a reader of the alert sees it is not whole. */
+export const CUT_MARKER = '…[cut]';
+/** Longest string kept in a bounded entry (characters, before the marker). */
+export const BOUNDED_TEXT_LENGTH = 256;
+/** Most reason codes kept in a bounded entry (known anomaly events first). */
+export const BOUNDED_REASONS = 16;
+const BOUNDED_REASON_LENGTH = 64;
+
+/**
+ * A bounded copy of an audit entry that is too large to carry (SQS refuses it, and respond
+ * refuses an entry over MAX_ENTRY_BYTES): only the fields the pipeline reads, in Slack's own
+ * shape, so respond validates it like any entry and a huge anomaly is still acted on. Long
+ * strings are cut and end with CUT_MARKER; known anomaly events are kept before other reasons.
+ * Whatever the input, the result serialises to well under MAX_ENTRY_BYTES (20 strings of at most
+ * 256 characters, 6 bytes each escaped, plus 16 short reasons).
+ */
+export function boundedAuditEntry(raw: unknown): Record<string, unknown> {
+  const entry = objectOrEmpty(raw);
+  const entity = objectOrEmpty(entry.entity);
+  const user = entity.user === undefined ? undefined : objectOrEmpty(entity.user);
+  const app = entity.app === undefined ? undefined : objectOrEmpty(entity.app);
+  const context = objectOrEmpty(entry.context);
+  const location = context.location === undefined ? undefined : objectOrEmpty(context.location);
+  const details = objectOrEmpty(entry.details);
+  return prune({
+    id: scalar(entry.id),
+    date_create: scalar(entry.date_create),
+    action: scalar(entry.action),
+    entity: prune({
+      type: scalar(entity.type),
+      user: user && prune({ id: scalar(user.id), name: scalar(user.name), email: scalar(user.email), team: scalar(user.team) }),
+      app: app && prune({ id: scalar(app.id), name: scalar(app.name) }),
+    }),
+    context: prune({
+      location: location && prune({ type: scalar(location.type), id: scalar(location.id), name: scalar(location.name), domain: scalar(location.domain) }),
+      ua: scalar(context.ua),
+      ip_address: scalar(context.ip_address),
+      session_id: scalar(context.session_id),
+    }),
+    details: prune({
+      reason: boundedReasons(details.reason),
+      location: scalar(details.location),
+      previous_ip_address: scalar(details.previous_ip_address),
+      previous_ua: scalar(details.previous_ua),
+      is_external_user: typeof details.is_external_user === 'boolean' ? details.is_external_user : undefined,
+      entity_team: scalar(details.entity_team),
+    }),
+  });
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Strings cut to `max` with the marker; numbers, booleans and null kept; anything else dropped (validation names it missing). */
+function scalar(value: unknown, max = BOUNDED_TEXT_LENGTH): unknown {
+  if (typeof value === 'string') return cut(value, max);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  return undefined;
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}${CUT_MARKER}`;
+}
+
+/** The anomaly events first (so a huge entry still names what it is about), then other codes, bounded. */
+function boundedReasons(reason: unknown): unknown {
+  if (!Array.isArray(reason)) return scalar(reason, BOUNDED_REASON_LENGTH);
+  const texts = reason.filter((r): r is string => typeof r === 'string');
+  const ordered = [...new Set([...texts.filter((r) => ANOMALY_EVENT_NAMES.includes(r as never)), ...texts])];
+  // A list that held only non-strings stays invalid (respond names it) rather than becoming empty-but-valid.
+  if (!ordered.length) return reason.length ? [null] : [];
+  return ordered.slice(0, BOUNDED_REASONS).map((r) => cut(r, BOUNDED_REASON_LENGTH));
+}
+
+/** Drops undefined members, so absent stays absent. */
+function prune(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }

@@ -51,7 +51,7 @@ function explainHold(response: ResponseFacts): string {
     case 'cooldown':
       return `Sessions were already ended within the last ${response.cooldownMinutes ?? '?'} minutes; not ending them again (loop protection).`;
     case 'circuit_breaker':
-      return `More than ${response.maxSessionResetsPerHour ?? '?'} automatic session resets this hour: automatic resets are paused until the next hour. Review the anomalies and act by hand.`;
+      return `More than ${response.maxSessionResetsPerHour ?? '?'} automatic session resets within the last hour: automatic resets are paused until the oldest of them is an hour old. Review the anomalies and act by hand.`;
     case undefined:
       return 'No reason was recorded.';
   }

@@ -4,10 +4,16 @@ import type { Context } from 'aws-lambda';
 import { METRIC, MetricUnit } from '../runtime/observability';
 import { isSlackError } from '../adapters/slack/errors';
 import { sleep as realSleep } from '../runtime/time';
+import type { PollState } from '../adapters/dynamodb/poll-state';
 import { pollAuditLog, type PollDeps, type PollResult } from './poll';
+
+/** Held a little past the invocation's deadline, so a slower clock elsewhere cannot start a second poll early. */
+const LEASE_MARGIN_MS = 5_000;
 
 export interface PollerApp {
   deps: Omit<PollDeps, 'remainingMs'>;
+  /** One poller at a time: the lease in the ledger (not reserved concurrency, which low account quotas refuse). */
+  lease: Pick<PollState, 'acquireLease' | 'releaseLease'>;
   /** Polls per invocation; one minute is the scheduler's floor, so poll a few times inside it. */
   rounds: number;
   intervalMs: number;
@@ -22,8 +28,22 @@ export interface PollerApp {
 export function makePollHandler(app: PollerApp) {
   const now = app.deps.now ?? Date.now;
   const sleep = app.deps.sleep ?? realSleep;
-  return async (_event: unknown, context: Context): Promise<{ rounds: PollResult[] }> => {
+  return async (_event: unknown, context: Context): Promise<{ rounds: PollResult[]; skipped?: true }> => {
     const remainingMs = () => context.getRemainingTimeInMillis();
+    const holder = context.awsRequestId;
+    if (!(await app.lease.acquireLease(holder, now() + remainingMs() + LEASE_MARGIN_MS))) {
+      // Two polls at once would race on the checkpoint. The one running reports the checkpoint age.
+      app.logger.info('Another invocation holds the poller lease: this one does not poll');
+      return { rounds: [], skipped: true };
+    }
+    try {
+      return await pollRounds(remainingMs);
+    } finally {
+      await app.lease.releaseLease(holder).catch((error: unknown) => app.logger.warn('Could not release the poller lease; it runs out at this invocation\u2019s deadline', { error: error as Error }));
+    }
+  };
+
+  async function pollRounds(remainingMs: () => number): Promise<{ rounds: PollResult[] }> {
     const rounds: PollResult[] = [];
     let checkpoint: number | undefined;
     try {
@@ -35,6 +55,15 @@ export function makePollHandler(app: PollerApp) {
         app.metrics.addMetric(METRIC.entriesEnqueued, MetricUnit.Count, result.enqueued);
         app.metrics.addMetric(METRIC.duplicatesDropped, MetricUnit.Count, result.duplicatesDropped);
         app.logger.info('Audit log polled', { round, ...result });
+        if (result.interruptedBy === 'cursor_loop') {
+          app.logger.warn('Slack\u2019s audit-log cursor went round in a circle: the window restarts from its first page next run', { window: result.window });
+        }
+        if (result.abandoned) {
+          app.metrics.addMetric(METRIC.auditWindowsAbandoned, MetricUnit.Count, 1);
+          app.logger.error('Audit log window given up: Slack\u2019s cursor looped again after a restart. Entries in it may not have been read; newer ones are', {
+            abandoned: result.abandoned,
+          });
+        }
         if (!result.completed) break;
         const settings = app.deps.settings;
         if (round === app.rounds || remainingMs() < app.intervalMs + 2 * settings.safetyMarginMs) break;
@@ -47,7 +76,8 @@ export function makePollHandler(app: PollerApp) {
         app.logger.error('Slack refused the audit-logs token: fix the token or its scope in the Slack secret', {
           token: error.token,
           slackError: error.code,
-          neededScope: error.extra.needed ?? 'auditlogs:read',
+          neededScope: error.extra.needed ?? (error.extra.problem ? undefined : 'auditlogs:read'),
+          problem: error.extra.problem,
           method: error.method,
         });
       } else {
@@ -61,5 +91,5 @@ export function makePollHandler(app: PollerApp) {
       }
     }
     return { rounds };
-  };
+  }
 }

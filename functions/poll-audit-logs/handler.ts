@@ -14,12 +14,13 @@ import { makePollHandler } from './app';
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
 const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID });
+const pollState = new PollState(documentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
       audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL }),
-      ledger: new PollState(documentClient(), env.LEDGER_TABLE_NAME),
+      ledger: pollState,
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
         overlapSeconds: env.POLL_OVERLAP_SECONDS,
@@ -30,6 +31,7 @@ export const handler = withObservability(
         transientRetries: IN_RUN_RETRY.pollTransientRetries,
       },
     },
+    lease: pollState,
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

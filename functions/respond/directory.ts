@@ -3,7 +3,14 @@ import { parseGroupKey } from '../domain/config/schema';
 import type { OrgFacts, PersonFacts } from '../domain/decision/decide';
 import { isSlackError } from '../adapters/slack/errors';
 import type { DirectoryUser, SlackApi } from '../adapters/slack/web-api';
+import { mapLimit } from '../runtime/map-limit';
 import { TtlCache } from '../runtime/ttl-cache';
+
+/**
+ * Group expansions in flight at once for one entry: a configuration with 2,000 excluded groups
+ * must not become 2,000 simultaneous usergroups.users.list calls (Tier 2: about 20 a minute).
+ */
+export const GROUP_EXPANSION_CONCURRENCY = 4;
 
 /** Directory lookups the decision needs, cached per container (people, group members, the org). */
 export class RespondDirectory {
@@ -32,22 +39,28 @@ export class RespondDirectory {
     return this.orgs.get('org', () => this.slack.orgIdentity());
   }
 
-  /** Members of each configured group key (`S…` org-wide, `T…/S…` in a workspace). */
+  /** Members of each configured group key (`S…` org-wide, `T…/S…` in a workspace), a few at a time. */
   async groupMembers(groupKeys: readonly string[]): Promise<Map<string, ReadonlySet<string>>> {
-    const entries = await Promise.all(
-      groupKeys.map(async (key) => {
-        const { id, team } = parseGroupKey(key);
-        try {
-          return [key, await this.groups.get(key, async () => new Set(await this.slack.usergroupMembers({ id, teamId: team })))] as const;
-        } catch (error) {
-          if (isSlackError(error, 'permanent')) {
-            // Without the members we cannot tell who is excluded: fail safe, as for a bad config.
-            throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (${error.code})`]);
-          }
-          throw error;
+    const entries = await mapLimit(groupKeys, GROUP_EXPANSION_CONCURRENCY, async (key) => {
+      const { id, team } = parseGroupKey(key);
+      try {
+        const members = await this.groups.get(key, async () => {
+          const users = await this.slack.usergroupMembers({ id, teamId: team });
+          // An exclusion group that expands to nobody protects nobody: its people would be
+          // signed out. Slack answers an emptied, disabled or wrongly scoped group this way,
+          // so it cannot be told from a real one: fail safe and name it (not cached).
+          if (!Array.isArray(users) || users.length === 0) throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (Slack listed no members)`]);
+          return new Set(users);
+        });
+        return [key, members] as const;
+      } catch (error) {
+        if (isSlackError(error, 'permanent')) {
+          // Without the members we cannot tell who is excluded: fail safe, as for a bad config.
+          throw new ConfigError([`excludedGroups: user group ${key} cannot be expanded (${error.code})`]);
         }
-      }),
-    );
+        throw error;
+      }
+    });
     return new Map(entries);
   }
 }

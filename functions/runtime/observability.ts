@@ -22,6 +22,7 @@ export const METRIC = {
   duplicatesDropped: 'DuplicatesDropped',
   checkpointAgeSeconds: 'CheckpointAgeSeconds',
   pollFailures: 'PollFailures',
+  auditWindowsAbandoned: 'AuditWindowsAbandoned',
   decisions: 'Decisions',
   entriesRejected: 'EntriesRejected',
   sessionsEnded: 'SessionsEnded',

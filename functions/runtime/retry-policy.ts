@@ -128,6 +128,7 @@ export function reportFailure(error: unknown, observe: { logger: Logger; metrics
       token: cause.token,
       slackError: cause.code,
       neededScope: cause.extra.needed,
+      problem: cause.extra.problem,
       method: cause.method,
     });
   } else if (error instanceof RetryLaterError) {

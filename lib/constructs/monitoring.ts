@@ -78,6 +78,12 @@ export class Monitoring extends Construct {
       description: 'The audit-log poller is more than 15 minutes behind, or has not reported for 5 minutes: new anomalies are not being answered.',
     });
 
+    this.alarm('PollerWindowAbandoned', {
+      metric: customMetric(METRIC.auditWindowsAbandoned, props.poller.serviceName, cloudwatch.Stats.SUM),
+      description:
+        'The audit-log poller gave up a time window after Slack\u2019s pagination cursor looped twice: anomalies in it may not have been acted on. The poller log and the ledger checkpoint record (pk poller, attribute abandoned) name the window.',
+    });
+
     this.alarm('ConfigInvalid', {
       metric: customMetric(METRIC.configInvalid, props.respond.serviceName, cloudwatch.Stats.SUM),
       description: 'The response configuration in the config table is invalid, so no sessions are being ended. The respond log names the field.',

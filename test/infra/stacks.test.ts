@@ -225,14 +225,26 @@ describe('functions', () => {
     expect(env(built.stateless.notify).SENDER_EMAIL).toBe('security-alerts@corp.example');
   });
 
-  test('the poller runs one at a time, and a failed or throttled run is not retried later', () => {
-    expect(functionProperties(built.stateless.poller).ReservedConcurrentExecutions).toBe(1);
-    expect(functionProperties(built.stateless.respond).ReservedConcurrentExecutions).toBeUndefined();
+  test('no function reserves concurrency (a new account\u2019s quota cannot spare it), and a failed run is not retried later', () => {
+    for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify]) {
+      expect(functionProperties(fn).ReservedConcurrentExecutions).toBeUndefined();
+    }
     stateless.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(built.stateless.poller.function) },
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 60,
     });
+  });
+
+  test.each([true, 'true'])('-c pollerReservedConcurrency=%p reserves one execution for the poller only', (flag) => {
+    const withFlag = buildResponderApp({ senderEmail: 'security-alerts@corp.example', pollerReservedConcurrency: flag });
+    const props = (fn: ResponderFunction) => Template.fromStack(withFlag.stateless).toJSON().Resources[logicalId(fn.function)].Properties;
+    expect(props(withFlag.stateless.poller).ReservedConcurrentExecutions).toBe(1);
+    expect(props(withFlag.stateless.respond).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('a pollerReservedConcurrency that is not a boolean fails the synth, naming it', () => {
+    expect(() => buildResponderApp({ pollerReservedConcurrency: 'yes' })).toThrow(/pollerReservedConcurrency must be true or false/);
   });
 
   test.each(Object.keys(EVENT_SOURCES) as (keyof typeof EVENT_SOURCES)[])('%s consumes its queue with partial-batch failures and the settings from definitions', (key) => {
@@ -326,6 +338,12 @@ describe('alarms', () => {
     expect(alarm).toEqual(
       expect.objectContaining({ Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 900, TreatMissingData: 'breaching' }),
     );
+  });
+
+  test('an audit-log window the poller gave up (its cursor looped twice)', () => {
+    expect(customAlarm(METRIC.auditWindowsAbandoned, 'poll-audit-logs')).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' }),
+    ]);
   });
 
   test('invalid configuration seen by respond', () => {

@@ -111,7 +111,7 @@ describe('the ledger table\'s aggregates on DynamoDB Local', () => {
   it('never refunds the reset budget below zero: refunds with nothing spent do not raise the hour\u2019s limit', async () => {
     now = Date.parse('2026-11-24T13:00:00Z');
     const l = ledger();
-    await l.refundResetBudget(); // no counter yet this hour
+    await l.refundResetBudget(); // nothing in the window yet
     await expect(l.consumeResetBudget(1)).resolves.toBe(true);
     await l.refundResetBudget();
     await l.refundResetBudget(); // one more than was spent

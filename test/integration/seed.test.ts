@@ -39,11 +39,25 @@ describe('npm run seed', () => {
       [
         'event#excessive_downloads', 'event#session_fingerprint', 'event#spoofed_user_agent', 'event#tor', 'event#unexpected_api_call_volume',
         'event#unexpected_scraping', 'event#unexpected_user_agent', 'exclusions', 'notify#action_failed', 'notify#affected_user',
-        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'safety',
+        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'safety', 'manifest',
       ].sort(),
     );
+    // The manifest says every item is there on purpose: deleting one in the console fails safe.
+    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(13);
     expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', excludedUsers: [], excludedGroups: [] });
     await expect(new DynamoConfigSource(clients.documents, table).load()).resolves.toEqual(defaultConfig());
+  });
+
+  it('an item deleted after seeding makes the configuration invalid, naming it (not Slack\u2019s defaults)', async () => {
+    const custom = file('breakglass.json', JSON.stringify({ exclusions: { excludedUsers: ['U0BREAKGLS'] } }));
+    await expect(seed('--file', custom)).resolves.toBe(0);
+    await expect(new DynamoConfigSource(clients.documents, table).load()).resolves.toMatchObject({ exclusions: { excludedUsers: ['U0BREAKGLS'] } });
+    const { DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    await clients.documents.send(new DeleteCommand({ TableName: table, Key: { id: 'exclusions' } }));
+    await expect(new DynamoConfigSource(clients.documents, table).load()).rejects.toMatchObject({
+      name: 'ConfigError',
+      issues: [expect.stringMatching(/^exclusions: missing, though the manifest lists it/)],
+    });
   });
 
   it('prints every offending field of an invalid file and writes nothing', async () => {

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
-import { hourOf, LEDGER_KEYS } from '../../functions/adapters/dynamodb/keys';
+import { LEDGER_KEYS } from '../../functions/adapters/dynamodb/keys';
+import { BUDGET_WINDOW_MS } from '../../functions/adapters/dynamodb/reset-guard';
 import { ResetGuard } from '../../functions/adapters/dynamodb/reset-guard';
 import { defaultConfig, responseConfigSchema } from '../../functions/domain/config/schema';
 import { LeaseHeldError } from '../../functions/domain/errors';
@@ -55,7 +56,7 @@ function setup(userId: string, start: string) {
     notifications,
     deps,
     advance: (ms: number) => (nowMs += ms),
-    budgetUsed: async () => Number((await item(LEDGER_KEYS.breaker(hourOf(nowMs))))?.count ?? 0),
+    budgetUsed: async () => (((await item(LEDGER_KEYS.breaker()))?.units as number[] | undefined) ?? []).filter((at) => at > nowMs - BUDGET_WINDOW_MS).length,
     reservation: () => item(LEDGER_KEYS.lastReset(userId)),
     decision: (entryId: string) => item(LEDGER_KEYS.decision(entryId)),
   };

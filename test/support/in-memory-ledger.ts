@@ -2,7 +2,8 @@ import { LeaseHeldError } from '../../functions/domain/errors';
 import type { ClaimResult, DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import type { Checkpoint } from '../../functions/adapters/dynamodb/poll-state';
 import type { ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
-import { expiresAfter, hourOf, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
+import { expiresAfter, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
+import { BUDGET_WINDOW_MS } from '../../functions/adapters/dynamodb/reset-guard';
 
 /** A ledger item as the DynamoDB adapters would store it (keys, attributes, `expiresAt` TTL in epoch seconds). */
 export type StoredItem = Record<string, unknown> & { pk: string; sk: string; expiresAt?: number };
@@ -23,9 +24,9 @@ export class InMemoryLedger {
   /** Users → when their sessions were last ended (epoch ms). */
   readonly resets = new Map<string, number>();
   /** Reset reservations (loop protection): user → the entry holding it, when, whether it went through, and the TTL. */
-  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean; expiresAt: number; budgetHour?: string }>();
-  /** The circuit breaker's counters, per UTC hour (hourOf), with their TTL. */
-  readonly budget = new Map<string, { count: number; expiresAt: number }>();
+  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean; expiresAt: number; budgetAt?: number }>();
+  /** The circuit breaker's window item: the times of the units taken (epoch ms), its version and TTL. */
+  budget?: { units: number[]; version: number; expiresAt: number };
   checkpointWrites: Checkpoint[] = [];
 
   constructor(
@@ -34,9 +35,18 @@ export class InMemoryLedger {
     private readonly retentionDays = 400,
   ) {}
 
-  /** Resets taken from the current UTC hour's budget. */
+  /** Resets taken from the budget within the last hour (the sliding window). */
   get resetBudgetUsed(): number {
-    return this.budget.get(hourOf(this.now()))?.count ?? 0;
+    return this.unitsInWindow().length;
+  }
+
+  private unitsInWindow(): number[] {
+    return (this.budget?.units ?? []).filter((at) => at > this.now() - BUDGET_WINDOW_MS).sort((a, b) => a - b);
+  }
+
+  /** Writes the window as ResetGuard does: only the units still in it, version + 1, TTL 2 h. */
+  private writeWindow(units: number[]): void {
+    this.budget = { units, version: (this.budget?.version ?? 0) + 1, expiresAt: expiresAfter(this.now(), 2 * 3600) };
   }
 
   async getCheckpoint(): Promise<Checkpoint> {
@@ -46,6 +56,16 @@ export class InMemoryLedger {
     this.checkpoint = structuredClone(state);
     this.checkpointUpdatedAt = this.now();
     this.checkpointWrites.push(structuredClone(state));
+  }
+  /** The poller lease: who holds it, until when, and its TTL. */
+  lease?: { holder: string; leaseUntil: number; expiresAt: number };
+  async acquireLease(holder: string, untilMs: number): Promise<boolean> {
+    if (this.lease && this.lease.leaseUntil >= this.now() && this.lease.holder !== holder) return false;
+    this.lease = { holder, leaseUntil: untilMs, expiresAt: expiresAfter(untilMs, 3600) };
+    return true;
+  }
+  async releaseLease(holder: string): Promise<void> {
+    if (this.lease?.holder === holder) this.lease.leaseUntil = 0;
   }
   async filterUnseen(ids: string[]): Promise<string[]> {
     return [...new Set(ids)].filter((id) => !this.seen.has(id));
@@ -94,7 +114,7 @@ export class InMemoryLedger {
       this.resetSlots.set(userId, { entryId, at: this.now(), done: false, expiresAt: expiresAfter(this.now(), Math.max(60, cooldownMinutes * 60)) });
       return { claimed: true, alreadyReset: false };
     }
-    if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done, ...(held.budgetHour ? { budgetTaken: true } : {}) };
+    if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done, ...(held.budgetAt !== undefined ? { budgetTaken: true } : {}) };
     return { claimed: false, lastResetAt: held.at, entryId: held.entryId, checkedAt: this.now() };
   }
   async markResetDone(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
@@ -113,21 +133,22 @@ export class InMemoryLedger {
   maxBudget = Infinity;
   /** With `forReservation`, the unit is noted on that reservation at once (one transaction), as ResetGuard does. */
   async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
-    const hour = hourOf(this.now());
-    const count = this.budget.get(hour)?.count ?? 0;
-    if (count >= Math.min(maxPerHour, this.maxBudget)) return false;
+    const units = this.unitsInWindow();
+    if (units.length >= Math.min(maxPerHour, this.maxBudget)) return false;
     if (forReservation) {
       const held = this.resetSlots.get(forReservation.userId);
       // The reservation is no longer this entry's, or already carries its unit: nothing taken.
-      if (held?.entryId !== forReservation.entryId || held.budgetHour) throw new LeaseHeldError(`user#${forReservation.userId}/last-reset`);
-      held.budgetHour = hour;
+      if (held?.entryId !== forReservation.entryId || held.budgetAt !== undefined) throw new LeaseHeldError(`user#${forReservation.userId}/last-reset`);
+      held.budgetAt = this.now();
     }
-    this.budget.set(hour, { count: count + 1, expiresAt: expiresAfter(this.now(), 2 * 3600) });
+    this.writeWindow([...units, this.now()]);
     return true;
   }
   async refundResetBudget(): Promise<void> {
-    const slot = this.budget.get(hourOf(this.now()));
-    if (slot && slot.count > 0) slot.count -= 1;
+    const units = this.unitsInWindow();
+    if (!units.length) return;
+    units.splice(units.lastIndexOf(Math.max(...units)), 1);
+    this.writeWindow(units);
   }
 
   /** The item the DynamoDB adapters would hold under `key` (undefined: none), TTL included. */
@@ -137,6 +158,7 @@ export class InMemoryLedger {
     if (key.pk === LEDGER_KEYS.checkpoint().pk && key.sk === LEDGER_KEYS.checkpoint().sk) {
       return this.checkpointUpdatedAt === undefined ? undefined : item({ ...this.checkpoint, updatedAt: this.checkpointUpdatedAt });
     }
+    if (key.pk === LEDGER_KEYS.pollerLease().pk && key.sk === LEDGER_KEYS.pollerLease().sk) return this.lease && item({ ...this.lease });
     if (kind === 'seen#' && key.sk === '-') return this.seen.has(id) ? item({ expiresAt: this.seen.get(id) }) : undefined;
     if (kind === 'entry#' && key.sk === 'decision') {
       const record = this.decisions.get(id);
@@ -144,12 +166,9 @@ export class InMemoryLedger {
     }
     if (kind === 'user#' && key.sk === 'last-reset') {
       const slot = this.resetSlots.get(id);
-      return slot && item({ entryId: slot.entryId, at: slot.at, expiresAt: slot.expiresAt, ...(slot.done ? { done: true } : {}), ...(slot.budgetHour ? { budgetHour: slot.budgetHour } : {}) });
+      return slot && item({ entryId: slot.entryId, at: slot.at, expiresAt: slot.expiresAt, ...(slot.done ? { done: true } : {}), ...(slot.budgetAt !== undefined ? { budgetAt: slot.budgetAt } : {}) });
     }
-    if (key.pk === 'breaker') {
-      const slot = this.budget.get(key.sk);
-      return slot && item({ count: slot.count, expiresAt: slot.expiresAt });
-    }
+    if (key.pk === LEDGER_KEYS.breaker().pk && key.sk === LEDGER_KEYS.breaker().sk) return this.budget && item({ ...this.budget });
     return undefined;
   }
 }

@@ -2,7 +2,7 @@ import type { DecisionLog } from '../../functions/adapters/dynamodb/decision-log
 import type { Deliveries } from '../../functions/adapters/dynamodb/deliveries';
 import type { PollState } from '../../functions/adapters/dynamodb/poll-state';
 import type { ResetGuard } from '../../functions/adapters/dynamodb/reset-guard';
-import { hourOf, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
+import { LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
 import { LeaseHeldError } from '../../functions/domain/errors';
 
 /** Which aggregates of the ledger table an implementation provides. */
@@ -10,7 +10,7 @@ export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
 
 /** The four aggregates' methods, as one object (their names do not overlap); a fake may provide only some parts. */
 export type LedgerMethods = Partial<
-  Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen'> &
+  Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen' | 'acquireLease' | 'releaseLease'> &
     Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'> &
     Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'> &
     Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
@@ -36,6 +36,13 @@ const T0 = Date.parse('2026-11-24T10:15:00.500Z');
 const RETENTION_DAYS = 30;
 
 let unique = 0;
+let freshEpochs = 0;
+/**
+ * A start time later than any earlier such test's (ten days apart): the breaker window and the
+ * poller lease are one item each, shared by every test on a real table, and what an earlier test
+ * left in them must have run out.
+ */
+const freshEpoch = () => Date.parse('2031-01-01T10:00:00.000Z') + ++freshEpochs * 10 * 86400_000;
 /** Ids unique in this process, so runs against one real table never meet each other's records. */
 const id = (name: string) => `${name}-${process.pid}-${++unique}`;
 
@@ -80,6 +87,30 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await l.saveCheckpoint({ checkpoint: 200 });
         await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 200, pending: undefined, updatedAt: T0 + 5000 });
         expect(await t.stored(LEDGER_KEYS.checkpoint())).toEqual({ ...LEDGER_KEYS.checkpoint(), checkpoint: 200, updatedAt: T0 + 5000 });
+      });
+      it('grants the poller lease to one holder at a time until its time is up, again to the holder, and at once after a release', async () => {
+        const [a, b] = [id('poll-a'), id('poll-b')];
+        // Other tests may hold the one lease item on a shared table: start after any of theirs.
+        at(freshEpoch());
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(true);
+        expect(await t.stored(LEDGER_KEYS.pollerLease())).toEqual({ ...LEDGER_KEYS.pollerLease(), holder: a, leaseUntil: now + 60_000, expiresAt: seconds(now + 60_000) + 3600 });
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(false);
+        await expect(l.acquireLease(a, now + 90_000)).resolves.toBe(true); // the holder may extend it
+        const start = now;
+        at(start + 90_000); // up to and including leaseUntil it is held
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(false);
+        at(start + 90_001); // a holder that died keeps it only until then
+        await expect(l.acquireLease(b, now + 60_000)).resolves.toBe(true);
+        await l.releaseLease(a); // not a's any more: nothing happens
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(false);
+        await l.releaseLease(b);
+        await expect(l.acquireLease(a, now + 60_000)).resolves.toBe(true);
+      });
+
+      it('keeps a restarted window without a cursor, its page count, and the abandoned windows', async () => {
+        const abandoned = [{ oldest: 1, latest: 50, reason: 'repeated_cursor' as const, at: T0 - 1000 }];
+        await l.saveCheckpoint({ checkpoint: 60, pending: { oldest: 55, latest: 120, pages: 0, restarted: true }, abandoned });
+        await expect(l.getCheckpoint()).resolves.toEqual({ checkpoint: 60, pending: { oldest: 55, latest: 120, pages: 0, restarted: true }, abandoned, updatedAt: T0 });
       });
     });
 
@@ -170,55 +201,72 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await expect(l.markResetDone(id('W0NOBODY'), 'r-1', 30)).rejects.toThrow();
       });
 
-      it('spends the hourly budget up to the limit, rolls over to the next UTC hour, and keeps the counter about 2 h', async () => {
-        const hourEnd = Date.parse('2031-03-04T05:59:59.999Z') + (unique++ % 1000) * 3600_000 * 24; // an hour no other test spends in
-        at(hourEnd - 10_000);
+      it('spends the budget up to the limit in any 60 minutes (a sliding window: no fresh budget at the top of the hour), and keeps the window about 2 h', async () => {
+        const early = freshEpoch() + 59 * 60_000 + 30_000; // hh:59:30
+        at(early);
         expect([await l.consumeResetBudget(2), await l.consumeResetBudget(2), await l.consumeResetBudget(2)]).toEqual([true, true, false]);
-        at(hourEnd);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toEqual({ ...LEDGER_KEYS.breaker(), units: [early, early], version: 2, expiresAt: seconds(early) + 2 * 3600 });
+        at(early + 60_000); // a minute later, in the next UTC clock hour: still the same window
         await expect(l.consumeResetBudget(2)).resolves.toBe(false);
-        const hour = hourOf(hourEnd);
-        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toEqual({ ...LEDGER_KEYS.breaker(hour), count: 2, expiresAt: seconds(hourEnd - 10_000) + 2 * 3600 });
-        at(hourEnd + 1); // the next UTC hour: a new budget
+        at(early + 3600_000 - 1);
+        await expect(l.consumeResetBudget(2)).resolves.toBe(false);
+        at(early + 3600_000); // an hour after they were taken, the units leave the window
         expect([await l.consumeResetBudget(2), await l.consumeResetBudget(2), await l.consumeResetBudget(2)]).toEqual([true, true, false]);
-        const next = hourOf(hourEnd + 1);
-        expect(next).not.toBe(hour);
-        expect(await t.stored(LEDGER_KEYS.breaker(next))).toEqual({ ...LEDGER_KEYS.breaker(next), count: 2, expiresAt: seconds(hourEnd + 1) + 2 * 3600 });
+        const later = early + 3600_000;
+        expect(await t.stored(LEDGER_KEYS.breaker())).toEqual({ ...LEDGER_KEYS.breaker(), units: [later, later], version: 4, expiresAt: seconds(later) + 2 * 3600 });
+      });
+
+      it('counts each unit for an hour from when it was taken', async () => {
+        const start = freshEpoch();
+        for (const minute of [0, 20, 40]) {
+          at(start + minute * 60_000);
+          await expect(l.consumeResetBudget(3)).resolves.toBe(true);
+        }
+        at(start + 59 * 60_000);
+        await expect(l.consumeResetBudget(3)).resolves.toBe(false);
+        at(start + 60 * 60_000); // the first unit left: one more
+        await expect(l.consumeResetBudget(3)).resolves.toBe(true);
+        await expect(l.consumeResetBudget(3)).resolves.toBe(false);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start + 20 * 60_000, start + 40 * 60_000, start + 60 * 60_000] });
       });
 
       it('takes a budget unit for a reservation once, notes it on the reservation (budgetTaken), and refuses one not held', async () => {
-        const hourStart = Date.parse('2033-01-02T03:00:00.000Z') + (unique++ % 1000) * 3600_000 * 24;
-        at(hourStart);
-        const hour = hourOf(hourStart);
+        const start = freshEpoch();
+        at(start);
         const user = id('W0BUD');
         await l.claimReset(user, 'b-1', 30);
         await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-1' })).resolves.toBe(true);
-        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'b-1', budgetHour: hour });
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'b-1', budgetAt: start });
         await expect(l.claimReset(user, 'b-1', 30)).resolves.toEqual({ claimed: true, alreadyReset: false, budgetTaken: true });
         await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError); // already carries its unit
         await expect(l.consumeResetBudget(2, { userId: user, entryId: 'b-other' })).rejects.toBeInstanceOf(LeaseHeldError); // not this entry's
         await expect(l.consumeResetBudget(2, { userId: id('W0NOBODY'), entryId: 'b-1' })).rejects.toBeInstanceOf(LeaseHeldError);
-        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toMatchObject({ count: 1 });
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start] });
         await expect(l.consumeResetBudget(2)).resolves.toBe(true);
         const other = id('W0BUD');
         await l.claimReset(other, 'b-2', 30);
         await expect(l.consumeResetBudget(2, { userId: other, entryId: 'b-2' })).resolves.toBe(false); // spent: false, nothing noted
-        expect(await t.stored(LEDGER_KEYS.lastReset(other))).not.toHaveProperty('budgetHour');
+        expect(await t.stored(LEDGER_KEYS.lastReset(other))).not.toHaveProperty('budgetAt');
       });
 
-      it('refunds to this hour\u2019s budget, never below zero', async () => {
-        const hourStart = Date.parse('2032-07-08T09:00:00.000Z') + (unique++ % 1000) * 3600_000 * 24;
-        at(hourStart);
-        const hour = hourOf(hourStart);
-        await l.refundResetBudget(); // nothing spent: nothing to give back
-        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toBeUndefined();
+      it('refunds the newest unit in the window, never below zero', async () => {
+        const start = freshEpoch();
+        at(start);
+        const before = await t.stored(LEDGER_KEYS.breaker());
+        await l.refundResetBudget(); // nothing in the window: nothing to give back, nothing written
+        expect(await t.stored(LEDGER_KEYS.breaker())).toEqual(before);
+        await l.consumeResetBudget(3);
+        at(start + 1000);
         await l.consumeResetBudget(3);
         await l.refundResetBudget();
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start] });
         await l.refundResetBudget();
-        expect(await t.stored(LEDGER_KEYS.breaker(hour))).toMatchObject({ count: 0 });
+        await l.refundResetBudget();
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [] });
         expect([await l.consumeResetBudget(3), await l.consumeResetBudget(3), await l.consumeResetBudget(3), await l.consumeResetBudget(3)]).toEqual([true, true, true, false]);
-        at(hourStart + 3600_000); // a refund in the next hour does not give back last hour's
+        at(start + 1000 + 3600_000); // a refund after the units left the window gives nothing back
         await l.refundResetBudget();
-        at(hourStart + 1000);
+        at(start + 1000 + 3600_000 - 1);
         await expect(l.consumeResetBudget(3)).resolves.toBe(false);
       });
     });

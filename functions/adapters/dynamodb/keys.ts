@@ -2,11 +2,12 @@
  * Every record the responder writes lives in the one ledger table; these are its keys, in one
  * place so no two aggregates can collide:
  *   poller / checkpoint                 poll checkpoint and an interrupted window's cursor
+ *   poller / lease                      the poller invocation that may poll now (one at a time)
  *   seen#<entryId> / -                  the poller enqueued this entry (TTL > overlap window)
  *   entry#<entryId> / decision          the decision and outcome for one audit entry (the response log)
  *   delivery#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
- *   breaker / <UTC hour>                circuit-breaker counter
+ *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
  *
  * Each kind of record has one writer, and the partition key's prefix says which: IAM holds each
  * function's role to its own prefixes (`dynamodb:LeadingKeys`, see LEDGER_RECORDS), so no function
@@ -20,12 +21,13 @@ export interface LedgerKey {
 
 export const LEDGER_KEYS = {
   checkpoint: (): LedgerKey => ({ pk: 'poller', sk: 'checkpoint' }),
+  pollerLease: (): LedgerKey => ({ pk: 'poller', sk: 'lease' }),
   seen: (entryId: string): LedgerKey => ({ pk: `seen#${entryId}`, sk: '-' }),
   decision: (entryId: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: 'decision' }),
   delivery: (entryId: string, deliveryKey: string): LedgerKey => ({ pk: `${DELIVERY_PREFIX}${entryId}`, sk: `sent#${deliveryKey}` }),
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
-  /** One counter per UTC clock hour, named by `hourOf`. */
-  breaker: (hour: string): LedgerKey => ({ pk: 'breaker', sk: hour }),
+  /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
+  breaker: (): LedgerKey => ({ pk: 'breaker', sk: 'window' }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */
@@ -45,6 +47,7 @@ export type LedgerWriter = 'poll-audit-logs' | 'respond' | 'notify';
  */
 export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWriter; partition: string }> = {
   checkpoint: { writer: 'poll-audit-logs', partition: 'poller' },
+  pollerLease: { writer: 'poll-audit-logs', partition: 'poller' },
   seen: { writer: 'poll-audit-logs', partition: `${SEEN_PREFIX}*` },
   decision: { writer: 'respond', partition: 'entry#*' },
   delivery: { writer: 'notify', partition: `${DELIVERY_PREFIX}*` },
@@ -55,11 +58,6 @@ export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWr
 /** The partition-key patterns one function may touch, for its `dynamodb:LeadingKeys` condition. */
 export function ledgerPartitionsOf(writer: LedgerWriter): string[] {
   return [...new Set(Object.values(LEDGER_RECORDS).filter((record) => record.writer === writer).map((record) => record.partition))].sort();
-}
-
-/** The UTC clock hour of an epoch-ms time, e.g. 2026-12-02T14. */
-export function hourOf(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 13);
 }
 
 /** DynamoDB TTL (epoch seconds) `seconds` from `epochMs`. */

@@ -2,7 +2,12 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
-import { expiresAfter, hourOf, LEDGER_KEYS } from './keys';
+import { expiresAfter, LEDGER_KEYS } from './keys';
+
+/** The circuit breaker's window: a unit of the budget counts this long after it was taken. */
+export const BUDGET_WINDOW_MS = 3600_000;
+/** Optimistic writes of the window item tried before giving up (the message is retried later). */
+const WINDOW_WRITE_ATTEMPTS = 10;
 
 /** The answer to a reset reservation (loop protection), see ResetGuard.claimReset. */
 export type ResetClaim =
@@ -24,7 +29,7 @@ export type ResetClaim =
 
 /**
  * The two safety nets as atomic writes: loop protection (one reset of a person per cooldown)
- * and the circuit breaker (an org-wide budget of resets per hour). The rules themselves are
+ * and the circuit breaker (an org-wide budget of resets in any 60 minutes). The rules themselves are
  * decided in the domain (applySafety); these writes make a decision stick across concurrent
  * invocations.
  */
@@ -60,13 +65,13 @@ export class ResetGuard {
       return { claimed: true, alreadyReset: false };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      type Held = { at?: number; entryId?: string; done?: boolean; budgetHour?: string };
+      type Held = { at?: number; entryId?: string; done?: boolean; budgetAt?: number };
       const held =
         itemOfFailedCondition<Held>(error) ??
         ((await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item as Held | undefined);
       // Gone between the write and the read (released): nobody holds it now; the caller retries.
       if (!held) throw new LeaseHeldError(`user#${userId}/last-reset`);
-      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true, ...(held.budgetHour ? { budgetTaken: true } : {}) };
+      if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true, ...(held.budgetAt !== undefined ? { budgetTaken: true } : {}) };
       return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, checkedAt: now };
     }
   }
@@ -103,82 +108,98 @@ export class ResetGuard {
   }
 
   /**
-   * Take one reset from this hour's org-wide budget; false when it is spent. With `forReservation`,
-   * the unit is noted on that reservation in the same transaction, so an invocation taking over
-   * the entry after a crash learns from claimReset (`budgetTaken`) not to take a second one.
+   * Take one reset from the org-wide budget: at most `maxPerHour` in any 60 minutes (a sliding
+   * window, so the limit holds across a clock hour too); false when it is spent. With
+   * `forReservation`, the unit is noted on that reservation in the same transaction, so an
+   * invocation taking over the entry after a crash learns from claimReset (`budgetTaken`) not to
+   * take a second one.
+   *
+   * The window is one item holding the times of the units taken within the last hour, written
+   * only if its `version` is still the one read (optimistic: concurrent takers re-read and try
+   * again, so no two can take the last unit).
    */
   async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
-    if (forReservation) return this.consumeForReservation(maxPerHour, forReservation);
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: LEDGER_KEYS.breaker(hourOf(this.now())),
-          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':one': 1, ':max': maxPerHour, ':expires': expiresAfter(this.now(), 2 * 3600) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const now = this.now();
+      const window = await this.readWindow(now);
+      if (window.units.length >= maxPerHour) return false;
+      const units = [...window.units, now];
+      try {
+        if (!forReservation) {
+          await this.db.send(new PutCommand(this.windowPut(window.version, units, now)));
+        } else {
+          await this.db.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: this.windowPut(window.version, units, now) },
+                {
+                  Update: {
+                    TableName: this.tableName,
+                    Key: LEDGER_KEYS.lastReset(forReservation.userId),
+                    UpdateExpression: 'SET budgetAt = :now',
+                    ConditionExpression: 'entryId = :entry AND attribute_not_exists(budgetAt)',
+                    ExpressionAttributeValues: { ':now': now, ':entry': forReservation.entryId },
+                  },
+                },
+              ],
+            }),
+          );
+        }
+        return true;
+      } catch (error) {
+        const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((reason) => reason.Code) : [];
+        const windowMoved = error instanceof TransactionCanceledException ? MOVED.has(reasons[0] ?? '') : isMoved(error);
+        const reservationLost = reasons[1] === 'ConditionalCheckFailed';
+        // The reservation is no longer this entry's, or already carries its unit: nothing taken now.
+        if (reservationLost) throw new LeaseHeldError(`user#${forReservation!.userId}/last-reset`);
+        if (!windowMoved) throw error;
+        // Another invocation took or gave back a unit since we read: read again, within reason.
+        if (attempt >= WINDOW_WRITE_ATTEMPTS) throw new LeaseHeldError(`${LEDGER_KEYS.breaker().pk}/${LEDGER_KEYS.breaker().sk}`);
+      }
     }
   }
 
-  private async consumeForReservation(maxPerHour: number, { userId, entryId }: { userId: string; entryId: string }): Promise<boolean> {
-    const hour = hourOf(this.now());
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: LEDGER_KEYS.breaker(hour),
-                UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-                ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-                ExpressionAttributeNames: { '#count': 'count' },
-                ExpressionAttributeValues: { ':one': 1, ':max': maxPerHour, ':expires': expiresAfter(this.now(), 2 * 3600) },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: LEDGER_KEYS.lastReset(userId),
-                UpdateExpression: 'SET budgetHour = :hour',
-                ConditionExpression: 'entryId = :entry AND attribute_not_exists(budgetHour)',
-                ExpressionAttributeValues: { ':hour': hour, ':entry': entryId },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [budget, reservation] = (error.CancellationReasons ?? []).map((reason) => reason.Code === 'ConditionalCheckFailed');
-      if (budget) return false;
-      // The reservation is no longer this entry's, or already carries its unit: nothing taken now.
-      if (reservation) throw new LeaseHeldError(`user#${userId}/last-reset`);
-      throw error;
-    }
-  }
-
-  /** Give back a budget unit taken for a reset that did not happen (never below zero). */
+  /**
+   * Give back a unit taken for a reset that did not happen (never below zero). It gives back the
+   * newest unit in the window: the refund follows its own take within the same invocation, so
+   * that is this reset's unit, or one taken moments after it.
+   */
   async refundResetBudget(): Promise<void> {
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: LEDGER_KEYS.breaker(hourOf(this.now())),
-          UpdateExpression: 'ADD #count :minusOne',
-          ConditionExpression: 'attribute_exists(#count) AND #count > :zero',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
-        }),
-      )
-      .catch(ignoreConditionFailure);
+    for (let attempt = 1; ; attempt++) {
+      const now = this.now();
+      const window = await this.readWindow(now);
+      if (!window.units.length) return;
+      const units = [...window.units];
+      units.splice(units.lastIndexOf(Math.max(...units)), 1);
+      try {
+        await this.db.send(new PutCommand(this.windowPut(window.version, units, now)));
+        return;
+      } catch (error) {
+        if (!isMoved(error) || attempt >= WINDOW_WRITE_ATTEMPTS) throw error;
+      }
+    }
   }
+
+  /** The units still inside the window at `now` (a unit counts for one hour after it was taken), and the item's version. */
+  private async readWindow(now: number): Promise<{ units: number[]; version: number | undefined }> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: LEDGER_KEYS.breaker(), ConsistentRead: true }));
+    const item = out.Item as { units?: number[]; version?: number } | undefined;
+    return { units: (item?.units ?? []).map(Number).filter((at) => at > now - BUDGET_WINDOW_MS).sort((a, b) => a - b), version: item?.version };
+  }
+
+  /** The window item, written only over the version read (or where there was none). */
+  private windowPut(version: number | undefined, units: number[], now: number) {
+    return {
+      TableName: this.tableName,
+      Item: { ...LEDGER_KEYS.breaker(), units, version: (version ?? 0) + 1, expiresAt: expiresAfter(now, 2 * 3600) },
+      ConditionExpression: version === undefined ? 'attribute_not_exists(pk)' : 'version = :version',
+      ...(version === undefined ? {} : { ExpressionAttributeValues: { ':version': version } }),
+    };
+  }
+}
+
+/** Why a conditional write of the window item failed when someone else wrote it first. */
+const MOVED = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+function isMoved(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'TransactionConflictException';
 }

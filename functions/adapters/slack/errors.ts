@@ -55,13 +55,14 @@ export class SlackError extends Error {
     readonly kind: SlackErrorKind,
     readonly token: TokenName,
     readonly method: string,
-    readonly extra: { retryAfterSeconds?: number; needed?: string; provided?: string; status?: number } = {},
+    readonly extra: { retryAfterSeconds?: number; needed?: string; provided?: string; status?: number; problem?: string } = {},
   ) {
     // `code` and the scopes come from Slack's answer (or a network error): never let a token in them reach a log.
     super(
       redactTokens(
         `Slack ${method} failed with ${code} (${kind}, ${token} token)` +
           (extra.needed ? `; needed scope: ${extra.needed}` : '') +
+          (extra.problem ? `; ${extra.problem}` : '') +
           (extra.retryAfterSeconds !== undefined ? `; retry after ${extra.retryAfterSeconds}s` : ''),
       ),
     );

@@ -74,6 +74,7 @@ export interface SlackWebApiOptions {
    * it anyway to end sessions; `directory` in notify, a token that can read but sign nobody out.
    */
   readToken?: Extract<TokenName, 'admin' | 'directory'>;
+  fetch?: typeof fetch;
 }
 
 /**
@@ -106,6 +107,8 @@ export class SlackWebApi implements SlackApi {
       rejectRateLimitedCalls: true,
       timeout: options.timeoutMs ?? 10_000,
       logLevel: LogLevel.ERROR,
+      // The SDK types its own minimal fetch; the global one is what it calls by default.
+      fetch: checkedFetch(options.fetch ?? globalThis.fetch) as never,
     });
   }
 
@@ -258,12 +261,52 @@ interface WebApiErrorShape {
   message?: string;
 }
 
+/** A 200 whose body could not be read whole, or is not JSON: transient, each with its own reason. */
+class UnreadableBody extends Error {
+  constructor(readonly reason: 'invalid_json' | 'body_timeout' | 'body_read_error') {
+    super(`Slack's answer was unreadable (${reason})`);
+    this.name = 'UnreadableBody';
+  }
+}
+
+/**
+ * fetch for the SDK that reads a 200's body itself: the SDK would read a non-JSON body as the
+ * error code `{ ok: false, error: <body text> }`, and a body that stops arriving as a bare abort.
+ * Anything else is passed on untouched (the SDK reads 429s and other statuses itself).
+ */
+function checkedFetch(inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await inner(input, init);
+    if (response.status !== 200) return response;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      const name = (error as { name?: string })?.name;
+      throw new UnreadableBody(name === 'TimeoutError' || name === 'AbortError' ? 'body_timeout' : 'body_read_error');
+    }
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new UnreadableBody('invalid_json');
+    }
+    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
+/** What a Slack error code looks like (`user_not_found`, `ratelimited`). */
+const SLACK_ERROR_CODE = /^[a-z][a-z0-9_.]{0,63}$/;
+
 function toSlackError(error: unknown, token: TokenName, method: string): SlackError {
   if (error instanceof SlackError) return error;
   const e = (error ?? {}) as WebApiErrorShape;
   switch (e.code) {
     case ErrorCode.PlatformError: {
-      const code = e.data?.error ?? 'unknown_error';
+      // The SDK turns a body that is not JSON (a proxy's page, a cut-off answer) into
+      // { ok: false, error: <the body text> }: never read that text as Slack's verdict (it could
+      // say "user_not_found") nor carry it into a log. Slack's own codes are short snake_case.
+      if (!SLACK_ERROR_CODE.test(e.data?.error ?? '')) return new SlackError('invalid_json', 'transient', token, method);
+      const code = e.data!.error!;
       return new SlackError(code, classifySlackError(code), token, method, { needed: e.data?.needed, provided: e.data?.provided });
     }
     case ErrorCode.RateLimitedError:
@@ -274,7 +317,13 @@ function toSlackError(error: unknown, token: TokenName, method: string): SlackEr
       // 4xx other than 429 will not improve on retry; 5xx usually does.
       return new SlackError(`http_${status}`, status >= 500 || status === 0 ? 'transient' : 'permanent', token, method, { status });
     }
-    default:
+    default: {
+      // Our fetch found the 200's body unreadable (the SDK wraps what fetch throws).
+      const unreadable = error instanceof UnreadableBody ? error : (error as { original?: unknown })?.original;
+      if (unreadable instanceof UnreadableBody) return new SlackError(unreadable.reason, 'transient', token, method, { status: 200 });
+      const name = (error as { name?: string } | undefined)?.name ?? e.original?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') return new SlackError('timeout', 'transient', token, method);
       return new SlackError(e.original?.code ?? e.original?.name ?? 'request_error', 'transient', token, method);
+    }
   }
 }

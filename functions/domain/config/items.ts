@@ -12,16 +12,37 @@ import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from '.
  *   notify#affected_user     { email, slack }
  *   notify#<type>            { primaryOwner, securityAdmins, extraEmails, slackChannel }
  *   safety                   { cooldownMinutes, maxSessionResetsPerHour }
+ *   manifest                 { items: [ids of the items above that are present on purpose] }
  * Items may carry a `description` for people reading the console; it is ignored on load.
+ *
+ * A missing item is an error, not a quiet return to Slack's defaults: deleting `exclusions` in
+ * the console would otherwise sign out the break-glass accounts it held at the next anomaly.
+ * Only the `manifest` item (the seed writes it) can say that fewer items are present on purpose;
+ * the ones it does not list then take their defaults.
  */
 export type ConfigItem = { id: string; description?: string } & Record<string, unknown>;
 
 const EVENT_PREFIX = 'event#';
 const NOTIFY_PREFIX = 'notify#';
 const NOTIFY_ITEMS: readonly string[] = ['affected_user', ...NOTIFICATION_TYPES];
+const MANIFEST_ID = 'manifest';
+
+/** Every item a complete configuration has (the manifest aside), in the order configToItems writes them. */
+export const CONFIG_ITEM_IDS: readonly string[] = [
+  ...ANOMALY_EVENT_NAMES.map((event) => `${EVENT_PREFIX}${event}`),
+  'exclusions',
+  ...NOTIFY_ITEMS.map((type) => `${NOTIFY_PREFIX}${type}`),
+  'safety',
+];
+
+const manifestSchema = z
+  .object({
+    items: z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(z.enum(CONFIG_ITEM_IDS as [string, ...string[]]))),
+  })
+  .strict();
 
 export function configToItems(config: ResponseConfig): ConfigItem[] {
-  return [
+  const items: ConfigItem[] = [
     ...ANOMALY_EVENT_NAMES.map((event) => ({
       id: `${EVENT_PREFIX}${event}`,
       description: `Response to "${ANOMALY_EVENTS[event].label}": end_sessions, notify_only or off`,
@@ -40,18 +61,28 @@ export function configToItems(config: ResponseConfig): ConfigItem[] {
     })),
     { id: 'safety', description: 'Loop protection and circuit breaker', ...config.safety },
   ];
+  return [
+    ...items,
+    {
+      id: MANIFEST_ID,
+      description: 'The items present on purpose: deleting a listed item makes the configuration invalid (fail safe); an unlisted item takes its default',
+      items: items.map((item) => item.id),
+    },
+  ];
 }
 
 /**
- * Rebuild and validate the configuration from the table's items. Missing items take their
- * defaults; an unknown item or a bad attribute is an error naming the item and field. An empty
- * table is an error too: an unseeded deployment must not start ending sessions.
+ * Rebuild and validate the configuration from the table's items. A missing item is an error
+ * unless a `manifest` item leaves it out (it then takes its default); an unknown item or a bad
+ * attribute is an error naming the item and field. An empty table is an error too: an unseeded
+ * deployment must not start ending sessions.
  */
 export function configFromItems(items: readonly Record<string, unknown>[]): ResponseConfig {
   if (items.length === 0) {
     throw new ConfigError(['(table): the config table is empty; write a configuration with `npm run seed`']);
   }
   const issues: string[] = [];
+  let manifest: readonly string[] | undefined;
   const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown } = {
     events: {},
     notifications: {},
@@ -81,8 +112,22 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       doc.exclusions = attributes;
     } else if (id === 'safety') {
       doc.safety = attributes;
+    } else if (id === MANIFEST_ID) {
+      const parsed = manifestSchema.safeParse(attributes);
+      if (parsed.success) manifest = parsed.data.items;
+      else issues.push(...formatIssues(parsed.error).map((issue) => `${MANIFEST_ID}.${issue}`));
     } else {
       issues.push(`${id}: unknown config item`);
+    }
+  }
+  const present = new Set(items.map((item) => (item as ConfigItem).id));
+  if (manifest) {
+    for (const id of manifest) {
+      if (!present.has(id)) issues.push(`${id}: missing, though the manifest lists it (restore it, or remove it from manifest.items to use its default)`);
+    }
+  } else if (!present.has(MANIFEST_ID)) {
+    for (const id of CONFIG_ITEM_IDS) {
+      if (!present.has(id)) issues.push(`${id}: missing (restore it, or list the items present on purpose in a \`manifest\` item; \`npm run seed\` writes both)`);
     }
   }
   const parsed = responseConfigSchema.safeParse(doc);

@@ -83,7 +83,7 @@ export const safetySchema = z
   .object({
     /** No second session reset of the same user within this many minutes (loop protection). */
     cooldownMinutes: z.number().int().min(0).max(24 * 60).default(30),
-    /** Circuit breaker: at most this many session resets per rolling clock hour, org-wide. */
+    /** Circuit breaker: at most this many session resets in any 60 minutes (a sliding window), org-wide. */
     maxSessionResetsPerHour: z.number().int().min(1).max(10_000).default(25),
   })
   .strict();

@@ -19,7 +19,7 @@ export type HoldReason =
   | 'not_in_directory' // Slack's directory does not know the person: never sign out someone we cannot identify
   | 'protected' // the org's primary owner: never signed out automatically, whoever's token we hold
   | 'cooldown' // their sessions were ended moments ago; do not loop
-  | 'circuit_breaker'; // too many resets this hour: stop and ask a human
+  | 'circuit_breaker'; // too many resets within the last hour: stop and ask a human
 
 export type Decision =
   | { action: 'ignore'; reason: IgnoreReason; events: AnomalyEvent[]; otherReasons: string[] }

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -20,6 +21,25 @@ function pgrep(pattern: string): number[] {
 const dynamoDbLocalPids = () => pgrep('DynamoDBLocal');
 const dynamoDbLocalPidsOnPort = (port: number) => pgrep(`DynamoDBLocal.* -port ${port}( |$)`);
 const watchdogPidsFor = (javaPid: number) => pgrep(`dynamodb-local-watchdog ${javaPid}$`);
+
+/**
+ * The local addresses of every socket listening on `port`, read from the kernel's tables
+ * (/proc/net/tcp and tcp6), so no connection to a non-loopback address is ever made.
+ */
+function listeningAddresses(port: number): string[] {
+  const addresses: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      const [hex, portHex] = local.split(':');
+      if (parseInt(portHex, 16) === port) addresses.push(hex);
+    }
+  }
+  return addresses;
+}
+/** 127.0.0.1 as /proc/net shows it: little-endian IPv4, or IPv4-mapped in IPv6. */
+const LOOPBACK = new Set(['0100007F', '0000000000000000FFFF00000100007F']);
 
 function isAlive(pid: number): boolean {
   try {
@@ -53,6 +73,11 @@ describe('startEmulators', () => {
       await expect(clients.sqs.send(new ListQueuesCommand({}))).resolves.toBeDefined();
       expect((await fetch(emulators.sesStoreUrl)).status).toBe(200);
       expect(dynamoDbLocalPids()).toContain(emulators.dynamodbPid);
+      // DynamoDB Local's own entry point listens on every interface (0.0.0.0 / ::): only loopback here.
+      const dynamodbPort = Number(new URL(emulators.endpoints.dynamodb).port);
+      const listening = listeningAddresses(dynamodbPort);
+      expect(listening.length).toBeGreaterThan(0);
+      expect(listening.filter((address) => !LOOPBACK.has(address))).toEqual([]);
       expect(watchdogPidsFor(emulators.dynamodbPid)).toHaveLength(1);
       // The pattern the next test relies on to find a leaked Java really finds a running one.
       expect(dynamoDbLocalPidsOnPort(Number(new URL(emulators.endpoints.dynamodb).port))).toEqual([emulators.dynamodbPid]);

@@ -70,6 +70,8 @@ describe('every key an adapter touches belongs to the function that uses it', ()
     const state = new PollState(db, 'ledger', () => 0, noSleep);
     await state.getCheckpoint();
     await state.saveCheckpoint({ checkpoint: 1 });
+    await state.acquireLease('run-1', 90_000);
+    await state.releaseLease('run-1');
     await state.filterUnseen(['E1', 'E2']);
     await state.markSeen(['E1'], 3600);
     expectOwnedBy('poll-audit-logs');

@@ -106,6 +106,18 @@ describe('AuditLogsClient', () => {
         ),
     );
     await expect(stalled.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'body_timeout' });
+    const dropped = client(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              controller.error(new TypeError('terminated'));
+            },
+          }),
+          { status: 200 },
+        ),
+    );
+    await expect(dropped.c.fetchAnomalies({ oldest: 1, latest: 2, limit: 1 })).rejects.toMatchObject({ kind: 'transient', code: 'body_read_error' });
   });
 });
 

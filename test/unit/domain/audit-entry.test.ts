@@ -1,4 +1,4 @@
-import { MAX_ENTRY_BYTES, parseAuditEntry, type EntryParseResult } from '../../../functions/domain/audit-entry';
+import { BOUNDED_REASONS, BOUNDED_TEXT_LENGTH, boundedAuditEntry, CUT_MARKER, MAX_ENTRY_BYTES, MAX_ENTRY_ID_LENGTH, parseAuditEntry, type EntryParseResult } from '../../../functions/domain/audit-entry';
 import { rawEntry } from './helpers';
 
 function ok(result: EntryParseResult) {
@@ -146,6 +146,17 @@ describe('parseAuditEntry: rejections name the field', () => {
     expect(parseAuditEntry(withField('id', 5))).toMatchObject({ ok: false, entryId: undefined });
   });
 
+  it.each([
+    ['over the DynamoDB key limit', 'e'.repeat(3000)],
+    ['one character over the bound', 'e'.repeat(MAX_ENTRY_ID_LENGTH + 1)],
+    ['with a newline', 'abc\ndef'],
+  ])('refuses an entry id %s, and does not offer it as the key of the rejection', (_name, id) => {
+    const result = parseAuditEntry(rawEntry({ id }));
+    expect(result).toMatchObject({ ok: false, entryId: undefined });
+    expect(issues(result)).toEqual([expect.stringMatching(/^id: must (be at most 200 characters|not contain control characters)/)]);
+    expect(parseAuditEntry(rawEntry({ id: 'e'.repeat(MAX_ENTRY_ID_LENGTH) }))).toMatchObject({ ok: true });
+  });
+
   it('reports every bad field, not just the first', () => {
     const entry = rawEntry({ date_create: 'yesterday', action: 'login' });
     const found = issues(parseAuditEntry(entry));
@@ -189,3 +200,46 @@ describe('parseAuditEntry: rejections name the field', () => {
     expect(issues(parseAuditEntry(rawEntry({ date_create: BigInt(1) })))).toEqual(['(root): is not serialisable JSON']);
   });
 });
+
+describe('boundedAuditEntry', () => {
+  const huge = (char: string) => char.repeat(100_000);
+
+  it('stays under MAX_ENTRY_BYTES whatever the input: every field huge, in the costliest characters to escape', () => {
+    for (const char of ['\u0000', '\u{1F600}', '"', 'x']) {
+      const text = huge(char);
+      const entry = {
+        id: text, date_create: text, action: text,
+        entity: { type: text, user: { id: text, name: text, email: text, team: text }, app: { id: text, name: text } },
+        context: { location: { type: text, id: text, name: text, domain: text }, ua: text, ip_address: text, session_id: text, extra: text },
+        details: { reason: Array.from({ length: 5000 }, (_, i) => `${text.slice(0, 1000)}${i}`), location: text, previous_ip_address: text, previous_ua: text, entity_team: text, extra: text },
+        extra: text,
+      };
+      expect(Buffer.byteLength(JSON.stringify(boundedAuditEntry(entry)))).toBeLessThan(MAX_ENTRY_BYTES);
+    }
+  });
+
+  it('keeps the fields respond reads, so a valid entry stays valid and decides the same', () => {
+    const entry = rawEntry();
+    const bounded = boundedAuditEntry(entry);
+    const [before, after] = [parseAuditEntry(entry), parseAuditEntry(bounded)];
+    expect(after).toEqual(before);
+  });
+
+  it('keeps the anomaly events before other reason codes, and cuts long strings with a visible marker', () => {
+    const reasons = [...Array.from({ length: 40 }, (_, i) => `noise_${i}`), 'unexpected_scraping', 'tor'];
+    const bounded = boundedAuditEntry(rawEntry({ details: { reason: reasons }, context: { ua: 'U'.repeat(1000) } }));
+    expect((bounded.details as { reason: string[] }).reason.slice(0, 2)).toEqual(['unexpected_scraping', 'tor']);
+    expect((bounded.details as { reason: string[] }).reason).toHaveLength(BOUNDED_REASONS);
+    expect((bounded.context as { ua: string }).ua).toBe(`${'U'.repeat(BOUNDED_TEXT_LENGTH)}${CUT_MARKER}`);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'x'.repeat(100_000)],
+    ['an array', [1, 2, 3]],
+    ['reasons that are not strings', { ...rawEntry(), details: { reason: [{ deep: 'x' }] } }],
+  ])('leaves %s invalid, so respond records it as rejected', (_name, input) => {
+    expect(parseAuditEntry(boundedAuditEntry(input))).toMatchObject({ ok: false });
+  });
+});
+

@@ -1,5 +1,5 @@
 import { ANOMALY_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
-import { configFromItems, configToItems } from '../../../functions/domain/config/items';
+import { CONFIG_ITEM_IDS, configFromItems, configToItems } from '../../../functions/domain/config/items';
 import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
 import { ConfigError, ValidationError } from '../../../functions/domain/errors';
 
@@ -53,6 +53,11 @@ function configIssues(items: Record<string, unknown>[]): string[] {
   throw new Error('expected configFromItems to throw');
 }
 
+/** These items, and a manifest saying they are the ones present on purpose (the others take their defaults). */
+function onPurpose(items: Record<string, unknown>[]): Record<string, unknown>[] {
+  return [...items, { id: 'manifest', items: items.map((i) => String(i.id)).filter((id) => CONFIG_ITEM_IDS.includes(id)) }];
+}
+
 /** Default items with one item replaced (by id) or added. */
 function itemsWith(...replacements: Record<string, unknown>[]): Record<string, unknown>[] {
   const items = itemsOf(defaultConfig()).filter((i) => !replacements.some((r) => r.id === i.id));
@@ -74,7 +79,7 @@ describe('defaultConfig', () => {
     first.notifications.action_failed.securityAdmins.length = 0;
     expect(defaultConfig()).toStrictEqual(SLACK_DEFAULTS);
     // ...nor the defaults filled in for items missing from the table
-    expect(configFromItems([{ id: 'safety', cooldownMinutes: 30, maxSessionResetsPerHour: 25 }])).toStrictEqual(SLACK_DEFAULTS);
+    expect(configFromItems(onPurpose([{ id: 'safety', cooldownMinutes: 30, maxSessionResetsPerHour: 25 }]))).toStrictEqual(SLACK_DEFAULTS);
   });
 });
 
@@ -88,7 +93,9 @@ describe('configToItems', () => {
       'notify#anomaly_not_acted_on',
       'notify#action_failed',
       'safety',
+      'manifest',
     ]);
+    expect(item(itemsOf(defaultConfig()), 'manifest').items).toEqual(CONFIG_ITEM_IDS);
   });
 
   it('writes plain console-editable attributes: scalars or lists of strings, never nested objects or undefined', () => {
@@ -135,7 +142,7 @@ describe('configFromItems', () => {
   });
 
   it('takes defaults for missing items', () => {
-    const config = configFromItems([{ id: 'event#excessive_downloads', action: 'notify_only' }]);
+    const config = configFromItems(onPurpose([{ id: 'event#excessive_downloads', action: 'notify_only' }]));
     expect(config).toStrictEqual({
       ...SLACK_DEFAULTS,
       events: { ...SLACK_DEFAULTS.events, excessive_downloads: { action: 'notify_only', excludedUsers: [], excludedGroups: [] } },
@@ -143,7 +150,7 @@ describe('configFromItems', () => {
   });
 
   it('ignores descriptions', () => {
-    expect(configFromItems([{ id: 'safety', description: 'edited by hand', cooldownMinutes: 10 }]).safety).toEqual({ cooldownMinutes: 10, maxSessionResetsPerHour: 25 });
+    expect(configFromItems(onPurpose([{ id: 'safety', description: 'edited by hand', cooldownMinutes: 10 }])).safety).toEqual({ cooldownMinutes: 10, maxSessionResetsPerHour: 25 });
   });
 
   it('accepts a string set (a JS Set from the document client) as a list', () => {
@@ -205,12 +212,14 @@ describe('configFromItems', () => {
   });
 
   it('reports every problem at once', () => {
-    const found = configIssues([
-      { id: 'event#tor', action: 'kill' },
-      { id: 'event#bogus' },
-      { id: 'safety', cooldownMinutes: '30' },
-      { id: 'notify#sessions_ended', extraEmails: ['nope'] },
-    ]);
+    const found = configIssues(
+      onPurpose([
+        { id: 'event#tor', action: 'kill' },
+        { id: 'event#bogus' },
+        { id: 'safety', cooldownMinutes: '30' },
+        { id: 'notify#sessions_ended', extraEmails: ['nope'] },
+      ]),
+    );
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^event#tor\.action: /),
@@ -227,17 +236,43 @@ describe('configFromItems', () => {
   });
 
   it('de-duplicates notification channels', () => {
-    expect(configFromItems([{ id: 'notify#sessions_ended', primaryOwner: ['email', 'email', 'slack'] }]).notifications.sessions_ended.primaryOwner).toEqual(['email', 'slack']);
+    expect(configFromItems(onPurpose([{ id: 'notify#sessions_ended', primaryOwner: ['email', 'email', 'slack'] }])).notifications.sessions_ended.primaryOwner).toEqual(['email', 'slack']);
   });
 
   it('accepts the boundary values', () => {
-    const config = configFromItems([
-      { id: 'safety', cooldownMinutes: 0, maxSessionResetsPerHour: 1 },
-      { id: 'notify#action_failed', slackChannel: 'D0DMCHAN1' },
-    ]);
+    const config = configFromItems(
+      onPurpose([
+        { id: 'safety', cooldownMinutes: 0, maxSessionResetsPerHour: 1 },
+        { id: 'notify#action_failed', slackChannel: 'D0DMCHAN1' },
+      ]),
+    );
     expect(config.safety).toEqual({ cooldownMinutes: 0, maxSessionResetsPerHour: 1 });
     expect(config.notifications.action_failed.slackChannel).toBe('D0DMCHAN1');
-    expect(configFromItems([{ id: 'safety', cooldownMinutes: 24 * 60, maxSessionResetsPerHour: 10_000 }]).safety.cooldownMinutes).toBe(1440);
+    expect(configFromItems(onPurpose([{ id: 'safety', cooldownMinutes: 24 * 60, maxSessionResetsPerHour: 10_000 }])).safety.cooldownMinutes).toBe(1440);
+  });
+});
+
+describe('a missing config item (deleted in the console)', () => {
+  it.each(CONFIG_ITEM_IDS.map((id) => [id]))('%s deleted from a table without a manifest: invalid, naming it (never Slack\u2019s defaults)', (id) => {
+    const items = itemsOf(customConfig()).filter((i) => i.id !== id && i.id !== 'manifest');
+    expect(configIssues(items)).toEqual([expect.stringMatching(new RegExp(`^${id}: missing \\(restore it, or list the items present on purpose in a \`manifest\` item`))]);
+  });
+
+  it('exclusions deleted from a seeded table (its manifest lists it): invalid, so the break-glass accounts are not signed out', () => {
+    const config = customConfig();
+    const items = itemsOf(config).filter((i) => i.id !== 'exclusions');
+    expect(configIssues(items)).toEqual(['exclusions: missing, though the manifest lists it (restore it, or remove it from manifest.items to use its default)']);
+  });
+
+  it('an item the manifest leaves out takes its default, on purpose', () => {
+    const items = itemsOf(customConfig()).filter((i) => i.id !== 'safety');
+    item(items, 'manifest').items = (item(items, 'manifest').items as string[]).filter((id) => id !== 'safety');
+    expect(configFromItems(items).safety).toEqual(defaultConfig().safety);
+  });
+
+  it('a manifest naming an unknown item, or not a list, is itself invalid', () => {
+    expect(configIssues(itemsWith({ id: 'manifest', items: ['event#tor', 'exclusionz'] }))).toEqual([expect.stringMatching(/^manifest\.items\.1: /)]);
+    expect(configIssues(itemsWith({ id: 'manifest', items: 'safety' }))).toEqual([expect.stringMatching(/^manifest\.items: /)]);
   });
 });
 
@@ -300,9 +335,9 @@ describe('responseConfigSchema (the seed file document)', () => {
 
 describe('recipient items edited in the console', () => {
   it('fill a missing attribute from that notification type\u2019s defaults', () => {
-    const config = configFromItems([{ id: 'notify#sessions_ended', extraEmails: ['soc@example.com'] }]);
+    const config = configFromItems(onPurpose([{ id: 'notify#sessions_ended', extraEmails: ['soc@example.com'] }]));
     expect(config.notifications.sessions_ended).toEqual({ primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: ['soc@example.com'] });
-    const quiet = configFromItems([{ id: 'notify#anomaly_not_acted_on', primaryOwner: ['slack'] }]);
+    const quiet = configFromItems(onPurpose([{ id: 'notify#anomaly_not_acted_on', primaryOwner: ['slack'] }]));
     expect(quiet.notifications.anomaly_not_acted_on.securityAdmins).toEqual(['email']);
   });
 });
@@ -332,7 +367,7 @@ describe('excluded user groups name their team (Slack needs it with an org token
     expect(result.success).toBe(false);
     const error = (() => {
       try {
-        configFromItems([{ id: 'event#tor', action: 'end_sessions', excludedGroups: [group] }]);
+        configFromItems(onPurpose([{ id: 'event#tor', action: 'end_sessions', excludedGroups: [group] }]));
       } catch (e) {
         return e as ConfigError;
       }

@@ -30,25 +30,28 @@ function setup() {
     return metrics;
   });
   const sleeps: number[] = [];
-  const handler = makePollHandler({
+  const app = {
     deps: {
       audit,
       ledger,
       publisher,
       now: clock,
-      sleep: async (ms) => {
+      sleep: async (ms: number) => {
         sleeps.push(ms);
         nowMs += ms;
       },
       settings: { overlapSeconds: 600, initialLookbackSeconds: 3600, pageLimit: 100, seenRetentionSeconds: 86400, safetyMarginMs: 5000, transientRetries: 1 },
     },
+    lease: ledger,
     rounds: 3,
     intervalMs: 20_000,
     logger: new Logger({ serviceName: 'poll-audit-logs' }),
     metrics: metrics as Metrics,
-  });
-  const context = (remaining: () => number) => ({ getRemainingTimeInMillis: remaining }) as unknown as Context;
-  return { handler, audit, ledger, publisher, logs, added, sleeps, context, clock, advance: (ms: number) => (nowMs += ms) };
+  };
+  const handler = makePollHandler(app);
+  let invocations = 0;
+  const context = (remaining: () => number) => ({ getRemainingTimeInMillis: remaining, awsRequestId: `req-${++invocations}` }) as unknown as Context;
+  return { app, handler, audit, ledger, publisher, logs, added, sleeps, context, clock, advance: (ms: number) => (nowMs += ms) };
 }
 
 afterEach(() => jest.restoreAllMocks());
@@ -79,6 +82,61 @@ describe('poll-audit-logs handler', () => {
     expect(line).toMatchObject({ token: 'audit', slackError: 'missing_scope', neededScope: 'auditlogs:read' });
     expect(t.logs.join('')).not.toMatch(/xox[a-z]-/);
     expect(t.added).toEqual(expect.arrayContaining([['SlackAuthFailures', 1], ['PollFailures', 1], ['CheckpointAgeSeconds', 300]]));
+  });
+
+  it('polls one invocation at a time: one that finds the lease held does not poll, and the lease is released after a run', async () => {
+    const t = setup();
+    let letFirstFinish!: () => void;
+    const held = new Promise<void>((resolve) => (letFirstFinish = resolve));
+    let reached!: () => void;
+    const first = new Promise<void>((resolve) => (reached = resolve));
+    const calls: string[] = [];
+    const audit = {
+      fetchAnomalies: async () => {
+        calls.push('fetch');
+        if (calls.length === 1) {
+          reached();
+          await held; // the first invocation is mid-poll
+        }
+        return { entries: [] };
+      },
+    };
+    const handler = makePollHandler({ ...t.app, rounds: 1, deps: { ...t.app.deps, audit } });
+    const running = handler({}, t.context(() => 90_000));
+    await first;
+    await expect(handler({}, t.context(() => 90_000))).resolves.toEqual({ rounds: [], skipped: true });
+    expect(calls).toEqual(['fetch']);
+    expect(t.logs.some((l) => l.includes('Another invocation holds the poller lease'))).toBe(true);
+    letFirstFinish();
+    await expect(running).resolves.toMatchObject({ rounds: [{ completed: true }] });
+    await expect(handler({}, t.context(() => 90_000))).resolves.toMatchObject({ rounds: [{ completed: true }] });
+    expect(calls).toEqual(['fetch', 'fetch']);
+  });
+
+  it('takes the lease until its own deadline (a crashed poller holds it no longer), and releases it even when the poll fails', async () => {
+    const t = setup();
+    t.audit.failures = [new SlackError('invalid_auth', 'auth', 'audit', 'audit.logs')];
+    await expect(t.handler({}, t.context(() => 90_000))).rejects.toMatchObject({ code: 'invalid_auth' });
+    expect(t.ledger.lease).toMatchObject({ holder: 'req-1', leaseUntil: 0 });
+    const crashed = { holder: 'req-crashed', leaseUntil: t.clock() + 30_000, expiresAt: 0 };
+    t.ledger.lease = crashed;
+    await expect(t.handler({}, t.context(() => 90_000))).resolves.toMatchObject({ skipped: true });
+    t.advance(30_001);
+    await expect(t.handler({}, t.context(() => 90_000))).resolves.toMatchObject({ rounds: expect.arrayContaining([expect.objectContaining({ completed: true })]) });
+  });
+
+  it('counts an abandoned window (AuditWindowsAbandoned, alarmed) and logs it, naming the window', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300, pending: { oldest: T0 - 900, latest: T0, pages: 0, restarted: true } };
+    let calls = 0;
+    const looping = { fetchAnomalies: async () => ({ entries: [], nextCursor: calls++ < 50 ? 'same' : undefined }) };
+    const handler = makePollHandler({ ...t.app, deps: { ...t.app.deps, audit: looping } });
+    await handler({}, t.context(() => 90_000));
+    // Two pages to see the loop again and give the window up; the next round restarts its new window after two more.
+    expect(calls).toBe(4);
+    expect(t.added).toEqual(expect.arrayContaining([['AuditWindowsAbandoned', 1]]));
+    const line = JSON.parse(t.logs.find((l) => l.includes('Audit log window given up'))!);
+    expect(line).toMatchObject({ level: 'ERROR', abandoned: { oldest: T0 - 900, latest: T0, reason: 'repeated_cursor' } });
   });
 });
 

@@ -1,5 +1,7 @@
+import { BOUNDED_TEXT_LENGTH, CUT_MARKER, MAX_ENTRY_BYTES, parseAuditEntry } from '../../../functions/domain/audit-entry';
 import { pollAuditLog, nextWindow, type PollDeps, type PollSettings } from '../../../functions/poll-audit-logs/poll';
 import { SlackError } from '../../../functions/adapters/slack/errors';
+import type { AuditLogSource } from '../../../functions/adapters/slack/audit-logs-client';
 import { FakeAuditLog } from '../../support/fake-audit-log';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
 import { RecordingPublisher } from '../../support/recording-publisher';
@@ -48,6 +50,15 @@ function setup() {
 }
 
 const entry = (id: string, date_create: number, visibleFrom?: number) => ({ id, date_create, action: 'anomaly', visibleFrom });
+/** A whole anomaly entry as Slack sends it (what respond would act on). */
+const anomaly = (id: string, date_create: number, userId: string) => ({
+  id,
+  date_create,
+  action: 'anomaly',
+  entity: { type: 'user', user: { id: userId, name: 'someone', email: 'someone@example.com', team: 'E0ORG00001' } },
+  context: { ua: 'Mozilla/5.0', ip_address: '192.0.2.1' },
+  details: { reason: ['tor'] },
+});
 
 describe('pollAuditLog', () => {
   it('first poll reads back the initial lookback plus overlap, enqueues everything and advances the checkpoint to the window end', async () => {
@@ -127,7 +138,7 @@ describe('pollAuditLog', () => {
     const first = await pollAuditLog(t.deps);
     expect(first).toMatchObject({ completed: false, interruptedBy: 'rate_limited', enqueued: 2 });
     expect(t.ledger.checkpoint.checkpoint).toBeUndefined();
-    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 4200, latest: T0, cursor: expect.any(String) });
+    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 4200, latest: T0, cursor: expect.any(String), pages: 1 });
 
     const savedCursor = t.ledger.checkpoint.pending?.cursor;
     t.advance(120);
@@ -182,6 +193,114 @@ describe('pollAuditLog', () => {
     expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 - 60 });
     await pollAuditLog(t.deps);
     expect(t.enqueuedIds()).toEqual(['a']);
+  });
+
+  it('enqueues a bounded copy of an entry too large for SQS, with the ordinary entries of its page, and advances the checkpoint', async () => {
+    const t = setup();
+    const huge = {
+      ...anomaly('huge', T0 - 30, 'W0HUGE0001'),
+      context: { ua: `Mozilla/5.0 ${'A'.repeat(300_000)}`, ip_address: '192.0.2.7' },
+      details: { reason: ['padding'.repeat(5), 'tor'], junk: 'x'.repeat(400_000) },
+    };
+    t.audit.entries.push(anomaly('before', T0 - 40, 'W0AAAA0001'), huge, anomaly('after', T0 - 20, 'W0BBBB0001'));
+    const result = await pollAuditLog(t.deps);
+    expect(result).toMatchObject({ completed: true, enqueued: 3, bounded: 1, checkpoint: T0 });
+    expect(t.enqueuedIds().sort()).toEqual(['after', 'before', 'huge']);
+    const carried = t.publisher.bodies<{ entry: Record<string, unknown> }>().find((b) => b.entry.id === 'huge')!.entry;
+    expect(Buffer.byteLength(JSON.stringify(carried))).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
+    expect(carried).not.toHaveProperty('details.junk');
+    // respond acts on it: it parses, names the person and the event, and says what was cut.
+    const parsed = parseAuditEntry(carried);
+    expect(parsed).toMatchObject({ ok: true, entry: { id: 'huge', entity: { userId: 'W0HUGE0001' }, reasons: ['tor', 'padding'.repeat(5)] } });
+    const ua = parsed.ok ? parsed.entry.context.userAgent! : '';
+    expect(ua.endsWith(CUT_MARKER)).toBe(true);
+    expect(ua.length).toBe(BOUNDED_TEXT_LENGTH + CUT_MARKER.length);
+    // Ordinary entries travel as Slack sent them.
+    expect(t.publisher.bodies<{ entry: Record<string, unknown> }>().find((b) => b.entry.id === 'before')!.entry).toEqual(anomaly('before', T0 - 40, 'W0AAAA0001'));
+  });
+
+  it('enqueues what cannot be parsed at all, bounded, so respond records it as rejected', async () => {
+    const t = setup();
+    t.audit.entries.push({ id: 'junk', date_create: T0 - 5, blob: 'y'.repeat(500_000) } as never);
+    const result = await pollAuditLog(t.deps);
+    expect(result).toMatchObject({ completed: true, enqueued: 1, bounded: 1 });
+    const [body] = t.publisher.bodies<{ entry: unknown }>();
+    expect(parseAuditEntry(body.entry)).toMatchObject({ ok: false, entryId: 'junk' });
+  });
+
+  /**
+   * An audit log whose pagination goes round in a circle: page `n` of the window names cursor
+   * `next(n)`. It refuses to answer past 50 calls, so a poller that never notices fails here
+   * instead of looping until its deadline.
+   */
+  function loopingAudit(next: (page: number) => string | undefined) {
+    const calls: (string | undefined)[] = [];
+    const source: AuditLogSource = {
+      fetchAnomalies: async (query) => {
+        calls.push(query.cursor);
+        if (calls.length > 50) throw new Error('the poller kept paging a looping cursor');
+        const page = query.cursor ? Number(query.cursor.split('-')[1]) : 0;
+        return { entries: [entry(`p${page}`, T0 - 10 - page)], nextCursor: next(page) };
+      },
+    };
+    return { source, calls };
+  }
+
+  it('restarts the window once when Slack hands back a cursor it gave before, then gives the window up, recorded, and moves on', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    const looping = loopingAudit((page) => (page === 0 ? 'c-1' : page === 1 ? 'c-2' : 'c-1')); // 0 → 1 → 2 → 1 → 2 …
+    const deps = { ...t.deps, audit: looping.source };
+
+    const first = await pollAuditLog(deps);
+    expect(first).toMatchObject({ completed: false, interruptedBy: 'cursor_loop', pages: 3, enqueued: 3, checkpoint: T0 - 300 });
+    expect(looping.calls).toEqual([undefined, 'c-1', 'c-2']);
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 - 300, pending: { oldest: T0 - 900, latest: T0, pages: 0, restarted: true } });
+
+    t.advance(60);
+    const second = await pollAuditLog(deps);
+    expect(looping.calls.slice(3)).toEqual([undefined, 'c-1', 'c-2']); // the same window, from its first page
+    const abandoned = { oldest: T0 - 900, latest: T0, reason: 'repeated_cursor', at: (T0 + 60) * 1000 };
+    expect(second).toMatchObject({ completed: true, abandoned, enqueued: 0, duplicatesDropped: 3, checkpoint: T0 });
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0, abandoned: [abandoned] });
+
+    // Newer anomalies are read again, and the record of the abandoned window is kept.
+    t.audit.entries.push(entry('newer', T0 + 100));
+    t.advance(120);
+    const third = await pollAuditLog(t.deps);
+    expect(third).toMatchObject({ completed: true, enqueued: 1 });
+    expect(t.enqueuedIds()).toContain('newer');
+    expect(t.ledger.checkpoint).toEqual({ checkpoint: T0 + 180, abandoned: [abandoned] });
+  });
+
+  it('caps the pages read in one window, across runs: a cursor that never repeats but never ends is a loop too', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    const endless = loopingAudit((page) => `c-${page + 1}`);
+    const deps = { ...t.deps, audit: endless.source, settings: { ...settings, maxPagesPerWindow: 4 } };
+
+    // The deadline interrupts after two pages: the count is saved with the cursor.
+    let pagesLeft = 2;
+    const first = await pollAuditLog({ ...deps, remainingMs: () => (pagesLeft-- > 0 ? 60_000 : 0) });
+    expect(first).toMatchObject({ interruptedBy: 'deadline', pages: 2 });
+    expect(t.ledger.checkpoint.pending).toMatchObject({ cursor: 'c-2', pages: 2 });
+
+    const second = await pollAuditLog(deps);
+    expect(second).toMatchObject({ interruptedBy: 'cursor_loop', pages: 2 });
+    expect(t.ledger.checkpoint.pending).toEqual({ oldest: T0 - 900, latest: T0, pages: 0, restarted: true });
+
+    const third = await pollAuditLog(deps);
+    expect(third).toMatchObject({ completed: true, pages: 4, abandoned: { reason: 'page_cap' }, checkpoint: T0 });
+    expect(endless.calls).toHaveLength(8);
+  });
+
+  it('reads a long window that ends within the cap as usual', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 300 };
+    for (let i = 0; i < 7; i++) t.audit.entries.push(entry(`e${i}`, T0 - 10 - i));
+    const result = await pollAuditLog({ ...t.deps, settings: { ...settings, maxPagesPerWindow: 4 } }); // page limit 2: exactly 4 pages
+    expect(result).toMatchObject({ completed: true, pages: 4, enqueued: 7, checkpoint: T0 });
+    expect(result.abandoned).toBeUndefined();
   });
 
   it('rethrows auth failures at once without retrying', async () => {

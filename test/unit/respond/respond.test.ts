@@ -1,9 +1,9 @@
-import { ConfigError } from '../../../functions/domain/errors';
+import { ConfigError, RetryLaterError } from '../../../functions/domain/errors';
 import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
-import { RetryLaterError } from '../../../functions/domain/errors';
 import type { NotificationJob } from '../../../functions/domain/messages';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
+import { GROUP_EXPANSION_CONCURRENCY } from '../../../functions/respond/directory';
 import { LeaseHeldError } from '../../../functions/domain/errors';
 import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
@@ -176,19 +176,23 @@ describe('respondToMessage', () => {
   });
 
   it('gives back the person\u2019s reservation when the circuit breaker holds their sign-out, so their next anomaly can act', async () => {
-    const t = setup({ safety: { maxSessionResetsPerHour: 1, cooldownMinutes: 30 } });
+    const t = setup({ safety: { maxSessionResetsPerHour: 1, cooldownMinutes: 90 } });
     t.slack.users.set('U0BEN00002', { name: 'ben' });
-    t.advance(57 * 60_000); // 1:40 before the hour turns
-    await respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps); // spends the hour's budget
+    t.advance(57 * 60_000); // 1:40 before the UTC hour turns
+    await respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps); // spends the budget
     const held = await respondToMessage(message(anomalyEntry({ id: 'ana-1' })), t.deps);
     expect(held).toMatchObject({ decision: { reason: 'circuit_breaker' } });
     expect(t.ledger.resetSlots.has('U0ANA00001')).toBe(false);
     expect(t.ledger.resetBudgetUsed).toBe(1);
 
-    // Five minutes later a new hour has begun (its budget is available), well within ana's cooldown.
+    // Five minutes later the clock hour has turned, but the window has not: still held.
     t.advance(5 * 60_000);
+    await expect(respondToMessage(message(anomalyEntry({ id: 'ana-2' })), t.deps)).resolves.toMatchObject({ decision: { reason: 'circuit_breaker' } });
+
+    // An hour after ben's reset its unit leaves the window; well within ana's cooldown, had her reservation been kept.
+    t.advance(55 * 60_000);
     expect(t.ledger.resetBudgetUsed).toBe(0);
-    const next = await respondToMessage(message(anomalyEntry({ id: 'ana-2' })), t.deps);
+    const next = await respondToMessage(message(anomalyEntry({ id: 'ana-3' })), t.deps);
     expect(next).toMatchObject({ outcome: { kind: 'sessions_ended' }, decision: { reason: 'rule_end_sessions' } });
     expect(t.slack.resets).toEqual(['U0BEN00002', 'U0ANA00001']);
   });
@@ -315,6 +319,21 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
+  it('fails safe, naming the group, when an excluded group lists no members (it would exclude nobody), and asks again next time', async () => {
+    const t = setup({ events: { tor: { action: 'end_sessions', excludedGroups: ['S0EMPTY001'] } } });
+    t.slack.groups.set('S0EMPTY001', []);
+    const error = await respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps).catch((e) => e);
+    // Retried at the config-invalid pace; the handler counts ConfigInvalid and logs the issue.
+    expect(error).toBeInstanceOf(RetryLaterError);
+    expect(error.cause).toBeInstanceOf(ConfigError);
+    expect(error.cause.issues).toEqual(['excludedGroups: user group S0EMPTY001 cannot be expanded (Slack listed no members)']);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.size).toBe(0);
+    t.slack.groups.set('S0EMPTY001', ['U0OTHER001']);
+    await expect(respondToMessage(message(anomalyEntry({ id: 'e' })), t.deps)).resolves.toMatchObject({ kind: 'decided' });
+    expect(t.slack.calls.usergroupMembers).toBe(2);
+  });
+
   it.each([
     ['not JSON', '{oops'],
     ['no entry', JSON.stringify({ polledAt: 1 })],
@@ -329,9 +348,20 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
+  it('records an entry whose id is over the ledger key limit as rejected, keyed by a bounded hash', async () => {
+    const t = setup();
+    const body = message(anomalyEntry({ id: 'x'.repeat(3000) }));
+    const outcome = await respondToMessage(body, t.deps);
+    expect(outcome).toMatchObject({ kind: 'rejected', entryId: expect.stringMatching(/^sha256-[0-9a-f]{64}$/) });
+    const [[key, record]] = [...t.ledger.decisions.entries()];
+    expect(key.length).toBeLessThanOrEqual(200);
+    expect(record).toMatchObject({ decision: 'rejected', detail: expect.stringContaining('id: must be at most 200 characters') });
+    expect(t.slack.resets).toEqual([]);
+  });
+
   it('caches directory lookups (users, group members) for their TTL, then refreshes', async () => {
     const t = setup({ exclusions: { excludedGroups: ['S0SEC00001'] } });
-    t.slack.groups.set('S0SEC00001', []);
+    t.slack.groups.set('S0SEC00001', ['U0SOMEONE1']);
     await respondToMessage(message(anomalyEntry({ id: 'c1', userId: 'U0AAA00001' })), t.deps);
     await respondToMessage(message(anomalyEntry({ id: 'c2', userId: 'U0AAA00001', reasons: ['unexpected_scraping'] })), t.deps);
     expect(t.slack.calls.usergroupMembers).toBe(1);
@@ -372,5 +402,29 @@ describe('respondToMessage', () => {
     await expect(respondToMessage(message(anomalyEntry({ id: 'ben-1', userId: 'U0BEN00002' })), t.deps)).rejects.toThrow();
     await expect(respondToMessage(message(anomalyEntry({ id: 'ben-2', userId: 'U0BEN00002' })), t.deps)).resolves.toMatchObject({ outcome: { kind: 'sessions_ended' } });
     expect(t.slack.resets).toEqual(['U0ANA00001', 'U0BEN00002']);
+  });
+});
+
+describe('RespondDirectory.groupMembers', () => {
+  it(`expands many excluded groups at most ${GROUP_EXPANSION_CONCURRENCY} at a time, and still returns every group`, async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const slack = {
+      usergroupMembers: async ({ id }: { id: string }) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        // Yield a few turns so every call that could start concurrently has started.
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+        inFlight--;
+        return [`U${id.slice(1)}`];
+      },
+      getUser: async () => undefined,
+      orgIdentity: async () => ({ enterpriseId: 'E0ORG00001', teamIds: new Set(['E0ORG00001']) }),
+    };
+    const keys = Array.from({ length: 2000 }, (_, i) => `S0G${String(i).padStart(6, '0')}`);
+    const members = await new RespondDirectory(slack, 60_000).groupMembers(keys);
+    expect(members.size).toBe(2000);
+    expect(members.get('S0G001999')).toEqual(new Set(['U0G001999']));
+    expect(mostInFlight).toBe(GROUP_EXPANSION_CONCURRENCY);
   });
 });

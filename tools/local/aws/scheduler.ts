@@ -25,7 +25,7 @@ export interface ScheduledInvocationReport {
 export interface SchedulerStats {
   invocations: number;
   failures: number;
-  /** Ticks skipped because the previous invocation was still running (reserved concurrency 1). */
+  /** Ticks skipped because the previous invocation was still running (the poller's lease would skip them anyway). */
   throttled: number;
 }
 
@@ -38,8 +38,9 @@ export interface Scheduler {
 }
 
 /**
- * Invokes a scheduled handler every `everySeconds` like EventBridge Scheduler targeting a
- * function with reserved concurrency 1: a tick that finds an invocation running is dropped.
+ * Invokes a scheduled handler every `everySeconds` like EventBridge Scheduler, but never two at
+ * once: a tick that finds an invocation running is dropped (the poller's ledger lease would make
+ * the second one return without polling; dropping it keeps local mode's output readable).
  */
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const region = options.region ?? LOCAL_REGION;
