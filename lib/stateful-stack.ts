@@ -30,6 +30,8 @@ export class StatefulStack extends Stack {
   readonly configTable: dynamodb.Table;
   readonly ledgerTable: dynamodb.Table;
   readonly tokenSecrets: Record<TokenName, secretsmanager.Secret>;
+  /** For the security team: edit the response configuration (the config table) and nothing else. */
+  readonly configEditorPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -80,8 +82,66 @@ export class StatefulStack extends Stack {
       }),
     ) as Record<TokenName, secretsmanager.Secret>;
 
+    this.configEditorPolicy = this.configEditor();
+
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
+    new CfnOutput(this, 'ConfigEditorPolicyArn', {
+      value: this.configEditorPolicy.managedPolicyArn,
+      description: 'Attach to the security team\u2019s role or group: it may read and edit the response configuration, nothing else',
+    });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName });
+  }
+
+  /**
+   * Slack lets only org owners, org admins and security admins change its anomaly response; ours
+   * is changed by whoever may write the config table, so that is all this policy allows: the
+   * table's items (the DynamoDB console's item editor and `npm run seed`), and the key only as
+   * DynamoDB uses it for that table. Nothing about the ledger, the secret or the functions.
+   */
+  private configEditor(): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'ConfigEditorPolicy', {
+      description: 'slack-anomaly-responder config editor: read and change the response configuration (config table) only',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'EditResponseConfiguration',
+          actions: [
+            'dynamodb:BatchGetItem',
+            'dynamodb:BatchWriteItem',
+            'dynamodb:ConditionCheckItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:DescribeTable',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:Query',
+            'dynamodb:Scan',
+            'dynamodb:UpdateItem',
+          ],
+          resources: [this.configTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'UseTheKeyThroughDynamoDBOnly',
+          actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'FindTheTableInTheConsole',
+          actions: ['dynamodb:ListTables'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'dynamodb:ListTables takes no resource (it lists table names, no data); the DynamoDB console needs it to show the config table.',
+      },
+      ...['kms:GenerateDataKey*', 'kms:ReEncrypt*'].map((action) => ({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${action} is what DynamoDB asks of a customer-managed key to write items; only through DynamoDB (kms:ViaService) and only this project's key.`,
+      })),
+    );
+    return policy;
   }
 
   private table(id: string, definition: TableDefinition): dynamodb.Table {

@@ -118,7 +118,12 @@ export class StatelessStack extends Stack {
 
     this.poller = new ResponderFunction(this, 'Poller', {
       definition: FUNCTIONS.pollAuditLogs,
-      environment: { ...common, SLACK_AUDIT_TOKEN_SECRET_ID: tokenSecrets.audit.secretArn, ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl },
+      environment: {
+        ...common,
+        SLACK_AUDIT_TOKEN_SECRET_ID: tokenSecrets.audit.secretArn,
+        SLACK_ADMIN_TOKEN_SECRET_ID: tokenSecrets.admin.secretArn,
+        ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl,
+      },
       logKey: key,
       // Two polls at once would race on the checkpoint: the poller takes a lease in the ledger
       // (an invocation that finds it held does not poll). Reserved concurrency only if asked for.
@@ -127,8 +132,11 @@ export class StatelessStack extends Stack {
     // The scheduler invokes asynchronously. A failed or throttled run is not worth retrying
     // later: the next scheduled run, a minute on, resumes from the checkpoint.
     this.poller.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
-    grantCommon(this.poller, 'poll-audit-logs', ['audit']);
+    // audit: the audit log; admin: Slack's anomaly allow-list (trustedNetworks.syncToSlack).
+    grantCommon(this.poller, 'poll-audit-logs', ['audit', 'admin']);
     grantSend(this.poller, this.anomalies.queue);
+    // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config.
+    grantConfigRead(this.poller);
 
     this.respond = new ResponderFunction(this, 'Respond', {
       definition: FUNCTIONS.respond,

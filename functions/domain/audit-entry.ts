@@ -59,13 +59,22 @@ const entitySchema = z.discriminatedUnion('type', [
     .passthrough(),
 ]);
 
+/** Slack's entry id, bounded: it becomes part of ledger keys and queue message ids. */
+const entryIdSchema = z
+  .string()
+  .min(1, 'is required')
+  .max(MAX_ENTRY_ID_LENGTH, `must be at most ${MAX_ENTRY_ID_LENGTH} characters`)
+  .refine((id) => !hasControlCharacter(id), 'must not contain control characters');
+
+/** An autonomous system number as a number or a numeric string; anything else reads as absent. */
+const optionalAsn = z
+  .union([z.number().int().positive(), z.string().regex(/^(AS)?\d{1,10}$/i).transform((text) => Number(text.replace(/^AS/i, '')))])
+  .optional()
+  .catch(undefined);
+
 export const auditEntrySchema = z
   .object({
-    id: z
-      .string()
-      .min(1, 'is required')
-      .max(MAX_ENTRY_ID_LENGTH, `must be at most ${MAX_ENTRY_ID_LENGTH} characters`)
-      .refine((id) => !hasControlCharacter(id), 'must not contain control characters'),
+    id: entryIdSchema,
     date_create: z.number().int().nonnegative(),
     action: z.literal('anomaly'),
     // The actor is recorded by Slack but never used here: a surprise in it must not block a response.
@@ -82,6 +91,8 @@ export const auditEntrySchema = z
         ip_address: optionalText,
         // A string or a number in real entries, sometimes null: all accepted (null = none).
         session_id: z.union([z.string(), z.number()]).optional().catch(undefined),
+        // No published entry carries the network's ASN; read when present (trusted networks match it).
+        asn: optionalAsn,
       })
       .passthrough()
       .prefault({}),
@@ -95,6 +106,7 @@ export const auditEntrySchema = z
         // another org, and the team they belong to. Absent on most entries; read when present.
         is_external_user: z.boolean().optional().catch(undefined),
         entity_team: optionalText,
+        asn: optionalAsn,
         // µs, ms or a string in published examples: recorded by passthrough, never relied on.
       })
       .passthrough(),
@@ -132,6 +144,8 @@ export interface AnomalyEntry {
     location?: string;
     workspace?: string;
     sessionId?: string;
+    /** The network's autonomous system number, when the entry names one. */
+    asn?: number;
     previousIpAddress?: string;
     previousUserAgent?: string;
   };
@@ -184,9 +198,91 @@ export function parseAuditEntry(raw: unknown): EntryParseResult {
         location: e.details.location,
         workspace: e.context.location?.name ?? e.context.location?.domain,
         sessionId: e.context.session_id === undefined || e.context.session_id === '' ? undefined : String(e.context.session_id),
+        asn: e.context.asn ?? e.details.asn,
         previousIpAddress: e.details.previous_ip_address,
         previousUserAgent: e.details.previous_ua,
       },
+    },
+  };
+}
+
+/**
+ * Audit actions that tell the responder what else ended sessions or changed the response, read
+ * alongside `anomaly` (fact sheet §10): Slack's built-in anomaly response acting, an admin signing
+ * someone out, and someone changing the built-in feature's settings.
+ */
+export const SESSION_EVENT_ACTIONS = [
+  'user_sessions_reset_by_anomaly_event_response',
+  'user_session_reset_by_admin',
+  'bulk_session_reset_by_admin',
+  'pref.anomaly_event_response_changed',
+] as const;
+export type SessionEventAction = (typeof SESSION_EVENT_ACTIONS)[number];
+
+/** Every action the poller asks the Audit Logs API for (its `action` filter takes up to 30). */
+export const POLLED_ACTIONS = ['anomaly', ...SESSION_EVENT_ACTIONS] as const;
+
+/** Who ended a person's sessions, as the response log says it. */
+export type ResetBy = 'slack_anomaly_response' | 'admin';
+
+/**
+ * One of those entries, normalised. Slack publishes no example of them: the shape read here is the
+ * audit log's common one (entity, actor), and anything else is kept only in the raw entry.
+ */
+export interface SessionEvent {
+  id: string;
+  /** Unix seconds. */
+  dateCreate: number;
+  action: SessionEventAction;
+  /** Whose sessions were ended, when the entity is a person (the two single-person resets). */
+  userId?: string;
+  /** Who did it, when the actor is a person. */
+  actorId?: string;
+  /** Who ended the sessions (reset actions only). */
+  resetBy?: ResetBy;
+  /** The entry's `details`, as JSON, capped: what a settings change says it changed (no schema is published). */
+  details?: string;
+}
+
+const sessionEventSchema = z
+  .object({
+    id: entryIdSchema,
+    date_create: z.number().int().nonnegative(),
+    action: z.enum(SESSION_EVENT_ACTIONS),
+    actor: z.object({ user: z.object({ id: z.string().regex(SLACK_USER_ID) }).passthrough().optional() }).passthrough().optional().catch(undefined),
+    entity: z
+      .object({ type: z.string(), user: z.object({ id: z.string().regex(SLACK_USER_ID) }).passthrough().optional() })
+      .passthrough()
+      .optional()
+      .catch(undefined),
+    details: z.unknown().optional(),
+  })
+  .passthrough();
+
+export function isSessionEventAction(action: unknown): action is SessionEventAction {
+  return typeof action === 'string' && (SESSION_EVENT_ACTIONS as readonly string[]).includes(action);
+}
+
+export function parseSessionEvent(raw: unknown): { ok: true; event: SessionEvent } | { ok: false; entryId?: string; issues: string[] } {
+  const parsed = sessionEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const id = (raw as { id?: unknown } | null)?.id;
+    return { ok: false, entryId: typeof id === 'string' ? id : undefined, issues: formatIssues(parsed.error) };
+  }
+  const e = parsed.data;
+  const userId = e.entity?.type === 'user' ? e.entity.user?.id : undefined;
+  const resetBy: ResetBy | undefined =
+    e.action === 'user_sessions_reset_by_anomaly_event_response' ? 'slack_anomaly_response' : e.action === 'pref.anomaly_event_response_changed' ? undefined : 'admin';
+  return {
+    ok: true,
+    event: {
+      id: e.id,
+      dateCreate: e.date_create,
+      action: e.action,
+      ...(userId ? { userId } : {}),
+      ...(e.actor?.user?.id ? { actorId: e.actor.user.id } : {}),
+      ...(resetBy ? { resetBy } : {}),
+      ...(e.details !== undefined ? { details: JSON.stringify(e.details).slice(0, 1000) } : {}),
     },
   };
 }

@@ -6,18 +6,56 @@ import type { ResponseFacts } from '../domain/messages';
  * facts (functions/domain/decision/response.ts); the English lives here, with the templates.
  */
 export function describeResponse(response: ResponseFacts): { actionTaken: string; explanation?: string } {
+  const described = describeOutcome(response);
+  if (!response.dryRun) return described;
+  return { actionTaken: `${DRY_RUN}. ${described.actionTaken}`, explanation: described.explanation };
+}
+
+/** How a dry run's alerts are marked. */
+export const DRY_RUN = 'Dry run: nothing was done';
+
+/** Which sessions, in words: "all of the user’s Slack sessions on every device", … */
+export function sessionsInWords(scope: ResponseFacts['scope']): string {
+  switch (scope) {
+    case 'web':
+      return 'the user\u2019s Slack web (browser) sessions';
+    case 'mobile':
+      return 'the user\u2019s Slack mobile sessions';
+    case 'session':
+      return 'the one Slack session the anomaly was seen in';
+    case 'all':
+    case undefined:
+      return 'all of the user\u2019s Slack sessions on every device';
+  }
+}
+
+function describeOutcome(response: ResponseFacts): { actionTaken: string; explanation?: string } {
+  const fallback =
+    response.scopeFallback === 'no_session_id'
+      ? 'The rule asks to end only the session the anomaly was seen in, but the audit entry names no session: all sessions were ended instead.'
+      : undefined;
   switch (response.outcome) {
     case 'sessions_ended':
-      return { actionTaken: 'Ended all of the user\u2019s Slack sessions on every device' };
+      return { actionTaken: `Ended ${sessionsInWords(response.scope)}`, explanation: fallback };
+    case 'dry_run':
+      return { actionTaken: `Would have ended ${sessionsInWords(response.scope)}`, explanation: fallback };
     case 'reset_refused':
-      return { actionTaken: 'Tried to end the user\u2019s sessions, but Slack refused', explanation: explainRefusal(response.errorCode ?? 'unknown_error') };
+      return { actionTaken: `Tried to end ${sessionsInWords(response.scope)}, but Slack refused`, explanation: explainRefusal(response.errorCode ?? 'unknown_error') };
+    case 'recorded':
+      return {
+        actionTaken: 'Recorded in the response log',
+        explanation:
+          'Someone changed the settings of Slack\u2019s built-in anomaly event response. Check that it is what your team intended: with both responders on, each signs people out by its own rules (this responder does not sign out again anyone Slack has just signed out).',
+      };
     case 'held':
     case 'protected':
       return {
         actionTaken:
           response.holdReason === 'circuit_breaker'
             ? 'Did not end sessions: the hourly limit on automatic resets was reached'
-            : 'No action taken; this is a notification only',
+            : response.holdReason === 'app_anomaly'
+              ? 'Recorded; an app has no sessions to end, so nothing was acted on'
+              : 'No action taken; this is a notification only',
         explanation: explainHold(response),
       };
   }
@@ -27,6 +65,10 @@ function explainRefusal(code: string): string {
   switch (code) {
     case 'cannot_reset_primary_owner':
       return 'Slack does not allow ending the primary owner\u2019s sessions through the API. Review this activity by hand.';
+    case 'cannot_invalidate_primary_owner':
+      return 'Slack does not allow ending the primary owner\u2019s session through the API. Review this activity by hand.';
+    case 'session_not_found':
+      return 'Slack no longer knows the session the anomaly was seen in (it may have ended already). Check the user\u2019s other sessions by hand.';
     case 'cannot_reset_bot':
       return 'The entity is a bot user; bot sessions cannot be ended.';
     case 'user_not_found':
@@ -38,6 +80,10 @@ function explainRefusal(code: string): string {
 
 function explainHold(response: ResponseFacts): string {
   switch (response.holdReason) {
+    case 'app_anomaly':
+      return 'The anomaly is about an app, not a person. Review what the app does and who installed it; revoke its tokens or remove it if this activity is not expected.';
+    case 'trusted_network':
+      return `The activity came from a trusted network (${response.trustedNetwork ?? 'see the trustedNetworks configuration'}): anomalies from trusted networks are never acted on.`;
     case 'rule_notify_only':
       return `The response rule for ${(response.notifyOnlyEvents ?? []).map(eventLabel).join(', ') || 'this anomaly'} is notify only.`;
     case 'excluded':
@@ -49,13 +95,19 @@ function explainHold(response: ResponseFacts): string {
     case 'protected':
       return 'This is the org\u2019s primary owner, whose sessions are never ended automatically. Review this activity by hand and contact them directly.';
     case 'cooldown':
-      return `Sessions were already ended within the last ${response.cooldownMinutes ?? '?'} minutes; not ending them again (loop protection).`;
+      return `Sessions were already ended within the last ${response.cooldownMinutes ?? '?'} minutes${RESET_BY[response.resetBy ?? 'responder']}; not ending them again (loop protection).`;
     case 'circuit_breaker':
       return `More than ${response.maxSessionResetsPerHour ?? '?'} automatic session resets within the last hour: automatic resets are paused until the oldest of them is an hour old. Review the anomalies and act by hand.`;
     case undefined:
       return 'No reason was recorded.';
   }
 }
+
+const RESET_BY: Record<NonNullable<ResponseFacts['resetBy']> | 'responder', string> = {
+  responder: '',
+  slack_anomaly_response: ' by Slack\u2019s built-in anomaly event response',
+  admin: ' by an admin',
+};
 
 function describeExternal(external: ResponseFacts['external']): string {
   switch (external?.fact) {

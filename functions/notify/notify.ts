@@ -163,7 +163,7 @@ function errorToRethrow(errors: unknown[]): unknown {
 
 /** Fill in what the job lacks (name, email) from the directory record looked up for delivery. */
 function withDirectoryFacts(job: NotificationJob, user: { realName?: string; name?: string; email?: string } | undefined): NotificationJob {
-  if (!user) return job;
+  if (!user || !job.user) return job;
   return { ...job, user: { ...job.user, name: job.user.name ?? user.realName ?? user.name, email: job.user.email ?? user.email } };
 }
 

@@ -132,21 +132,23 @@ export async function planDeliveries(job: NotificationJob, config: ResponseConfi
     }
   };
 
-  // Slack's own feature tells the affected user only when their sessions were ended.
-  if (job.type === 'sessions_ended') {
+  // Slack's own feature tells the affected user only when their sessions were ended; in a dry run
+  // nothing was, so they are not told.
+  if (job.type === 'sessions_ended' && job.user && !job.response.dryRun) {
+    const user = job.user;
     const wanted = config.notifications.affected_user;
     const channels: DeliveryChannel[] = [];
     if (wanted.email) channels.push('email');
     if (wanted.slack) channels.push('slack');
-    let email = job.user.email;
+    let email = user.email;
     if (!email && wanted.email) {
-      const found = await lookup('affected user', () => directory.user(job.user.id));
+      const found = await lookup('affected user', () => directory.user(user.id));
       plan.affectedUser = found?.value;
       email = found?.value?.email;
       // Unknown until the retry: leave the email out rather than report "no address".
       if (!found) channels.splice(channels.indexOf('email'), 1);
     }
-    addPerson({ id: job.user.id, email, isBot: false, deleted: false, isPrimaryOwner: false, isStranger: false }, channels, 'affected_user', 'affected user');
+    addPerson({ id: user.id, email, isBot: false, deleted: false, isPrimaryOwner: false, isStranger: false }, channels, 'affected_user', 'affected user');
   }
 
   if (rule.primaryOwner.length) {

@@ -1,5 +1,5 @@
 import { eventLabel, reasonLabel, type AnomalyEvent } from '../domain/anomaly-catalogue';
-import { describeResponse } from './explain';
+import { DRY_RUN, describeResponse } from './explain';
 import type { NotificationType } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
 import { escapeHtml, escapeMrkdwn, escapeWithin, formatEpochSeconds, oneLine, truncate } from './format';
@@ -45,6 +45,23 @@ const USER_REASON: Record<AnomalyEvent, string> = {
   spoofed_user_agent: 'your account was used with a disguised (spoofed) browser or app',
   unexpected_api_call_volume: 'we noticed an unusual volume of API calls from your account',
   unexpected_user_agent: 'your account was used from an unexpected browser or app',
+  unexpected_admin_action: 'an unexpected admin action was taken with your account',
+  excessive_file_shares: 'we noticed an unusually large number of file shares from your account',
+  excessive_malware_uploads: 'files with malware were uploaded from your account',
+  unexpected_message_deletion: 'we noticed unusual message deletion from your account',
+  potential_spam: 'your account sent messages that look like spam',
+  unexpected_client: 'your account was used from an unexpected Slack client',
+  ip_address: 'your account was used from an unexpected IP address',
+  asn: 'your account was used from an unexpected network',
+  user_agent: 'your account was used from a browser or app it has not used before',
+};
+
+/** Which sessions ended, said to the person they belonged to. */
+const USER_SIGNED_OUT: Record<NonNullable<NotificationJob['response']['scope']>, { title: string; phrase: string }> = {
+  all: { title: 'You were signed out of Slack on all devices', phrase: 'signed you out of Slack on all devices' },
+  web: { title: 'You were signed out of Slack in your web browsers', phrase: 'signed you out of Slack in your web browsers' },
+  mobile: { title: 'You were signed out of Slack on your mobile devices', phrase: 'signed you out of Slack on your mobile devices' },
+  session: { title: 'You were signed out of one Slack session', phrase: 'signed you out of the Slack session where this happened' },
 };
 
 interface Fact {
@@ -76,19 +93,30 @@ export function renderSlackMessage(job: NotificationJob, audience: Audience): Re
 // ---------- content: what each audience is told ----------
 
 function adminContent(job: NotificationJob): Content {
+  if (job.settingsChange) return settingsChangeContent(job, job.settingsChange);
   const who = displayName(job);
   const anomaly = shortAnomaly(job);
   const when = formatEpochSeconds(job.occurredAt);
   const ctx = job.context;
-  const title = ADMIN_TITLE[job.type](who, anomaly);
+  const dryRun = job.response.dryRun === true;
+  const title = job.response.outcome === 'dry_run' ? `Dry run: would have ended sessions for ${who} — ${anomaly}` : ADMIN_TITLE[job.type](who, anomaly);
   const reasonCodes = [...job.events, ...job.otherReasons];
+  const subject: Fact[] = job.app
+    ? [
+        { label: 'App', value: capped(job.app.name, MAX.name) },
+        { label: 'App ID', value: capped(job.app.id) },
+      ]
+    : [
+        { label: 'User', value: capped(job.user?.name, MAX.name) },
+        { label: 'Email', value: capped(job.user?.email) },
+        { label: 'User ID', value: capped(job.user?.id) },
+      ];
+  const headline = job.response.outcome === 'dry_run' ? DRY_RUN_HEADLINE : ADMIN_HEADLINE[job.type];
   const facts: Fact[] = [
-    { label: 'User', value: capped(job.user.name, MAX.name) },
-    { label: 'Email', value: capped(job.user.email) },
-    { label: 'User ID', value: capped(job.user.id) },
+    ...subject,
     {
       label: 'Anomaly',
-      value: job.events.length ? capped(job.events.map((e) => eventLabel(e as AnomalyEvent)).join('; '), MAX.list) : 'none of the seven response events',
+      value: job.events.length ? capped(job.events.map((e) => eventLabel(e as AnomalyEvent)).join('; '), MAX.list) : 'none of the events with a response rule',
     },
     { label: 'Reason codes', value: capped(reasonCodes.join(', '), MAX.list) },
     { label: 'When', value: `${when.iso} (${when.readable})` },
@@ -103,26 +131,64 @@ function adminContent(job: NotificationJob): Content {
   facts.push({ label: 'Action taken', value: capped(actionTaken, MAX.list), wide: true });
   if (explanation) facts.push({ label: 'Detail', value: capped(explanation, MAX.detail), wide: true });
   facts.push({ label: 'Audit entry ID', value: capped(job.entryId), wide: true });
+  const headlineWho = oneLine(truncate(job.app ? `the app ${job.app.name ?? job.app.id}` : (job.user?.name ?? job.user?.email ?? job.user?.id ?? ''), MAX.name));
   return {
-    subject: `${SUBJECT_PREFIX} ${title}`,
+    subject: `${SUBJECT_PREFIX}${dryRun && job.response.outcome !== 'dry_run' ? ' [dry run]' : ''} ${title}`,
     title,
-    paragraphs: [ADMIN_HEADLINE[job.type](oneLine(truncate(job.user.name ?? job.user.email ?? job.user.id, MAX.name)))],
+    paragraphs: [...(dryRun ? [`${DRY_RUN}.`] : []), headline(headlineWho, job.response.scope)],
     facts,
     footer: 'Sent automatically by slack-anomaly-responder.',
   };
 }
 
+/** Someone changed Slack's own feature: who, when, and what the entry says, for the security admins. */
+function settingsChangeContent(job: NotificationJob, change: NonNullable<NotificationJob['settingsChange']>): Content {
+  const when = formatEpochSeconds(job.occurredAt);
+  const title = ADMIN_TITLE.anomaly_response_changed('', '');
+  const { actionTaken, explanation } = describeResponse(job.response);
+  const facts: Fact[] = [
+    { label: 'Changed by', value: capped(change.actorId) },
+    { label: 'When', value: `${when.iso} (${when.readable})` },
+    { label: 'Details', value: capped(change.details, MAX.detail), wide: true },
+    { label: 'Action taken', value: capped(actionTaken, MAX.list), wide: true },
+    ...(explanation ? [{ label: 'Detail', value: capped(explanation, MAX.detail), wide: true }] : []),
+    { label: 'Audit entry ID', value: capped(job.entryId), wide: true },
+  ];
+  const dryRun = job.response.dryRun === true;
+  return {
+    subject: `${SUBJECT_PREFIX}${dryRun ? ' [dry run]' : ''} ${title}`,
+    title,
+    paragraphs: [...(dryRun ? [`${DRY_RUN}.`] : []), ADMIN_HEADLINE.anomaly_response_changed('', undefined)],
+    facts,
+    footer: 'Sent automatically by slack-anomaly-responder.',
+  };
+}
+
+const DRY_RUN_HEADLINE = (who: string): string =>
+  `Slack reported an anomaly for ${who}. The response rules say to end their sessions, but the responder runs in dry run (safety.dryRun): nothing was done and they were not told.`;
+
 const ADMIN_TITLE: Record<NotificationType, (who: string, anomaly: string) => string> = {
   sessions_ended: (who, anomaly) => `Sessions ended for ${who} — ${anomaly}`,
   anomaly_not_acted_on: (who, anomaly) => `${anomaly} anomaly detected for ${who}, no action taken`,
   action_failed: (who, anomaly) => `Automatic response FAILED for ${who} — ${anomaly}`,
+  app_anomaly: (who, anomaly) => `${anomaly} anomaly detected for the app ${who}`,
+  anomaly_response_changed: () => 'Slack\u2019s built-in anomaly event response settings were changed',
 };
 
-const ADMIN_HEADLINE: Record<NotificationType, (who: string) => string> = {
-  sessions_ended: (who) => `Slack reported an anomaly for ${who}. Their Slack sessions were ended on all devices; they can sign back in with their usual login.`,
+const ENDED: Record<NonNullable<NotificationJob['response']['scope']>, string> = {
+  all: 'Their Slack sessions were ended on all devices',
+  web: 'Their Slack web (browser) sessions were ended',
+  mobile: 'Their Slack mobile sessions were ended',
+  session: 'The Slack session the anomaly was seen in was ended',
+};
+
+const ADMIN_HEADLINE: Record<NotificationType, (who: string, scope: NotificationJob['response']['scope']) => string> = {
+  sessions_ended: (who, scope) => `Slack reported an anomaly for ${who}. ${ENDED[scope ?? 'all']}; they can sign back in with their usual login.`,
   anomaly_not_acted_on: (who) => `Slack reported an anomaly for ${who}. No automatic action was taken; review the details below.`,
   action_failed: (who) =>
     `Slack reported an anomaly for ${who}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
+  app_anomaly: (who) => `Slack reported an anomaly for ${who}. Apps have no sessions to end, so nothing was acted on; review the details below.`,
+  anomaly_response_changed: () => 'Slack\u2019s audit log records a change to the settings of its built-in anomaly event response (pref.anomaly_event_response_changed).',
 };
 
 /**
@@ -132,12 +198,14 @@ const ADMIN_HEADLINE: Record<NotificationType, (who: string) => string> = {
 function affectedUserContent(job: NotificationJob): Content {
   const when = formatEpochSeconds(job.occurredAt);
   const because = userReasons(job);
-  const greeting = job.user.name ? `Hi ${oneLine(truncate(job.user.name, MAX.name))},` : 'Hello,';
+  const greeting = job.user?.name ? `Hi ${oneLine(truncate(job.user.name, MAX.name))},` : 'Hello,';
   const contact = "If this wasn't you or you have questions, contact your security team.";
+  // The affected person is never told about a dry run (recipients.ts), so sessions_ended means ended.
   const signedOut = job.type === 'sessions_ended';
-  const title = signedOut ? 'You were signed out of Slack on all devices' : 'Unusual activity on your Slack account';
+  const ended = USER_SIGNED_OUT[job.response.scope ?? 'all'];
+  const title = signedOut ? ended.title : 'Unusual activity on your Slack account';
   const paragraphs = signedOut
-    ? [greeting, `For your security, we signed you out of Slack on all devices because ${because}.`, `You can sign back in right away with your usual login. ${contact}`]
+    ? [greeting, `For your security, we ${ended.phrase} because ${because}.`, `You can sign back in right away with your usual login. ${contact}`]
     : [greeting, `For your security, we are letting you know that ${because}.`, contact];
   const facts: Fact[] = [{ label: 'When', value: `${when.iso} (${when.readable})` }];
   if (job.context.location) facts.push({ label: 'Where', value: capped(job.context.location) });
@@ -160,7 +228,7 @@ function userReasons(job: NotificationJob): string {
 }
 
 function displayName(job: NotificationJob): string {
-  return oneLine(truncate(job.user.name ?? job.user.email ?? job.user.id, 60));
+  return oneLine(truncate(job.app ? (job.app.name ?? job.app.id) : (job.user?.name ?? job.user?.email ?? job.user?.id ?? ''), 60));
 }
 
 function shortAnomaly(job: NotificationJob): string {

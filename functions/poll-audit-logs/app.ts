@@ -5,6 +5,8 @@ import { METRIC, MetricUnit } from '../runtime/observability';
 import { isSlackError } from '../adapters/slack/errors';
 import { sleep as realSleep } from '../runtime/time';
 import type { PollState } from '../adapters/dynamodb/poll-state';
+import { ConfigError } from '../domain/errors';
+import { syncAllowList, type AllowListSyncDeps } from './allow-list-sync';
 import { pollAuditLog, type PollDeps, type PollResult } from './poll';
 
 /** Held a little past the invocation's deadline, so a slower clock elsewhere cannot start a second poll early. */
@@ -19,6 +21,8 @@ export interface PollerApp {
   intervalMs: number;
   logger: Logger;
   metrics: Metrics;
+  /** trustedNetworks.syncToSlack, checked once per invocation after the polls. */
+  allowList?: AllowListSyncDeps;
 }
 
 /**
@@ -90,6 +94,30 @@ export function makePollHandler(app: PollerApp) {
         app.metrics.addMetric(METRIC.checkpointAgeSeconds, MetricUnit.Seconds, Math.max(0, Math.floor(now() / 1000) - saved));
       }
     }
+    if (app.allowList) await keepAllowListInSync(app.allowList, app);
     return { rounds };
+  }
+}
+
+/** One check of Slack's anomaly allow-list (Tier 2: once a minute is well inside it). It never fails the poll. */
+async function keepAllowListInSync(deps: AllowListSyncDeps, { logger, metrics }: Pick<PollerApp, 'logger' | 'metrics'>): Promise<void> {
+  try {
+    const result = await syncAllowList(deps);
+    if (result.kind === 'off') return;
+    if (result.drift) {
+      metrics.addMetric(METRIC.allowListDrift, MetricUnit.Count, 1);
+      logger.warn('Slack\u2019s anomaly allow-list was changed in Slack, not in trustedNetworks; the configured list is written back (not in a dry run)', {
+        lastWritten: result.drift.lastWritten,
+        found: result.drift.found,
+        written: result.list,
+      });
+    }
+    if (result.kind === 'updated') logger.info('Slack\u2019s anomaly allow-list updated from trustedNetworks', { list: result.list, notSynced: result.notSynced });
+    if (result.kind === 'would_update') logger.info('Dry run: Slack\u2019s anomaly allow-list would be updated from trustedNetworks', { list: result.list });
+  } catch (error) {
+    // An invalid or unseeded config is respond's ConfigInvalid alarm already; nothing is synced meanwhile.
+    if (error instanceof ConfigError) return;
+    metrics.addMetric(METRIC.allowListSyncFailures, MetricUnit.Count, 1);
+    logger.error('Could not keep Slack\u2019s anomaly allow-list in sync with trustedNetworks; the next run tries again', { error: error as Error });
   }
 }

@@ -8,12 +8,15 @@ import { FUNCTIONS } from '../../lib/definitions';
 import { AuditLogsClient } from '../adapters/slack/audit-logs-client';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { IN_RUN_RETRY } from '../runtime/retry-policy';
+import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
+import { SlackWebApi } from '../adapters/slack/web-api';
 import { makePollHandler } from './app';
 
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
-const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID });
+// The audit token reads the audit log; the admin token keeps Slack's anomaly allow-list in sync.
+const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID, admin: env.SLACK_ADMIN_TOKEN_SECRET_ID });
 const pollState = new PollState(documentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = withObservability(
@@ -32,6 +35,11 @@ export const handler = withObservability(
       },
     },
     lease: pollState,
+    allowList: {
+      config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
+      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL }),
+      state: pollState,
+    },
     rounds: env.POLL_ROUNDS,
     intervalMs: env.POLL_INTERVAL_SECONDS * 1000,
     logger,

@@ -100,7 +100,7 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
     }
     let page;
     try {
-      page = await fetchWithRetries(deps, { ...window, limit: settings.pageLimit, cursor }, sleep);
+      page = await fetchWithRetries(deps, { ...window, limit: settings.pageLimit, cursor }, sleep, deps.remainingMs);
     } catch (error) {
       if (isSlackError(error, 'rate_limited')) {
         await saveProgress();
@@ -116,21 +116,11 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
       throw error;
     }
     result.pages++;
-    const batch = withDedupKeys(page.entries);
-    result.entriesSeen += batch.length;
-    const unseen = new Set(await deps.ledger.filterUnseen(batch.map((b) => b.key)));
-    const fresh = batch.filter((b) => unseen.delete(b.key)); // delete: a key repeated in one page goes once
-    result.duplicatesDropped += batch.length - fresh.length;
-    const polledAt = now();
-    const carried = fresh.map((b) => carriable(b.entry));
-    result.bounded += carried.filter((c) => c.bounded).length;
-    await deps.publisher.publish(fresh.map((b, i) => ({ id: b.key, body: { entry: carried[i].entry, polledAt } satisfies AnomalyMessage })));
-    // Marked seen only after SQS accepted them: a crash in between re-enqueues (respond is idempotent), never drops.
-    await deps.ledger.markSeen(
-      fresh.map((b) => b.key),
-      settings.seenRetentionSeconds,
-    );
-    result.enqueued += fresh.length;
+    const { entries, enqueued, bounded } = await enqueueUnseen(deps, page.entries, now());
+    result.entriesSeen += entries;
+    result.duplicatesDropped += entries - enqueued;
+    result.enqueued += enqueued;
+    result.bounded += bounded;
     cursor = page.nextCursor;
     if (!cursor) break;
 
@@ -163,20 +153,45 @@ export function nextWindow(state: Checkpoint, nowSeconds: number, settings: Pick
   return { oldest, latest: nowSeconds };
 }
 
-async function fetchWithRetries(
-  deps: PollDeps,
+/** One page, waiting out a 429's Retry-After or a transient failure while the time left allows. */
+export async function fetchWithRetries(
+  deps: { audit: AuditLogSource; settings: Pick<PollSettings, 'transientRetries' | 'safetyMarginMs'> },
   query: Parameters<AuditLogSource['fetchAnomalies']>[0],
   sleep: (ms: number) => Promise<void>,
+  remainingMs: () => number,
 ) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await deps.audit.fetchAnomalies(query);
     } catch (error) {
       const waitMs = inRunRetryDelayMs(error, attempt, deps.settings.transientRetries);
-      if (waitMs === undefined || deps.remainingMs() - waitMs < deps.settings.safetyMarginMs) throw error;
+      if (waitMs === undefined || remainingMs() - waitMs < deps.settings.safetyMarginMs) throw error;
       await sleep(waitMs);
     }
   }
+}
+
+/**
+ * Enqueue the entries of one page that no earlier read enqueued (seen records, keyed by entry id),
+ * then mark them seen; one too large to carry goes as its bounded copy. Returns how many the page
+ * held, how many were enqueued, and how many of those as bounded copies.
+ */
+export async function enqueueUnseen(
+  deps: { ledger: Pick<PollState, 'filterUnseen' | 'markSeen'>; publisher: MessagePublisher; settings: Pick<PollSettings, 'seenRetentionSeconds'> },
+  pageEntries: unknown[],
+  polledAt: number,
+): Promise<{ entries: number; enqueued: number; bounded: number }> {
+  const batch = withDedupKeys(pageEntries);
+  const unseen = new Set(await deps.ledger.filterUnseen(batch.map((b) => b.key)));
+  const fresh = batch.filter((b) => unseen.delete(b.key)); // delete: a key repeated in one page goes once
+  const carried = fresh.map((b) => carriable(b.entry));
+  await deps.publisher.publish(fresh.map((b, i) => ({ id: b.key, body: { entry: carried[i].entry, polledAt } satisfies AnomalyMessage })));
+  // Marked seen only after SQS accepted them: a crash in between re-enqueues (respond is idempotent), never drops.
+  await deps.ledger.markSeen(
+    fresh.map((b) => b.key),
+    deps.settings.seenRetentionSeconds,
+  );
+  return { entries: batch.length, enqueued: fresh.length, bounded: carried.filter((c) => c.bounded).length };
 }
 
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { parseAuditEntry, type AnomalyEntry } from '../domain/audit-entry';
+import { isSessionEventAction, parseAuditEntry, parseSessionEvent, type AnomalyEntry, type SessionEvent } from '../domain/audit-entry';
 import type { NotificationType, ResponseConfig } from '../domain/config/schema';
 import { applySafety, decide, factsNeeded, type Decision } from '../domain/decision/decide';
-import { outcomeLabel, outcomeOf, reportResponse, type Outcome, type ResponseReport } from '../domain/decision/response';
+import { mustAct, outcomeLabel, outcomeOf, reportResponse, reportSessionEvent, type Outcome, type ResponseReport } from '../domain/decision/response';
 import { LeaseHeldError } from '../domain/errors';
 import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '../domain/messages';
 import { formatIssues } from '../domain/validation';
@@ -23,7 +23,7 @@ export interface RespondDeps {
   /** The response log: each entry claimed once, then recorded. */
   decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
-  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'>;
+  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
   slack: Pick<SlackApi, 'resetSessions'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
@@ -36,6 +36,8 @@ export interface RespondDeps {
 export type RespondOutcome =
   | { kind: 'rejected'; entryId: string; issues: string[] }
   | { kind: 'duplicate'; entryId: string; outcome?: string }
+  /** Not an anomaly: something else ended sessions or changed Slack's built-in response; recorded. */
+  | { kind: 'recorded'; entryId: string; action: SessionEvent['action']; notification?: NotificationType }
   | { kind: 'decided'; entryId: string; decision: Decision; outcome: Outcome; userId?: string; notification?: NotificationType };
 
 /**
@@ -45,6 +47,7 @@ export type RespondOutcome =
  */
 export async function respondToMessage(body: string, deps: RespondDeps): Promise<RespondOutcome> {
   const parsed = parseMessage(body);
+  if (parsed.ok && 'event' in parsed) return recordSessionEvent(parsed.event, deps);
   if (!parsed.ok) {
     const entryId = parsed.entryId ?? `sha256-${createHash('sha256').update(body).digest('hex')}`;
     return recordRejected(deps, entryId, parsed.issues);
@@ -62,7 +65,8 @@ export async function respondToMessage(body: string, deps: RespondDeps): Promise
 
   try {
     const decision = decide({ entry, config, ...(await gatherFacts(entry, config, deps.directory)) });
-    const acted = decision.action === 'end_sessions' ? await endSessions(entry, decision, config, deps) : { decision, outcome: outcomeOf(decision) };
+    // A dry run decides and reports everything, and acts on nothing (no reset, no ledger gate).
+    const acted = mustAct(decision, config) ? await endSessions(entry, decision, config, deps) : { decision, outcome: outcomeOf(decision, config) };
     const report = reportResponse(acted.decision, acted.outcome, config);
     const record = await recordDecision(deps, entry, acted.decision, report);
     await finishNotification(deps, record);
@@ -109,11 +113,11 @@ async function endSessions(
   const now = deps.now ?? Date.now;
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
   if (!slot.claimed) {
-    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, budgetExhausted: false }, config, slot.checkedAt);
+    const held = applySafety(decision, { lastResetAt: slot.lastResetAt, lastResetBy: slot.lastResetBy, budgetExhausted: false }, config, slot.checkedAt);
     // The write saw a reset within the cooldown but the rule does not (a clock step between the
     // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
     if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
-    return { decision: held, outcome: outcomeOf(held) };
+    return { decision: held, outcome: outcomeOf(held, config) };
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { decision, outcome: { kind: 'sessions_ended' } };
@@ -125,9 +129,9 @@ async function endSessions(
     const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
     if (gated.action !== 'end_sessions') {
       await deps.resets.releaseReset(userId, entry.id);
-      return { decision: gated, outcome: outcomeOf(gated) };
+      return { decision: gated, outcome: outcomeOf(gated, config) };
     }
-    await deps.slack.resetSessions(userId);
+    await deps.slack.resetSessions(userId, decision.scope);
   } catch (error) {
     // Not done (or not known to be): give back the budget and the reservation, so this entry's
     // retry or the person's next anomaly can act.
@@ -145,7 +149,7 @@ function userIdOf(entry: AnomalyEntry): string | undefined {
   return entry.entity.kind === 'user' ? entry.entity.userId : undefined;
 }
 
-function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: false; entryId?: string; issues: string[] } {
+function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: true; event: SessionEvent } | { ok: false; entryId?: string; issues: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -154,7 +158,55 @@ function parseMessage(body: string): { ok: true; entry: AnomalyEntry } | { ok: f
   }
   const message = anomalyMessageSchema.safeParse(json);
   if (!message.success) return { ok: false, issues: formatIssues(message.error).map((i) => `message.${i}`) };
+  if (isSessionEventAction((message.data.entry as { action?: unknown } | null)?.action)) return parseSessionEvent(message.data.entry);
   return parseAuditEntry(message.data.entry);
+}
+
+/**
+ * Coexistence with Slack's built-in responder: an entry saying someone else signed a person out
+ * is recorded as their last reset (so the cooldown holds our next one back, naming who did it);
+ * a change of the built-in feature's settings is recorded and told to the security admins.
+ */
+async function recordSessionEvent(event: SessionEvent, deps: RespondDeps): Promise<RespondOutcome> {
+  const config = await deps.config.load();
+  const claim = await deps.decisions.claimEntry(event.id, deps.leaseMs ?? 120_000);
+  if (!claim.claimed) {
+    await finishNotification(deps, claim.existing);
+    return { kind: 'duplicate', entryId: event.id, outcome: claim.existing.outcome };
+  }
+  try {
+    const { reset, notification } = reportSessionEvent(event);
+    if (reset) await deps.resets.recordExternalReset(reset.userId, reset.at, reset.by, event.id, config.safety.cooldownMinutes);
+    const job: NotificationJob | undefined = notification && {
+      entryId: event.id,
+      type: notification,
+      occurredAt: event.dateCreate,
+      events: [],
+      otherReasons: [],
+      context: {},
+      settingsChange: { ...(event.actorId ? { actorId: event.actorId } : {}), ...(event.details ? { details: event.details } : {}) },
+      response: { outcome: 'recorded', ...(config.safety.dryRun ? { dryRun: true as const } : {}) },
+    };
+    const record = await deps.decisions.completeDecision({
+      entryId: event.id,
+      ...(event.userId ? { userId: event.userId } : {}),
+      entityType: event.userId ? 'user' : 'other',
+      occurredAt: event.dateCreate,
+      decision: 'recorded',
+      reason: event.action,
+      outcome: reset ? `reset_by:${reset.by}` : 'recorded',
+      ...(event.actorId ? { detail: `actor ${event.actorId}` } : {}),
+      notification: notification ?? 'none',
+      notificationQueued: false,
+      notificationJob: job as Record<string, unknown> | undefined,
+    });
+    await finishNotification(deps, record);
+    deps.logger?.info('Audit entry recorded', { action: event.action, userId: event.userId, resetBy: reset?.by });
+    return { kind: 'recorded', entryId: event.id, action: event.action, ...(notification ? { notification } : {}) };
+  } catch (error) {
+    await deps.decisions.releaseEntry(event.id).catch(() => undefined);
+    throw asRetry(error);
+  }
 }
 
 async function recordRejected(deps: RespondDeps, entryId: string, issues: string[]): Promise<RespondOutcome> {
@@ -199,13 +251,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
 }
 
 function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
-  const user = entry.entity.kind === 'user' ? entry.entity : undefined;
-  const { sessionId: _sessionId, ...context } = entry.context;
+  const { entity } = entry;
+  const { sessionId: _sessionId, asn: _asn, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
-    user: { id: user?.userId ?? '', name: user?.name, email: user?.email },
+    // Only people's and apps' anomalies are ever told (decide ignores every other entity).
+    ...(entity.kind === 'user' ? { user: { id: entity.userId, name: entity.name, email: entity.email } } : {}),
+    ...(entity.kind === 'app' ? { app: { id: entity.appId, name: entity.name } } : {}),
     // The events that decided the outcome first: they name the notification.
     events: decision.action === 'end_sessions' ? [...new Set([...decision.triggeringEvents, ...decision.events])] : decision.events,
     otherReasons: decision.otherReasons,

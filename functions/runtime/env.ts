@@ -22,6 +22,8 @@ export const pollerEnvSchema = z.object({
   ...common,
   /** The org owner's audit-logs token (auditlogs:read). */
   SLACK_AUDIT_TOKEN_SECRET_ID: z.string().min(1),
+  /** The admin token: Slack's anomaly allow-list (trustedNetworks.syncToSlack). */
+  SLACK_ADMIN_TOKEN_SECRET_ID: z.string().min(1),
   ANOMALIES_QUEUE_URL: z.string().min(1),
   /** Audit Logs API base, e.g. https://api.slack.com/audit/v1/ */
   SLACK_AUDIT_API_URL: z.url().default('https://api.slack.com/audit/v1/'),

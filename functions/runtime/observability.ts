@@ -31,4 +31,6 @@ export const METRIC = {
   slackAuthFailures: 'SlackAuthFailures',
   notificationsSent: 'NotificationsSent',
   notificationFailures: 'NotificationFailures',
+  allowListDrift: 'AllowListDrift',
+  allowListSyncFailures: 'AllowListSyncFailures',
 } as const;

@@ -89,6 +89,16 @@ export class Monitoring extends Construct {
       description: 'The response configuration in the config table is invalid, so no sessions are being ended. The respond log names the field.',
     });
 
+    this.alarm('AllowListDrift', {
+      metric: customMetric(METRIC.allowListDrift, props.poller.serviceName, cloudwatch.Stats.SUM),
+      description:
+        'Slack\u2019s anomaly allow-list was changed in Slack, not in the trustedNetworks config item (syncToSlack). The poller wrote the configured list back; its log shows what was found.',
+    });
+    this.alarm('AllowListSyncFailures', {
+      metric: customMetric(METRIC.allowListSyncFailures, props.poller.serviceName, cloudwatch.Stats.SUM),
+      description: 'The poller could not keep Slack\u2019s anomaly allow-list equal to trustedNetworks (syncToSlack): its log names the error (often the admin token lacks the `admin` scope).',
+    });
+
     for (const fn of functions) {
       this.alarm(`${fn.node.id}SlackAuthFailures`, {
         metric: customMetric(METRIC.slackAuthFailures, fn.serviceName, cloudwatch.Stats.SUM),

@@ -1,3 +1,4 @@
+import { POLLED_ACTIONS } from '../../functions/domain/audit-entry';
 import { parseAuditEntry } from '../../functions/domain/audit-entry';
 import { AuditLogsClient } from '../../functions/adapters/slack/audit-logs-client';
 import { startSlackSimulator, type SlackSimulator } from '../../tools/local/slack-simulator';
@@ -77,7 +78,7 @@ describe('AuditLogsClient reads Slack\'s published GET audit/v1/logs answers', (
     const page = await client.fetchAnomalies(query);
     expect(page.entries).toEqual(body.entries);
     expect(page.nextCursor).toBeUndefined();
-    expect(new URL(urls[0]).searchParams.get('action')).toBe('anomaly');
+    expect(new URL(urls[0]).searchParams.get('action')).toBe(POLLED_ACTIONS.join(','));
   });
 
   it('reads the empty next_cursor of java-slack-sdk\'s response_metadata shape as "last page"', async () => {

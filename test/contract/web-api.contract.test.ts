@@ -287,6 +287,49 @@ describe('SlackWebApi parses Slack\'s published example responses', () => {
     });
   });
 
+  describe('admin.users.session.invalidate → resetSessions of one session', () => {
+    it('accepts Slack\'s success example, sending user_id and the session id as an integer (the reference\'s type)', async () => {
+      slack.answer('admin.users.session.invalidate', successOf('admin.users.session.invalidate'));
+      await expect(api().resetSessions('W012A3CDE', { kind: 'session', sessionId: '847288190092' })).resolves.toBeUndefined();
+      const params = slack.calls('admin.users.session.invalidate')[0].params;
+      expect({ user_id: params.user_id, session_id: params.session_id, team_id: params.team_id }).toEqual({ user_id: 'W012A3CDE', session_id: '847288190092', team_id: undefined });
+      expect(fixture(F('admin.users.session.invalidate')).documented_errors).toEqual(expect.arrayContaining(['session_not_found', 'cannot_invalidate_primary_owner']));
+    });
+
+    it('sends web_only / mobile_only on admin.users.session.reset for the web and mobile scopes', async () => {
+      slack.answer('admin.users.session.reset', successOf('admin.users.session.resetBulk'));
+      await api().resetSessions('W012A3CDE', { kind: 'web' });
+      await api().resetSessions('W012A3CDE', { kind: 'mobile' });
+      await api().resetSessions('W012A3CDE');
+      expect(slack.calls('admin.users.session.reset').map((c) => [c.params.web_only, c.params.mobile_only])).toEqual([
+        ['true', undefined],
+        [undefined, 'true'],
+        [undefined, undefined],
+      ]);
+    });
+  });
+
+  describe('admin.audit.anomaly.allow.* → anomalyAllowList / setAnomalyAllowList', () => {
+    it('reads Slack\'s getItem example: trusted_cidr strings, trusted_asn numbers', async () => {
+      slack.answer('admin.audit.anomaly.allow.getItem', successOf('admin.audit.anomaly.allow.getItem'));
+      await expect(api().anomalyAllowList()).resolves.toEqual({ cidrs: ['8.8.8.8/24', '8.8.4.4/22'], asns: [34245, 8530] });
+    });
+
+    it('never reads a list it cannot understand as empty (it would then be overwritten)', async () => {
+      slack.answer('admin.audit.anomaly.allow.getItem', { ok: true, trusted_cidr: 'all', trusted_asn: [] });
+      expect((await rejection(api().anomalyAllowList())).code).toBe('malformed_response');
+    });
+
+    it('writes the whole list with the reference\'s argument names (trusted_cidr, trusted_asns)', async () => {
+      const published = fixture(F('admin.audit.anomaly.allow.updateItem')) as Json;
+      expect(Object.keys(published.arguments).sort()).toEqual(['trusted_asns', 'trusted_cidr']);
+      slack.answer('admin.audit.anomaly.allow.updateItem', successOf('admin.audit.anomaly.allow.updateItem'));
+      await api().setAnomalyAllowList({ cidrs: ['198.51.100.0/24'], asns: [64500] });
+      const params = slack.calls('admin.audit.anomaly.allow.updateItem')[0].params;
+      expect({ trusted_cidr: JSON.parse(params.trusted_cidr), trusted_asns: JSON.parse(params.trusted_asns) }).toEqual({ trusted_cidr: ['198.51.100.0/24'], trusted_asns: [64500] });
+    });
+  });
+
   describe('Slack\'s published error examples become a SlackError with that code', () => {
     /** Which of our calls reads each method (and the method the fake answers it on). */
     const calls: Record<string, { answerOn?: string; run: (a: SlackWebApi) => Promise<unknown> }> = {
@@ -369,7 +412,28 @@ describe('the simulator answers with the shape of Slack\'s examples', () => {
     await call('conversations.open', 'conversations.open', { users: SOFIA }, bot);
     await call('conversations.open again', 'conversations.open', { users: SOFIA }, bot);
     await call('chat.postMessage', 'chat.postMessage', { channel: ALERTS_CHANNEL, text: 'contract test' }, bot);
+    // One of Sofia's live sessions (her audit entry names it), ended before the reset ends them all.
+    await call('admin.users.session.invalidate', 'admin.users.session.invalidate', { user_id: SOFIA, session_id: sim.state().sessions[SOFIA][0] });
     await call('admin.users.session.reset', 'admin.users.session.reset', { user_id: SOFIA });
+    await call('admin.audit.anomaly.allow.updateItem', 'admin.audit.anomaly.allow.updateItem', { trusted_cidr: ['198.51.100.0/24'], trusted_asns: [64500] });
+    await call('admin.audit.anomaly.allow.getItem', 'admin.audit.anomaly.allow.getItem', {});
+  });
+
+  it('admin.audit.anomaly.allow.getItem answers with the list written, as Slack\'s example spells it', () => {
+    expect(answers['admin.audit.anomaly.allow.getItem']).toEqual({ ok: true, trusted_cidr: ['198.51.100.0/24'], trusted_asn: [64500] });
+  });
+
+  it('admin.audit.anomaly.allow.updateItem refuses what is not an IPv4 CIDR (the reference: IPv4 only) with a documented error', async () => {
+    const res = await rawApi(sim, 'admin.audit.anomaly.allow.updateItem', { trusted_cidr: ['2001:db8::/32'], trusted_asns: [] });
+    expect(res.body).toEqual({ ok: false, error: 'invalid_field_or_data' });
+    expect(fixture(F('admin.audit.anomaly.allow.updateItem')).documented_errors).toContain('invalid_field_or_data');
+  });
+
+  it('admin.users.session.invalidate refuses a session id that is not an integer, and an unknown one with a documented error', async () => {
+    expect((await rawApi(sim, 'admin.users.session.invalidate', { user_id: SOFIA, session_id: 'web-1' })).body).toMatchObject({ ok: false, error: 'invalid_arguments' });
+    const unknown = await rawApi(sim, 'admin.users.session.invalidate', { user_id: SOFIA, session_id: '12345' });
+    expect(unknown.body).toEqual({ ok: false, error: 'session_not_found' });
+    expect(fixture(F('admin.users.session.invalidate')).documented_errors).toContain('session_not_found');
   });
   afterAll(() => sim?.stop());
 
@@ -404,6 +468,9 @@ describe('the simulator answers with the shape of Slack\'s examples', () => {
     ['chat.postMessage', 'chat.postMessage'],
     // reset publishes no body; its sibling resetBulk's success is {ok:true}.
     ['admin.users.session.reset', 'admin.users.session.resetBulk'],
+    ['admin.users.session.invalidate', 'admin.users.session.invalidate'],
+    ['admin.audit.anomaly.allow.updateItem', 'admin.audit.anomaly.allow.updateItem'],
+    ['admin.audit.anomaly.allow.getItem', 'admin.audit.anomaly.allow.getItem'],
   ];
 
   it.each(Object.entries(TYPED_TOP_LEVEL))('the %s whitelist only names keys of its @slack/web-api type', (_method, { type, keys }) => {

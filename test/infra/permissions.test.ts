@@ -24,6 +24,8 @@ const LEDGER_ITEMS = [
   'dynamodb:UpdateItem',
 ];
 const SECRET_READ = ['secretsmanager:GetSecretValue'];
+/** The config editor policy (people, through the console): the key as DynamoDB asks for it. */
+const EDITOR_KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 const QUEUE_SEND = ['sqs:SendMessage'];
 const QUEUE_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -123,11 +125,14 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
 
 // No function lists the ledger or reads its GSIs (they are for operators): item access only, to
 // its own records (keys.ts LEDGER_RECORDS); decryption only through the services that hold data.
-test('poller: its log group, its own ledger records, the audit token, and sending to the anomalies queue — nothing else', () => {
+test('poller: its log group, its own ledger records, scanning the config (trusted networks to sync), the audit and admin tokens, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
-    [when('ledger table', ownRecords('poller', 'seen#*'))]: LEDGER_ITEMS,
+    'config table': ['dynamodb:Scan'],
+    [when('ledger table', ownRecords('allow-list', 'poller', 'seen#*'))]: LEDGER_ITEMS,
+    // The admin token keeps Slack's anomaly allow-list in sync (trustedNetworks.syncToSlack).
     'audit token': SECRET_READ,
+    'admin token': SECRET_READ,
     [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
     [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
     'anomalies queue': QUEUE_SEND,
@@ -173,7 +178,8 @@ describe('what each role cannot do', () => {
         .map(([name]) => name);
     expect({ audit: readers('audit'), admin: readers('admin'), directory: readers('directory'), bot: readers('bot') }).toEqual({
       audit: ['poller'],
-      admin: ['respond'],
+      // respond ends sessions with it; the poller writes Slack's anomaly allow-list with it.
+      admin: ['poller', 'respond'],
       // notify renders attacker-influenced text: it holds neither the org owner's audit token nor the token that ends sessions.
       directory: ['notify'],
       bot: ['notify'],
@@ -226,4 +232,57 @@ test('no other role or policy in the stateless stack', () => {
   const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify].map((fn) => logicalId(fn.role));
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
+});
+
+describe('the config editor policy (for the security team)', () => {
+  const stateful = Template.fromStack(built.stateful).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const policy = stateful[logicalId(built.stateful.configEditorPolicy)];
+
+  test('is a managed policy attached to nobody by the stack (the security team attaches it)', () => {
+    expect(policy.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect(policy.Properties.Roles ?? policy.Properties.Groups ?? policy.Properties.Users).toBeUndefined();
+  });
+
+  test('edits the config table\u2019s items, uses the key only through DynamoDB, and can find the table — nothing else', () => {
+    const statements = (policy.Properties.PolicyDocument.Statement as Record<string, any>[]).map((statement) => ({
+      sid: statement.Sid,
+      effect: statement.Effect,
+      actions: [statement.Action].flat().sort(),
+      resource: statement.Resource === '*' ? '*' : targetOf(statement.Resource),
+      condition: statement.Condition,
+    }));
+    expect(statements).toEqual([
+      {
+        sid: 'EditResponseConfiguration',
+        effect: 'Allow',
+        actions: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        resource: 'config table',
+        condition: undefined,
+      },
+      {
+        sid: 'UseTheKeyThroughDynamoDBOnly',
+        effect: 'Allow',
+        actions: EDITOR_KEY_USE,
+        resource: 'key',
+        condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+      { sid: 'FindTheTableInTheConsole', effect: 'Allow', actions: ['dynamodb:ListTables'], resource: '*', condition: undefined },
+    ]);
+  });
+
+  test('is a stack output, next to the config table\u2019s name', () => {
+    const outputs = Template.fromStack(built.stateful).toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ConfigEditorPolicyArn.Value).toEqual({ Ref: logicalId(built.stateful.configEditorPolicy) });
+  });
 });

@@ -352,6 +352,12 @@ describe('alarms', () => {
     ]);
   });
 
+  test.each([METRIC.allowListDrift, METRIC.allowListSyncFailures])('%s of Slack\u2019s anomaly allow-list, seen by the poller', (metric) => {
+    expect(customAlarm(metric, 'poll-audit-logs')).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching' }),
+    ]);
+  });
+
   test.each(Object.values(FUNCTIONS).map((fn) => fn.serviceName))('Slack auth failures in %s', (service) => {
     expect(customAlarm(METRIC.slackAuthFailures, service)).toEqual([
       expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 }),

@@ -116,8 +116,8 @@ describe('fault injection: the pipeline under 429s, 5xx, slow responses and drop
     const report = checkIntegrity(facts, { entryIds: entries.map((e) => e.id), excludedUserIds: EXCLUDED, cooldownMinutes: 30 });
     expect(integrityFailures(report)).toEqual([]);
     expect(report.lostEntryIds).toEqual([]);
-    // The primary owner is never reset (protected); the Slack Connect person is told, not acted on.
-    expect(report.outcomes).toEqual({ sessions_ended: 7, notified: 5, ignored: 2, protected: 1 });
+    // The primary owner is never reset (protected); the Slack Connect person and the app's anomaly are told, not acted on.
+    expect(report.outcomes).toEqual({ sessions_ended: 7, notified: 6, ignored: 1, protected: 1 });
 
     // Each person whose entry ends sessions was reset exactly once, though many requests failed first.
     const ended = ['ana', 'ben', 'cara', 'dan', 'eve', 'fay', 'leo'].map(userId);
@@ -129,8 +129,9 @@ describe('fault injection: the pipeline under 429s, 5xx, slow responses and drop
     for (const user of EXCLUDED) expect(state.resetRequests[user]).toBeUndefined();
 
     // Notifications: 7 × sessions_ended (5 emails, 5 Slack), 6 × not acted on (2, 3): the four held
-    // by rules and exclusions, the protected primary owner and the Slack Connect person.
-    expect(facts.emails).toHaveLength(7 * 5 + 6 * 2);
+    // by rules and exclusions, the protected primary owner and the Slack Connect person; and the
+    // app's anomaly (app_anomaly: the two security admins by email, the default).
+    expect(facts.emails).toHaveLength(7 * 5 + 6 * 2 + 2);
     expect(facts.messages).toHaveLength(7 * 5 + 6 * 3);
     expect(facts.emails.every((e) => entryIdOfEmail(e) !== undefined)).toBe(true);
     expect(facts.messages.every((m) => entryIdOfMessage(m) !== undefined)).toBe(true);

@@ -10,13 +10,14 @@ beforeAll(async () => {
   table = (await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix: `history-${Date.now().toString(36)}` })).tables.ledger;
   let now = Date.parse('2026-11-20T09:00:00Z');
   const ledger = new DecisionLog(clients.documents, table, 400, () => (now += 60_000));
-  const decide = async (entryId: string, userId: string, outcome: string, events: string[]) => {
+  const decide = async (entryId: string, userId: string, outcome: string, events: string[], response?: Record<string, unknown>) => {
     await ledger.claimEntry(entryId, 60_000);
-    await ledger.completeDecision({ entryId, userId, events, decision: 'end_sessions', reason: 'rule_end_sessions', outcome, notification: 'none' });
+    await ledger.completeDecision({ entryId, userId, events, decision: 'end_sessions', reason: 'rule_end_sessions', outcome, notification: 'none', ...(response ? { response } : {}) });
   };
   await decide('h-1', 'W0ANAXXX01', 'sessions_ended', ['tor']);
   await decide('h-2', 'W0BENXXX01', 'failed:cannot_reset_primary_owner', ['tor']);
-  await decide('h-3', 'W0ANAXXX01', 'sessions_ended', ['unexpected_scraping']);
+  await decide('h-3', 'W0ANAXXX01', 'sessions_ended', ['unexpected_scraping'], { outcome: 'sessions_ended', scope: 'all', scopeFallback: 'no_session_id' });
+  await decide('h-4', 'W0CARXXX01', 'dry_run', ['tor'], { outcome: 'dry_run', scope: 'web', dryRun: true });
 });
 afterAll(() => clients.destroy());
 
@@ -40,8 +41,11 @@ describe('npm run history (the response log)', () => {
     const { code, lines } = await run('--day', '2026-11-20');
     expect(code).toBe(0);
     expect(lines[0]).toMatch(/^decided at\s+user\s+reasons\s+decision\s+outcome\s+audit entry$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['W0ANAXXX01', 'W0BENXXX01', 'W0ANAXXX01']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['W0ANAXXX01', 'W0BENXXX01', 'W0ANAXXX01', 'W0CARXXX01']);
     expect(lines[2]).toContain('failed:cannot_reset_primary_owner');
+    // Which sessions, and a dry run, are on the line too.
+    expect(lines[3]).toContain('sessions_ended [scope all (no_session_id)]');
+    expect(lines[4]).toContain('dry_run [scope web] [dry run]');
   });
 
   it('refuses a query without exactly one of --user and --day', async () => {

@@ -63,8 +63,9 @@ describe('local pipeline, real handlers end to end', () => {
     expect(summary.errors).toEqual([]);
     expect(summary.sessionsEnded).toEqual(sorted([userId('ana'), userId('ben')]));
     expect(sorted(pipeline.simulator!.state().resets.map((r) => r.userId))).toEqual(sorted([userId('ana'), userId('ben')]));
-    // The Slack Connect person is not acted on but the security admins are told (anomaly_not_acted_on).
-    expect(summary.outcomes).toEqual({ sessions_ended: 2, ignored: 7, notified: 1 });
+    // The Slack Connect person is not acted on but the security admins are told (anomaly_not_acted_on);
+    // so is the app's anomaly (app_anomaly), never acted on.
+    expect(summary.outcomes).toEqual({ sessions_ended: 2, ignored: 6, notified: 2 });
     // The user is emailed; the primary owner and both security admins are emailed (defaults); nothing on Slack.
     expect(sorted(summary.emails.map((e) => e.to))).toEqual(
       sorted([
@@ -72,6 +73,7 @@ describe('local pipeline, real handlers end to end', () => {
         'ben@testco.example',
         ...['olga', 'sam', 'sue'].flatMap((n) => [`${n}@testco.example`, `${n}@testco.example`]),
         ...['sam', 'sue'].map((n) => `${n}@testco.example`),
+        ...['sam', 'sue'].map((n) => `${n}@testco.example`), // the app anomaly
       ]),
     );
     expect(summary.slackMessages).toEqual([]);

@@ -1,3 +1,4 @@
+import { MORE_EVENT_NAMES } from '../../functions/domain/anomaly-catalogue';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,12 +40,14 @@ describe('npm run seed', () => {
       [
         'event#excessive_downloads', 'event#session_fingerprint', 'event#spoofed_user_agent', 'event#tor', 'event#unexpected_api_call_volume',
         'event#unexpected_scraping', 'event#unexpected_user_agent', 'exclusions', 'notify#action_failed', 'notify#affected_user',
-        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'safety', 'manifest',
+        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'notify#app_anomaly', 'notify#anomaly_response_changed', 'safety', 'trustedNetworks', 'manifest',
+        ...MORE_EVENT_NAMES.map((event) => `event#${event}`),
       ].sort(),
     );
     // The manifest says every item is there on purpose: deleting one in the console fails safe.
-    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(13);
-    expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', excludedUsers: [], excludedGroups: [] });
+    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(13 + MORE_EVENT_NAMES.length + 3);
+    expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: [] });
+    expect(written.find((i) => i.id === 'safety')).toMatchObject({ dryRun: false });
     await expect(new DynamoConfigSource(clients.documents, table).load()).resolves.toEqual(defaultConfig());
   });
 

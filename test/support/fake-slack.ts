@@ -1,5 +1,8 @@
 import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
 import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
+import type { ResetScope } from '../../functions/domain/decision/decide';
+import type { AllowList } from '../../functions/domain/allow-list';
+import { parseCidr } from '../../functions/domain/networks';
 
 export const FAKE_ORG_ID = 'E0ORG00001';
 export const FAKE_WORKSPACE_ID = 'T0FAKEWS01';
@@ -19,7 +22,15 @@ export function platformError(code: string, token: TokenName, method: string): S
  * shared contract in test/support/slack-contract.ts holds it to SlackWebApi on the simulator.
  */
 export class FakeSlack implements SlackApi {
+  /** Whose sessions were ended (any scope), in order. */
   readonly resets: string[] = [];
+  /** Each accepted reset with its scope. */
+  readonly resetScopes: { userId: string; scope: ResetScope }[] = [];
+  /** Slack's anomaly allow-list (admin.audit.anomaly.allow.*), and every list written to it. */
+  allowList: AllowList = { cidrs: [], asns: [] };
+  readonly allowListWrites: AllowList[] = [];
+  /** Live session ids per user: admin.users.session.invalidate ends one, and refuses an unknown one. */
+  sessions = new Map<string, Set<string>>();
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   readonly calls: Record<string, number> = {};
   /**
@@ -78,15 +89,38 @@ export class FakeSlack implements SlackApi {
     return user.isStranger || user.enterpriseId !== this.org.enterpriseId;
   }
 
-  async resetSessions(userId: string): Promise<void> {
+  async resetSessions(userId: string, scope: ResetScope = { kind: 'all' }): Promise<void> {
     this.count('resetSessions');
     const user = this.lookup(userId);
-    const refuse = (code: string) => platformError(code, 'admin', 'admin.users.session.reset');
+    const one = scope.kind === 'session';
+    const refuse = (code: string) => platformError(code, 'admin', one ? 'admin.users.session.invalidate' : 'admin.users.session.reset');
     if (!user || this.isExternal(user)) throw refuse('user_not_found');
     // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
-    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) throw refuse('cannot_reset_primary_owner');
-    if (user.isBot) throw refuse('cannot_reset_bot');
+    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) throw refuse(one ? 'cannot_invalidate_primary_owner' : 'cannot_reset_primary_owner');
+    if (one) {
+      // A bot signs in to no session; an id Slack does not know is session_not_found (as the simulator answers).
+      if (user.isBot || !this.sessions.get(userId)?.has(scope.sessionId)) throw refuse('session_not_found');
+      this.sessions.get(userId)!.delete(scope.sessionId);
+    } else if (user.isBot) {
+      throw refuse('cannot_reset_bot');
+    }
     this.resets.push(userId);
+    this.resetScopes.push({ userId, scope });
+  }
+  async anomalyAllowList(): Promise<AllowList> {
+    this.count('anomalyAllowList');
+    return { cidrs: [...this.allowList.cidrs], asns: [...this.allowList.asns] };
+  }
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    this.count('setAnomalyAllowList');
+    // IPv4 CIDRs only, per the reference (as the simulator refuses anything else).
+    const ipv4 = (text: string) => {
+      const parsed = parseCidr(text);
+      return parsed.ok && parsed.cidr.version === 4;
+    };
+    if (!list.cidrs.every(ipv4)) throw platformError('invalid_field_or_data', 'admin', 'admin.audit.anomaly.allow.updateItem');
+    this.allowList = { cidrs: [...list.cidrs], asns: [...list.asns] };
+    this.allowListWrites.push(this.allowList);
   }
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     this.count('getUser');

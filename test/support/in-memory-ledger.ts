@@ -1,4 +1,5 @@
 import { LeaseHeldError } from '../../functions/domain/errors';
+import type { ResetBy } from '../../functions/domain/audit-entry';
 import type { ClaimResult, DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import type { Checkpoint } from '../../functions/adapters/dynamodb/poll-state';
 import type { ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
@@ -24,7 +25,7 @@ export class InMemoryLedger {
   /** Users → when their sessions were last ended (epoch ms). */
   readonly resets = new Map<string, number>();
   /** Reset reservations (loop protection): user → the entry holding it, when, whether it went through, and the TTL. */
-  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean; expiresAt: number; budgetAt?: number }>();
+  readonly resetSlots = new Map<string, { entryId: string; at: number; done: boolean; expiresAt: number; budgetAt?: number; by?: ResetBy }>();
   /** The circuit breaker's window item: the times of the units taken (epoch ms), its version and TTL. */
   budget?: { units: number[]; version: number; expiresAt: number };
   checkpointWrites: Checkpoint[] = [];
@@ -115,7 +116,12 @@ export class InMemoryLedger {
       return { claimed: true, alreadyReset: false };
     }
     if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done, ...(held.budgetAt !== undefined ? { budgetTaken: true } : {}) };
-    return { claimed: false, lastResetAt: held.at, entryId: held.entryId, checkedAt: this.now() };
+    return { claimed: false, lastResetAt: held.at, entryId: held.entryId, ...(held.by ? { lastResetBy: held.by } : {}), checkedAt: this.now() };
+  }
+  async recordExternalReset(userId: string, at: number, by: ResetBy, entryId: string, cooldownMinutes: number): Promise<void> {
+    const held = this.resetSlots.get(userId);
+    if (held && !(held.at < at && held.done)) return;
+    this.resetSlots.set(userId, { entryId, at, done: true, by, expiresAt: expiresAfter(at, Math.max(60, cooldownMinutes * 60)) });
   }
   async markResetDone(userId: string, entryId: string, cooldownMinutes: number): Promise<void> {
     const held = this.resetSlots.get(userId);
@@ -166,7 +172,17 @@ export class InMemoryLedger {
     }
     if (kind === 'user#' && key.sk === 'last-reset') {
       const slot = this.resetSlots.get(id);
-      return slot && item({ entryId: slot.entryId, at: slot.at, expiresAt: slot.expiresAt, ...(slot.done ? { done: true } : {}), ...(slot.budgetAt !== undefined ? { budgetAt: slot.budgetAt } : {}) });
+      return (
+        slot &&
+        item({
+          entryId: slot.entryId,
+          at: slot.at,
+          expiresAt: slot.expiresAt,
+          ...(slot.done ? { done: true } : {}),
+          ...(slot.budgetAt !== undefined ? { budgetAt: slot.budgetAt } : {}),
+          ...(slot.by ? { by: slot.by } : {}),
+        })
+      );
     }
     if (key.pk === LEDGER_KEYS.breaker().pk && key.sk === LEDGER_KEYS.breaker().sk) return this.budget && item({ ...this.budget });
     return undefined;

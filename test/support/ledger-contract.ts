@@ -12,7 +12,7 @@ export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
 export type LedgerMethods = Partial<
   Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen' | 'acquireLease' | 'releaseLease'> &
     Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'> &
-    Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget'> &
+    Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'> &
     Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
 >;
 
@@ -169,6 +169,36 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         const other = id('W0RES');
         await l.claimReset(other, 'r-0', 0);
         expect(await t.stored(LEDGER_KEYS.lastReset(other))).toMatchObject({ expiresAt: seconds(T0) + 60 });
+      });
+
+      it('records a reset someone else did (Slack\u2019s built-in response, an admin): it holds our next one back and says who', async () => {
+        const user = id('W0EXT');
+        await l.recordExternalReset!(user, T0 - 60_000, 'slack_anomaly_response', 'slack-entry-1', 30);
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toEqual({
+          ...LEDGER_KEYS.lastReset(user),
+          entryId: 'slack-entry-1',
+          at: T0 - 60_000,
+          done: true,
+          by: 'slack_anomaly_response',
+          expiresAt: seconds(T0 - 60_000) + 30 * 60,
+        });
+        await expect(l.claimReset(user, 'r-1', 30)).resolves.toEqual({
+          claimed: false,
+          lastResetAt: T0 - 60_000,
+          entryId: 'slack-entry-1',
+          lastResetBy: 'slack_anomaly_response',
+          checkedAt: T0,
+        });
+        // An older one never replaces it; a later one does.
+        await l.recordExternalReset!(user, T0 - 120_000, 'admin', 'admin-entry-0', 30);
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'slack-entry-1' });
+        await l.recordExternalReset!(user, T0 - 30_000, 'admin', 'admin-entry-2', 30);
+        expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ entryId: 'admin-entry-2', by: 'admin' });
+        // Nor does it replace a reservation of ours still in flight.
+        const ours = id('W0EXT');
+        await l.claimReset(ours, 'r-9', 30);
+        await l.recordExternalReset!(ours, T0 + 1, 'admin', 'admin-entry-3', 30);
+        expect(await t.stored(LEDGER_KEYS.lastReset(ours))).toMatchObject({ entryId: 'r-9' });
       });
 
       it('tells the same entry whether its reset went through (alreadyReset), refuses others within the cooldown, and frees after it', async () => {

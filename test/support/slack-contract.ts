@@ -14,9 +14,9 @@ export const CONTRACT_ORG = {
   workspace: { id: 'T0CONTRWS01', name: 'Contract WS', domain: 'contract-ws' },
   otherOrg: 'E0OTHERORG1',
   users: {
-    owner: { id: 'W0OWNER0001', name: 'olga', real_name: 'Olga Owner', email: 'olga@contract.example', is_primary_owner: true, is_owner: true, is_admin: true },
+    owner: { id: 'W0OWNER0001', name: 'olga', real_name: 'Olga Owner', email: 'olga@contract.example', is_primary_owner: true, is_owner: true, is_admin: true, sessions: ['1001'] },
     admin: { id: 'W0ADMIN0001', name: 'adam', real_name: 'Adam Admin', email: 'adam@contract.example', is_admin: true, roles: ['security_admin'] },
-    ana: { id: 'W0ANA000001', name: 'ana', real_name: 'Ana Silva', email: 'ana@contract.example' },
+    ana: { id: 'W0ANA000001', name: 'ana', real_name: 'Ana Silva', email: 'ana@contract.example', sessions: ['847288190092'] },
     gone: { id: 'W0GONE00001', name: 'gone', real_name: 'Gone Person', email: 'gone@contract.example', deleted: true },
     bot: { id: 'W0BOT000001', name: 'helperbot', real_name: 'Helper Bot', is_bot: true },
     ext: { id: 'W0EXT000001', name: 'eve', real_name: 'Eve External', email: 'eve@partner.example', external: true, enterprise_id: 'E0OTHERORG1', enterprise_name: 'Partner' },
@@ -37,7 +37,7 @@ export function contractScenario(installedBy: string): ScenarioInput {
     org: {
       enterprise,
       workspaces: [workspace],
-      users: people.map(({ ...p }) => ({ ...p, roles: 'roles' in p ? [...p.roles] : [] })),
+      users: people.map(({ ...p }) => ({ ...p, roles: 'roles' in p ? [...p.roles] : [], sessions: 'sessions' in p ? [...p.sessions] : [] })),
       usergroups: [
         { id: groups.orgWide, name: 'Org wide', handle: 'org-wide', users: [U.ana.id, U.gone.id] },
         { id: groups.workspace, team_id: workspace.id, name: 'WS group', handle: 'ws-group', users: [U.admin.id] },
@@ -75,7 +75,10 @@ export function supportFake(installedBy: string): FakeSlack {
   const fake = new FakeSlack();
   const { enterprise, workspace, groups, channels } = CONTRACT_ORG;
   fake.org = { enterpriseId: enterprise.id, teamIds: new Set([enterprise.id, workspace.id]) };
-  for (const p of people) fake.users.set(p.id, directoryUser(p));
+  for (const p of people) {
+    fake.users.set(p.id, directoryUser(p));
+    if ('sessions' in p) fake.sessions.set(p.id, new Set(p.sessions));
+  }
   fake.primaryOwnerId = U.owner.id;
   fake.installedBy = installedBy;
   fake.securityAdmins = [U.admin.id];
@@ -107,6 +110,9 @@ export async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
 
 const refused = (code: string, token: 'admin' | 'bot', method: string, kind = 'permanent'): Outcome => ({ error: { code, kind, token, method } });
 const resetRefused = (code: string) => refused(code, 'admin', 'admin.users.session.reset');
+const invalidateRefused = (code: string) => refused(code, 'admin', 'admin.users.session.invalidate');
+/** The session the contract org's Ana is signed in with. */
+export const ANA_SESSION = '847288190092';
 const dmRefused = (code: string) => refused(code, 'bot', 'conversations.open');
 const postRefused = (code: string) => refused(code, 'bot', 'chat.postMessage');
 const groupRefused = (code: string) => refused(code, 'admin', 'usergroups.users.list');
@@ -139,6 +145,40 @@ export const SLACK_CONTRACT_CASES: SlackContractCase[] = [
     expected: resetRefused('cannot_reset_primary_owner'),
   },
   { name: 'resetSessions of the primary owner with the primary owner\u2019s own tokens succeeds', uses: ['resetSessions'], installedBy: 'owner', call: (a) => a.resetSessions(U.owner.id), expected: { ok: undefined } },
+
+  // Scope: web_only / mobile_only on admin.users.session.reset; one session with admin.users.session.invalidate
+  { name: 'resetSessions web only succeeds', uses: ['resetSessions'], installedBy: 'admin', call: (a) => a.resetSessions(U.ana.id, { kind: 'web' }), expected: { ok: undefined } },
+  { name: 'resetSessions mobile only succeeds', uses: ['resetSessions'], installedBy: 'admin', call: (a) => a.resetSessions(U.ana.id, { kind: 'mobile' }), expected: { ok: undefined } },
+  { name: 'resetSessions mobile only of a bot → cannot_reset_bot', uses: ['resetSessions'], installedBy: 'admin', call: (a) => a.resetSessions(U.bot.id, { kind: 'mobile' }), expected: resetRefused('cannot_reset_bot') },
+  {
+    name: 'resetSessions of one known session (invalidate) succeeds',
+    uses: ['resetSessions'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessions(U.ana.id, { kind: 'session', sessionId: ANA_SESSION }),
+    expected: { ok: undefined },
+  },
+  {
+    name: 'resetSessions of a session Slack does not know → session_not_found',
+    uses: ['resetSessions'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessions(U.ana.id, { kind: 'session', sessionId: '999' }),
+    expected: invalidateRefused('session_not_found'),
+  },
+  {
+    name: 'resetSessions of one session of the primary owner, app installed by someone else → cannot_invalidate_primary_owner',
+    uses: ['resetSessions'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessions(U.owner.id, { kind: 'session', sessionId: '1001' }),
+    expected: invalidateRefused('cannot_invalidate_primary_owner'),
+  },
+  {
+    name: 'resetSessions of one session of a Slack Connect person → user_not_found',
+    uses: ['resetSessions'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessions(U.ext.id, { kind: 'session', sessionId: '1' }),
+    expected: invalidateRefused('user_not_found'),
+  },
+  { name: 'resetSessions of one session of a bot → session_not_found', uses: ['resetSessions'], installedBy: 'admin', call: (a) => a.resetSessions(U.bot.id, { kind: 'session', sessionId: '1' }), expected: invalidateRefused('session_not_found') },
 
   // users.info
   ...people.map((p): SlackContractCase => ({ name: `getUser(${p.name}) describes them`, uses: ['getUser'], installedBy: 'admin', call: (a) => a.getUser(p.id), expected: { ok: directoryUser(p) } })),

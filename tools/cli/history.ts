@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DecisionLog, type DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import { parseCommandLine } from '../shared/cli';
+import { responseDetails } from '../shared/response-facts';
 
 const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD) [--table NAME] [--endpoint URL] [--json]
 
@@ -59,7 +60,7 @@ function formatTable(decisions: DecisionRecord[]): string[] {
     d.userId ?? d.entityType ?? '-',
     [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || '-',
     `${d.decision ?? ''} (${d.reason ?? ''})`,
-    d.outcome ?? '',
+    [d.outcome ?? '', ...responseDetails(d).map((detail) => `[${detail}]`)].join(' '),
     d.entryId,
   ]);
   const header = ['decided at', 'user', 'reasons', 'decision', 'outcome', 'audit entry'];

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import { responseDetails } from '../shared/response-facts';
 import type { PollResult } from '../../functions/poll-audit-logs/poll';
 import { readConfigFile, writeConfig } from '../shared/config-file';
 import { queryAll, scanAll } from '../shared/dynamodb-pages';
@@ -82,6 +83,8 @@ export interface RunSummary {
   outcomes: Record<string, number>;
   /** User IDs whose sessions were ended, one per audit entry acted on, sorted. */
   sessionsEnded: string[];
+  /** Per user whose sessions ended (or would have, in a dry run): which sessions ("all", "web", "mobile", "session"). */
+  scopes: Record<string, string>;
   /** Emails as read back from the SES emulator. */
   emails: { to: string; subject: string }[];
   /** Slack messages posted (read back from the simulator, else from the ledger's delivery receipts). */
@@ -356,6 +359,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         const outcomes: Record<string, number> = {};
         for (const d of decisions) outcomes[d.outcome ?? 'unknown'] = (outcomes[d.outcome ?? 'unknown'] ?? 0) + 1;
         const sessionsEnded = decisions.filter((d) => d.outcome === 'sessions_ended').map((d) => d.userId!).sort();
+        // Which sessions each reset ended, as the response log records it (the alert says the same).
+        const scopes = Object.fromEntries(
+          decisions
+            .filter((d) => d.outcome === 'sessions_ended' || d.outcome === 'dry_run')
+            .map((d) => [d.userId!, `${(d.response as { scope?: string } | undefined)?.scope ?? 'all'}${d.outcome === 'dry_run' ? ' (dry run)' : ''}`]),
+        );
         const emails = (await sentEmails()).map((e) => ({ to: e.to.join(', '), subject: e.subject }));
         const slackMessages = simulator
           ? simulator.state().messages.map((m) => ({ channel: m.channel }))
@@ -371,6 +380,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           polls: pollTotals.polls,
           outcomes,
           sessionsEnded,
+          scopes,
           emails,
           slackMessages,
           deadLetterQueues,
@@ -429,7 +439,11 @@ function checkExpectations(scenario: Scenario, decisions: DecisionRecord[], simu
   const expect = scenario.expect as { sessionsEnded?: string[]; untouched?: string[]; rejected?: string[] };
   const checked: string[] = [];
   const failed: string[] = [];
-  const resets = simulator?.state().resets.map((r) => r.userId) ?? decisions.filter((d) => d.outcome === 'sessions_ended').map((d) => d.userId!);
+  // One session ended (admin.users.session.invalidate) counts as a reset too.
+  const state = simulator?.state();
+  const resets = state
+    ? [...state.resets.map((r) => r.userId), ...state.invalidations.map((i) => i.userId)]
+    : decisions.filter((d) => d.outcome === 'sessions_ended').map((d) => d.userId!);
   if (expect.sessionsEnded) {
     checked.push('sessionsEnded');
     const actual = [...resets].sort();
@@ -517,7 +531,8 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
         if (printedDecisions.has(d.entryId)) continue;
         printedDecisions.add(d.entryId);
         const what = [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || d.reason;
-        input.log(`decide     ${d.entryId.slice(0, 8)} ${d.userId ?? d.entityType ?? '-'} ${what} → ${d.decision} (${d.reason}) ⇒ ${d.outcome}`);
+        const detail = responseDetails(d);
+        input.log(`decide     ${d.entryId.slice(0, 8)} ${d.userId ?? d.entityType ?? '-'} ${what} → ${d.decision} (${d.reason}) ⇒ ${d.outcome}${detail.length ? ` [${detail.join(', ')}]` : ''}`);
         if (d.decidedAt && d.decidedAt > since) since = d.decidedAt;
       }
     }

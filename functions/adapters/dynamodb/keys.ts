@@ -8,6 +8,7 @@
  *   delivery#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
+ *   allow-list / slack                  the anomaly allow-list last written to Slack (trusted networks sync)
  *
  * Each kind of record has one writer, and the partition key's prefix says which: IAM holds each
  * function's role to its own prefixes (`dynamodb:LeadingKeys`, see LEDGER_RECORDS), so no function
@@ -28,6 +29,7 @@ export const LEDGER_KEYS = {
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
   breaker: (): LedgerKey => ({ pk: 'breaker', sk: 'window' }),
+  allowList: (): LedgerKey => ({ pk: 'allow-list', sk: 'slack' }),
 } as const;
 
 /** The seen-record prefix, for reading an entry id back out of its key. */
@@ -53,6 +55,7 @@ export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWr
   delivery: { writer: 'notify', partition: `${DELIVERY_PREFIX}*` },
   lastReset: { writer: 'respond', partition: 'user#*' },
   breaker: { writer: 'respond', partition: 'breaker' },
+  allowList: { writer: 'poll-audit-logs', partition: 'allow-list' },
 };
 
 /** The partition-key patterns one function may touch, for its `dynamodb:LeadingKeys` condition. */

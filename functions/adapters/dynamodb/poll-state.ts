@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AllowList } from '../../domain/allow-list';
 import { sleep as realSleep } from '../../runtime/time';
 import { batchGet, batchWrite, ignoreConditionFailure, type Sleep } from './dynamodb-helpers';
 import { expiresAfter, LEDGER_KEYS, SEEN_PREFIX } from './keys';
@@ -94,6 +95,17 @@ export class PollState {
     const found = await batchGet(this.db, this.tableName, unique.map(LEDGER_KEYS.seen) as unknown as Record<string, unknown>[], 'pk', this.sleep);
     const seen = new Set(found.map((item) => String(item.pk).slice(SEEN_PREFIX.length)));
     return unique.filter((id) => !seen.has(id));
+  }
+
+  /** The anomaly allow-list this deployment last wrote to Slack, if it ever did. */
+  async lastWrittenAllowList(): Promise<AllowList | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: LEDGER_KEYS.allowList(), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    return { cidrs: [...(out.Item.cidrs ?? [])].map(String), asns: [...(out.Item.asns ?? [])].map(Number) };
+  }
+
+  async saveWrittenAllowList(list: AllowList): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...LEDGER_KEYS.allowList(), cidrs: list.cidrs, asns: list.asns, writtenAt: this.now() } }));
   }
 
   async markSeen(entryIds: string[], retainSeconds: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ResetBy } from '../../domain/audit-entry';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
 import { expiresAfter, LEDGER_KEYS } from './keys';
@@ -23,6 +24,8 @@ export type ResetClaim =
       /** When the person's sessions were last ended (epoch ms), by another entry, within the cooldown. */
       lastResetAt: number;
       entryId?: string;
+      /** Who ended them, when it was not this responder (an audit entry told us: recordExternalReset). */
+      lastResetBy?: ResetBy;
       /** The ledger's clock when it refused: judge the cooldown at this time. */
       checkedAt: number;
     };
@@ -65,15 +68,35 @@ export class ResetGuard {
       return { claimed: true, alreadyReset: false };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      type Held = { at?: number; entryId?: string; done?: boolean; budgetAt?: number };
+      type Held = { at?: number; entryId?: string; done?: boolean; budgetAt?: number; by?: ResetBy };
       const held =
         itemOfFailedCondition<Held>(error) ??
         ((await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item as Held | undefined);
       // Gone between the write and the read (released): nobody holds it now; the caller retries.
       if (!held) throw new LeaseHeldError(`user#${userId}/last-reset`);
       if (held.entryId === entryId) return { claimed: true, alreadyReset: held.done === true, ...(held.budgetAt !== undefined ? { budgetTaken: true } : {}) };
-      return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, checkedAt: now };
+      return { claimed: false, lastResetAt: Number(held.at), entryId: held.entryId, ...(held.by ? { lastResetBy: held.by } : {}), checkedAt: now };
     }
+  }
+
+  /**
+   * Someone else ended the person's sessions at `at` (epoch ms; an audit entry `entryId` says so):
+   * Slack's built-in anomaly response, or an admin. Recorded as the person's last reset, so the
+   * cooldown holds our next one back and the response log says who did it. It never replaces a
+   * later reset, nor a reservation of ours still in flight (that one ends the sessions anyway).
+   */
+  async recordExternalReset(userId: string, at: number, by: ResetBy, entryId: string, cooldownMinutes: number): Promise<void> {
+    await this.db
+      .send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...LEDGER_KEYS.lastReset(userId), at, entryId, done: true, by, expiresAt: expiresAfter(at, Math.max(60, cooldownMinutes * 60)) },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#at < :at AND attribute_exists(done))',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      )
+      .catch(ignoreConditionFailure);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { POLLED_ACTIONS } from '../../domain/audit-entry';
 import { classifySlackError, SlackError, type SlackErrorKind } from './errors';
 import type { TokenProvider } from './tokens';
 
@@ -43,7 +44,8 @@ export class AuditLogsClient implements AuditLogSource {
 
   async fetchAnomalies(query: AuditLogQuery): Promise<AuditLogPage> {
     const url = new URL('logs', this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`);
-    url.searchParams.set('action', 'anomaly');
+    // Anomalies, and what else ends sessions or changes Slack's own response (coexistence).
+    url.searchParams.set('action', POLLED_ACTIONS.join(','));
     url.searchParams.set('oldest', String(query.oldest));
     url.searchParams.set('latest', String(query.latest));
     url.searchParams.set('limit', String(query.limit));

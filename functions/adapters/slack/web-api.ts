@@ -5,6 +5,8 @@ import {
   type UsergroupsUsersListArguments,
   type UsersInfoResponse,
 } from '@slack/web-api';
+import type { AllowList } from '../../domain/allow-list';
+import type { ResetScope } from '../../domain/decision/decide';
 import { classifySlackError, SlackError, type TokenName } from './errors';
 import type { TokenProvider } from './tokens';
 
@@ -53,7 +55,8 @@ export interface OrgIdentity {
 
 /** Slack Web API operations this project uses, behind one small interface tests can fake. */
 export interface SlackApi {
-  resetSessions(userId: string): Promise<void>;
+  /** End the person's sessions: all of them (the default), web or mobile only, or one session. */
+  resetSessions(userId: string, scope?: ResetScope): Promise<void>;
   getUser(userId: string): Promise<DirectoryUser | undefined>;
   usergroupMembers(group: UserGroupRef): Promise<string[]>;
   orgIdentity(): Promise<OrgIdentity>;
@@ -61,6 +64,10 @@ export interface SlackApi {
   securityAdminIds(): Promise<string[]>;
   openDirectMessage(userId: string): Promise<string>;
   postMessage(channel: string, message: { text: string; blocks?: unknown[] }): Promise<void>;
+  /** Slack's own anomaly allow-list (admin.audit.anomaly.allow.getItem). */
+  anomalyAllowList(): Promise<AllowList>;
+  /** Overwrite Slack's anomaly allow-list with exactly this one (admin.audit.anomaly.allow.updateItem). */
+  setAnomalyAllowList(list: AllowList): Promise<void>;
 }
 
 export interface SlackWebApiOptions {
@@ -112,8 +119,18 @@ export class SlackWebApi implements SlackApi {
     });
   }
 
-  async resetSessions(userId: string): Promise<void> {
-    await this.call('admin', 'admin.users.session.reset', (token) => this.client.admin.users.session.reset({ token, user_id: userId }));
+  async resetSessions(userId: string, scope: ResetScope = { kind: 'all' }): Promise<void> {
+    if (scope.kind === 'session') {
+      // The reference (docs.slack.dev/reference/methods/admin.users.session.invalidate) takes
+      // user_id and an integer session_id; team_id is deprecated. @slack/web-api 8's typed method
+      // still wants team_id and a string session_id, so this goes through apiCall.
+      const args = { token: '', user_id: userId, session_id: Number(scope.sessionId) };
+      await this.call('admin', 'admin.users.session.invalidate', (token) => this.client.apiCall('admin.users.session.invalidate', { ...args, token }));
+      return;
+    }
+    await this.call('admin', 'admin.users.session.reset', (token) =>
+      this.client.admin.users.session.reset({ token, user_id: userId, ...sessionExpirationTarget(scope.kind) }),
+    );
   }
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
@@ -204,6 +221,32 @@ export class SlackWebApi implements SlackApi {
     );
   }
 
+  /**
+   * Slack's reference example answers `trusted_cidr` (strings) and `trusted_asn` (numbers); the
+   * updateItem argument is spelled `trusted_asns`, so both spellings are read. @slack/web-api 8 has
+   * no typed method for either call: apiCall.
+   */
+  async anomalyAllowList(): Promise<AllowList> {
+    const result = (await this.call('admin', 'admin.audit.anomaly.allow.getItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.getItem', { token }))) as {
+      trusted_cidr?: unknown;
+      trusted_asn?: unknown;
+      trusted_asns?: unknown;
+    };
+    const cidrs = result.trusted_cidr ?? [];
+    const asns = result.trusted_asn ?? result.trusted_asns ?? [];
+    if (!Array.isArray(cidrs) || !Array.isArray(asns) || cidrs.some((c) => typeof c !== 'string') || asns.some((a) => !Number.isInteger(Number(a)))) {
+      // Never compare against (and then overwrite) a list we could not read.
+      throw new SlackError('malformed_response', 'permanent', 'admin', 'admin.audit.anomaly.allow.getItem');
+    }
+    return { cidrs: cidrs as string[], asns: asns.map(Number) };
+  }
+
+  /** updateItem overwrites the whole list (its reference): every range we want must be in it. */
+  async setAnomalyAllowList(list: AllowList): Promise<void> {
+    const args = { trusted_cidr: list.cidrs, trusted_asns: list.asns };
+    await this.call('admin', 'admin.audit.anomaly.allow.updateItem', (token) => this.client.apiCall('admin.audit.anomaly.allow.updateItem', { ...args, token }));
+  }
+
   private async loadOrgIdentity(): Promise<OrgIdentity> {
     const auth = await this.call(this.readToken, 'auth.test', (token) => this.client.auth.test({ token }));
     const enterpriseId = auth.enterprise_id;
@@ -233,6 +276,13 @@ export class SlackWebApi implements SlackApi {
       throw mapped;
     }
   }
+}
+
+/** admin.users.session.reset / resetBulk arguments for a scope: none for all sessions. */
+export function sessionExpirationTarget(kind: 'all' | 'web' | 'mobile'): { web_only?: true; mobile_only?: true } {
+  if (kind === 'web') return { web_only: true };
+  if (kind === 'mobile') return { mobile_only: true };
+  return {};
 }
 
 type UsersInfoUser = NonNullable<UsersInfoResponse['user']>;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, isAnomalyEvent } from '../anomaly-catalogue';
+import { RULE_EVENT_NAMES, eventLabel, isRuleEvent } from '../anomaly-catalogue';
 import { ConfigError } from '../errors';
 import { formatIssues } from '../validation';
 import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from './schema';
@@ -7,11 +7,12 @@ import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from '.
 /**
  * The config table holds one plain item per concern, keyed by `id`, so each is readable and
  * editable in the DynamoDB console:
- *   event#<reason code>      { action, excludedUsers, excludedGroups }
+ *   event#<reason code>      { action, scope, excludedUsers, excludedGroups }
  *   exclusions               { excludedUsers, excludedGroups }   (apply to every event)
  *   notify#affected_user     { email, slack }
  *   notify#<type>            { primaryOwner, securityAdmins, extraEmails, slackChannel }
- *   safety                   { cooldownMinutes, maxSessionResetsPerHour }
+ *   safety                   { cooldownMinutes, maxSessionResetsPerHour, dryRun }
+ *   trustedNetworks          { cidrs, asns, syncToSlack }
  *   manifest                 { items: [ids of the items above that are present on purpose] }
  * Items may carry a `description` for people reading the console; it is ignored on load.
  *
@@ -29,10 +30,11 @@ const MANIFEST_ID = 'manifest';
 
 /** Every item a complete configuration has (the manifest aside), in the order configToItems writes them. */
 export const CONFIG_ITEM_IDS: readonly string[] = [
-  ...ANOMALY_EVENT_NAMES.map((event) => `${EVENT_PREFIX}${event}`),
+  ...RULE_EVENT_NAMES.map((event) => `${EVENT_PREFIX}${event}`),
   'exclusions',
   ...NOTIFY_ITEMS.map((type) => `${NOTIFY_PREFIX}${type}`),
   'safety',
+  'trustedNetworks',
 ];
 
 const manifestSchema = z
@@ -43,9 +45,9 @@ const manifestSchema = z
 
 export function configToItems(config: ResponseConfig): ConfigItem[] {
   const items: ConfigItem[] = [
-    ...ANOMALY_EVENT_NAMES.map((event) => ({
+    ...RULE_EVENT_NAMES.map((event) => ({
       id: `${EVENT_PREFIX}${event}`,
-      description: `Response to "${ANOMALY_EVENTS[event].label}": end_sessions, notify_only or off`,
+      description: `Response to "${eventLabel(event)}": end_sessions, notify_only or off; scope all, web, mobile or session`,
       ...config.events[event],
     })),
     { id: 'exclusions', description: 'People and user groups excluded from every event', ...config.exclusions },
@@ -59,7 +61,8 @@ export function configToItems(config: ResponseConfig): ConfigItem[] {
       description: `Who is told about "${type.replace(/_/g, ' ')}", by which channels (email, slack)`,
       ...config.notifications[type],
     })),
-    { id: 'safety', description: 'Loop protection and circuit breaker', ...config.safety },
+    { id: 'safety', description: 'Loop protection, circuit breaker and dry run', ...config.safety },
+    { id: 'trustedNetworks', description: 'CIDR ranges and ASNs whose anomalies are never acted on (notify only)', ...config.trustedNetworks },
   ];
   return [
     ...items,
@@ -83,7 +86,7 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
   }
   const issues: string[] = [];
   let manifest: readonly string[] | undefined;
-  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown } = {
+  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown; trustedNetworks?: unknown } = {
     events: {},
     notifications: {},
   };
@@ -96,8 +99,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
     if (description !== undefined && typeof description !== 'string') issues.push(`${id}.description: must be a string`);
     if (id.startsWith(EVENT_PREFIX)) {
       const event = id.slice(EVENT_PREFIX.length);
-      if (!isAnomalyEvent(event)) {
-        issues.push(`${id}: unknown anomaly event "${event}" (known: ${ANOMALY_EVENT_NAMES.join(', ')})`);
+      if (!isRuleEvent(event)) {
+        issues.push(`${id}: unknown anomaly event "${event}" (known: ${RULE_EVENT_NAMES.join(', ')})`);
         continue;
       }
       doc.events[event] = attributes;
@@ -112,6 +115,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       doc.exclusions = attributes;
     } else if (id === 'safety') {
       doc.safety = attributes;
+    } else if (id === 'trustedNetworks') {
+      doc.trustedNetworks = attributes;
     } else if (id === MANIFEST_ID) {
       const parsed = manifestSchema.safeParse(attributes);
       if (parsed.success) manifest = parsed.data.items;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { ANOMALY_EVENTS, ANOMALY_EVENT_NAMES, RESPONSE_ACTIONS, type AnomalyEvent } from '../anomaly-catalogue';
+import { RESPONSE_ACTIONS, RULE_EVENT_NAMES, defaultAction, type AnomalyEvent } from '../anomaly-catalogue';
+import { parseCidr } from '../networks';
 import { SLACK_CHANNEL_ID, SLACK_GROUP_ID, SLACK_USER_ID } from '../audit-entry';
 
 /**
@@ -47,9 +48,18 @@ export const NOTIFICATION_CHANNELS = ['email', 'slack'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 const channels = stringList(z.enum(NOTIFICATION_CHANNELS)).transform((list) => [...new Set(list)]);
 
+/**
+ * Which sessions an end_sessions rule ends: every session (Slack's own behaviour), web or mobile
+ * sessions only (admin.users.session.reset's web_only / mobile_only), or only the session the
+ * anomaly was seen in (admin.users.session.invalidate with the entry's session id).
+ */
+export const SESSION_SCOPES = ['all', 'web', 'mobile', 'session'] as const;
+export type SessionScope = (typeof SESSION_SCOPES)[number];
+
 export const eventRuleSchema = z
   .object({
     action: z.enum(RESPONSE_ACTIONS),
+    scope: z.enum(SESSION_SCOPES).default('all'),
     excludedUsers: userIds,
     excludedGroups: groupRefs,
   })
@@ -67,7 +77,7 @@ export const recipientRuleSchema = z
   })
   .strict();
 
-export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed'] as const;
+export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed', 'app_anomaly', 'anomaly_response_changed'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const affectedUserRuleSchema = z
@@ -85,15 +95,45 @@ export const safetySchema = z
     cooldownMinutes: z.number().int().min(0).max(24 * 60).default(30),
     /** Circuit breaker: at most this many session resets in any 60 minutes (a sliding window), org-wide. */
     maxSessionResetsPerHour: z.number().int().min(1).max(10_000).default(25),
+    /**
+     * Decide, record and tell the owners and security admins everything as usual, but end no
+     * session and email nobody affected: the way to start a first deployment.
+     */
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+
+/** A CIDR range, kept in canonical form; a bad one is refused with its field named. */
+const cidr = z.string().transform((text, ctx) => {
+  const parsed = parseCidr(text.trim());
+  if (parsed.ok) return parsed.cidr.text;
+  ctx.addIssue({ code: 'custom', message: parsed.message });
+  return z.NEVER;
+});
+
+/**
+ * Networks whose anomalies are never acted on (notify only, reason trusted_network): an office
+ * egress range, a VPN. IPv4 and IPv6 CIDRs, and autonomous system numbers for entries that carry one.
+ */
+export const trustedNetworksSchema = z
+  .object({
+    cidrs: z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(cidr)).default([]),
+    asns: z.preprocess((v) => (v instanceof Set ? [...v] : v), z.array(z.number().int().min(1).max(4_294_967_295))).default([]),
+    /**
+     * Keep Slack's own anomaly allow-list equal to the IPv4 ranges and ASNs here, so Slack stops
+     * flagging that traffic at the source (the poller checks it every run; a change made in Slack is
+     * logged and alerted, then overwritten).
+     */
+    syncToSlack: z.boolean().default(false),
   })
   .strict();
 
 const eventsShape = Object.fromEntries(
-  ANOMALY_EVENT_NAMES.map((event) => [
+  RULE_EVENT_NAMES.map((event) => [
     event,
     // prefault, not default: zod returns a default value shallow-cloned, so its lists would be shared
     // by every parsed config (mutating one config's list would change the defaults of the next).
-    eventRuleSchema.prefault({ action: ANOMALY_EVENTS[event].defaultAction }),
+    eventRuleSchema.prefault({ action: defaultAction(event) }),
   ]),
 ) as { [E in AnomalyEvent]: z.ZodPrefault<typeof eventRuleSchema> };
 
@@ -101,6 +141,10 @@ export const DEFAULT_RECIPIENTS: Record<NotificationType, { primaryOwner: Notifi
   sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
   anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+  // An app's anomaly is never acted on; the security admins are told, as they would review it.
+  app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+  // Someone changed Slack's built-in anomaly response (pref.anomaly_event_response_changed).
+  anomaly_response_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
 };
 
 /**
@@ -130,10 +174,13 @@ export const responseConfigSchema = z
         sessions_ended: recipientRuleFor('sessions_ended'),
         anomaly_not_acted_on: recipientRuleFor('anomaly_not_acted_on'),
         action_failed: recipientRuleFor('action_failed'),
+        app_anomaly: recipientRuleFor('app_anomaly'),
+        anomaly_response_changed: recipientRuleFor('anomaly_response_changed'),
       })
       .strict()
       .prefault({}),
     safety: safetySchema.prefault({}),
+    trustedNetworks: trustedNetworksSchema.prefault({}),
   })
   .strict();
 
@@ -141,6 +188,7 @@ export type ResponseConfig = z.output<typeof responseConfigSchema>;
 export type ResponseConfigInput = z.input<typeof responseConfigSchema>;
 export type EventRule = z.output<typeof eventRuleSchema>;
 export type RecipientRule = z.output<typeof recipientRuleSchema>;
+export type TrustedNetworks = z.output<typeof trustedNetworksSchema>;
 
 /** Slack's own defaults: Tor and data scraping end sessions, the rest are off; the user is emailed. */
 export function defaultConfig(): ResponseConfig {

@@ -1,6 +1,7 @@
 import { classifyReasons, type AnomalyEvent } from '../anomaly-catalogue';
-import type { AnomalyEntry } from '../audit-entry';
-import type { ResponseConfig } from '../config/schema';
+import type { AnomalyEntry, ResetBy } from '../audit-entry';
+import type { ResponseConfig, SessionScope, TrustedNetworks } from '../config/schema';
+import { cidrContains, parseCidr, parseIp } from '../networks';
 
 /**
  * The decision rules, as pure functions: event × rule × exclusions → what to do about one audit
@@ -8,11 +9,13 @@ import type { ResponseConfig } from '../config/schema';
  */
 
 export type IgnoreReason =
-  | 'not_a_user' // the entity is an app or something else: only people's sessions can end
+  | 'not_a_user' // the entity is neither a person nor an app: only people's sessions can end
   | 'no_actionable_event' // only reason codes outside the seven events
   | 'rules_off'; // the events it reports are all switched off
 
 export type HoldReason =
+  | 'app_anomaly' // the entity is an app: recorded and told, never acted on (apps have no sessions to end)
+  | 'trusted_network' // the anomaly came from a trusted network (config item trustedNetworks)
   | 'rule_notify_only' // the rule for the event says notify only
   | 'excluded' // the person, or a group they are in, is excluded
   | 'external_user' // a Slack Connect person: another org's to act on, as in Slack's own feature
@@ -34,8 +37,29 @@ export type Decision =
       exclusions: string[];
       /** Which fact made the person external (external_user only). */
       externalBecause?: ExternalEvidence;
+      /** The trusted range or ASN the anomaly came from (trusted_network only), e.g. "198.51.100.0/24", "AS64500". */
+      trustedNetwork?: string;
+      /** Who ended the sessions within the cooldown, when it was not this responder (cooldown only). */
+      resetBy?: ResetBy;
     }
-  | { action: 'end_sessions'; reason: 'rule_end_sessions'; events: AnomalyEvent[]; otherReasons: string[]; triggeringEvents: AnomalyEvent[] };
+  | {
+      action: 'end_sessions';
+      reason: 'rule_end_sessions';
+      events: AnomalyEvent[];
+      otherReasons: string[];
+      triggeringEvents: AnomalyEvent[];
+      /** Which sessions to end: the reset adapter (single or bulk) receives this as it is. */
+      scope: ResetScope;
+      /** The rules asked for `session` but the entry names no session Slack can end: all were ended instead. */
+      scopeFallback?: 'no_session_id';
+    };
+
+/**
+ * Which of a person's sessions a reset ends: all of them, web or mobile only
+ * (admin.users.session.reset's web_only / mobile_only), or one session
+ * (admin.users.session.invalidate, with the audit entry's session id).
+ */
+export type ResetScope = { kind: Exclude<SessionScope, 'session'> } | { kind: 'session'; sessionId: string };
 
 /** The fact that shows a person belongs to another organisation (Slack Connect). */
 export type ExternalEvidence =
@@ -82,9 +106,9 @@ export interface DecisionInput {
 export function factsNeeded(entry: AnomalyEntry, config: ResponseConfig): { person: boolean; org: boolean; groups: string[] } {
   const none = { person: false, org: false, groups: [] };
   if (entry.entity.kind !== 'user') return none;
-  const { events } = classifyReasons(entry.reasons);
+  const { events } = classifyReasons(entry.reasons, ruleIsOn(config));
   const active = events.filter((event) => config.events[event].action !== 'off');
-  if (active.length === 0) return none;
+  if (active.length === 0 || trustedNetworkOf(entry, config.trustedNetworks)) return none;
   const groups = new Set(config.exclusions.excludedGroups);
   for (const event of active) for (const group of config.events[event].excludedGroups) groups.add(group);
   return { person: true, org: true, groups: [...groups].sort() };
@@ -115,15 +139,56 @@ export function externalBecause(
   return undefined;
 }
 
+const ruleIsOn = (config: ResponseConfig) => (event: AnomalyEvent) => config.events[event].action !== 'off';
+
+/**
+ * The trusted range or ASN the entry's network is in, or undefined. An address that is not one
+ * (or no address) matches no range: only what the entry shows can make it trusted.
+ */
+export function trustedNetworkOf(entry: AnomalyEntry, trusted: TrustedNetworks): string | undefined {
+  const ip = entry.context.ipAddress ? parseIp(entry.context.ipAddress.trim()) : undefined;
+  if (ip) {
+    for (const text of trusted.cidrs) {
+      const parsed = parseCidr(text);
+      if (parsed.ok && cidrContains(parsed.cidr, ip)) return parsed.cidr.text;
+    }
+  }
+  if (entry.context.asn !== undefined && trusted.asns.includes(entry.context.asn)) return `AS${entry.context.asn}`;
+  return undefined;
+}
+
+/**
+ * The sessions the triggering events' rules ask to end. When their scopes differ, all: the
+ * broadest wins, so no rule ends fewer sessions than it asked for.
+ */
+function resetScope(entry: AnomalyEntry, triggering: readonly AnomalyEvent[], config: ResponseConfig): { scope: ResetScope; scopeFallback?: 'no_session_id' } {
+  const scopes = new Set(triggering.map((event) => config.events[event].scope));
+  const wanted: SessionScope = scopes.size === 1 ? [...scopes][0] : 'all';
+  if (wanted !== 'session') return { scope: { kind: wanted } };
+  // admin.users.session.invalidate takes an integer session_id: an entry without one (or with
+  // something else there) names no session we can end, so all are ended, and the alert says so.
+  const sessionId = entry.context.sessionId;
+  if (sessionId && /^\d+$/.test(sessionId)) return { scope: { kind: 'session', sessionId } };
+  return { scope: { kind: 'all' }, scopeFallback: 'no_session_id' };
+}
+
 export function decide({ entry, config, groupMembers, person, org }: DecisionInput): Decision {
-  const { events, other: otherReasons } = classifyReasons(entry.reasons);
+  const { events, other: otherReasons } = classifyReasons(entry.reasons, ruleIsOn(config));
+  if (entry.entity.kind === 'app') {
+    return { action: 'notify_only', reason: 'app_anomaly', events, otherReasons, heldEvents: [], exclusions: [] };
+  }
   if (entry.entity.kind !== 'user') return { action: 'ignore', reason: 'not_a_user', events, otherReasons };
   if (events.length === 0) return { action: 'ignore', reason: 'no_actionable_event', events, otherReasons };
   const active = events.filter((event) => config.events[event].action !== 'off');
   if (active.length === 0) return { action: 'ignore', reason: 'rules_off', events, otherReasons };
 
   const wouldEnd = active.filter((event) => config.events[event].action === 'end_sessions');
-  const hold = (reason: HoldReason, heldEvents: AnomalyEvent[], exclusions: string[] = [], extra: { externalBecause?: ExternalEvidence } = {}): Decision => ({
+  const hold = (
+    reason: HoldReason,
+    heldEvents: AnomalyEvent[],
+    exclusions: string[] = [],
+    extra: { externalBecause?: ExternalEvidence; trustedNetwork?: string } = {},
+  ): Decision => ({
     action: 'notify_only',
     reason,
     events,
@@ -132,6 +197,10 @@ export function decide({ entry, config, groupMembers, person, org }: DecisionInp
     exclusions,
     ...extra,
   });
+
+  // First: nothing from a trusted network is acted on, whoever it is about.
+  const trustedNetwork = trustedNetworkOf(entry, config.trustedNetworks);
+  if (trustedNetwork) return hold('trusted_network', wouldEnd, [], { trustedNetwork });
 
   const external = externalBecause(entry.entity, person, org);
   if (external) return hold('external_user', wouldEnd, [], { externalBecause: external });
@@ -170,7 +239,7 @@ export function decide({ entry, config, groupMembers, person, org }: DecisionInp
     // Slack refuses to reset the primary owner only when the caller is not the primary owner:
     // holding here keeps our behaviour the same whoever installed the app.
     if (person.isPrimaryOwner) return hold('protected', ending);
-    return { action: 'end_sessions', reason: 'rule_end_sessions', events, otherReasons, triggeringEvents: ending };
+    return { action: 'end_sessions', reason: 'rule_end_sessions', events, otherReasons, triggeringEvents: ending, ...resetScope(entry, ending, config) };
   }
   const heldEvents = excludedFrom.filter((event) => config.events[event].action === 'end_sessions');
   // Sessions stay up because of an exclusion whenever an end_sessions event was held by one, even
@@ -179,8 +248,10 @@ export function decide({ entry, config, groupMembers, person, org }: DecisionInp
 }
 
 export interface SafetyState {
-  /** When this user's sessions were last ended by us, if within the cooldown (epoch ms). */
+  /** When this user's sessions were last ended, if within the cooldown (epoch ms). */
   lastResetAt?: number;
+  /** Who ended them then, when it was not this responder: Slack's built-in response, or an admin. */
+  lastResetBy?: ResetBy;
   /** The org-wide hourly reset budget is spent (the caller consumes it atomically). */
   budgetExhausted: boolean;
 }
@@ -191,16 +262,20 @@ export interface SafetyState {
  */
 export function applySafety(decision: Decision, state: SafetyState, config: ResponseConfig, now: number): Decision {
   if (decision.action !== 'end_sessions') return decision;
-  const held = (reason: HoldReason): Decision => ({
+  const held = (reason: HoldReason, extra: { resetBy?: ResetBy } = {}): Decision => ({
     action: 'notify_only',
     reason,
     events: decision.events,
     otherReasons: decision.otherReasons,
     heldEvents: decision.triggeringEvents,
     exclusions: [],
+    ...extra,
   });
   const cooldownMs = config.safety.cooldownMinutes * 60_000;
-  if (state.lastResetAt !== undefined && cooldownMs > 0 && now - state.lastResetAt < cooldownMs) return held('cooldown');
+  if (state.lastResetAt !== undefined && cooldownMs > 0 && now - state.lastResetAt < cooldownMs) {
+    // Signed out moments ago, by us, by Slack's built-in response or by an admin: not again.
+    return held('cooldown', state.lastResetBy ? { resetBy: state.lastResetBy } : {});
+  }
   if (state.budgetExhausted) return held('circuit_breaker');
   return decision;
 }

@@ -22,7 +22,7 @@ afterAll(async () => {
 
 interface Target {
   api: Partial<SlackApi>;
-  /** Whose sessions were ended, as the implementation recorded it. */
+  /** Whose sessions were ended and which ("W…:all", "W…:web", "W…:session:123"), as the implementation recorded it. */
   resets(): string[];
 }
 
@@ -35,7 +35,13 @@ const targets: [string, { methods: (keyof SlackApi)[] | 'all'; make: (c: SlackCo
       make: (c) => {
         const sim = sims.get(c.installedBy)!;
         sim.reset();
-        return { api: webApi(sim).api, resets: () => sim.state().resets.map((r) => r.userId) };
+        return {
+          api: webApi(sim).api,
+          resets: () => [
+            ...sim.state().resets.map((r) => `${r.userId}:${r.webOnly ? 'web' : r.mobileOnly ? 'mobile' : 'all'}`),
+            ...sim.state().invalidations.map((i) => `${i.userId}:session:${i.sessionId}`),
+          ],
+        };
       },
     },
   ],
@@ -45,7 +51,7 @@ const targets: [string, { methods: (keyof SlackApi)[] | 'all'; make: (c: SlackCo
       methods: 'all',
       make: (c) => {
         const fake = supportFake(installerId(c.installedBy));
-        return { api: fake, resets: () => fake.resets };
+        return { api: fake, resets: () => fake.resetScopes.map(({ userId, scope }) => `${userId}:${scope.kind}${scope.kind === 'session' ? `:${scope.sessionId}` : ''}`) };
       },
     },
   ],
@@ -69,12 +75,12 @@ describe.each(targets)('Slack contract: %s', (_name, { methods, make }) => {
   });
 });
 
-/** The user a reset case names (recorded by a probe that answers every method). */
+/** The user and scope a reset case names (recorded by a probe that answers every method). */
 async function argOf(c: SlackContractCase): Promise<string> {
   let seen = '';
   const probe = new Proxy({} as SlackApi, {
-    get: () => async (arg: unknown) => {
-      seen = String(arg);
+    get: () => async (userId: unknown, scope?: { kind: string; sessionId?: string }) => {
+      seen = `${String(userId)}:${scope?.kind ?? 'all'}${scope?.sessionId ? `:${scope.sessionId}` : ''}`;
     },
   });
   await c.call(probe);

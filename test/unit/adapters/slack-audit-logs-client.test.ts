@@ -1,3 +1,4 @@
+import { POLLED_ACTIONS } from '../../../functions/domain/audit-entry';
 import { AuditLogsClient } from '../../../functions/adapters/slack/audit-logs-client';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 
@@ -19,14 +20,15 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 describe('AuditLogsClient', () => {
-  it('GETs logs with action=anomaly, inclusive bounds, limit, cursor and the audit token', async () => {
+  it('GETs logs with action=anomaly and the actions that tell what else ended sessions, inclusive bounds, limit, cursor and the audit token', async () => {
     const { c, calls } = client(() => json({ entries: [{ id: '1' }], response_metadata: { next_cursor: 'abc' } }));
     const page = await c.fetchAnomalies({ oldest: 10, latest: 20, limit: 50, cursor: 'xyz' });
     expect(page).toEqual({ entries: [{ id: '1' }], nextCursor: 'abc' });
     const { url, init } = calls[0];
     expect(init.method).toBe('GET');
     expect(url.pathname).toBe('/audit/v1/logs');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ action: 'anomaly', oldest: '10', latest: '20', limit: '50', cursor: 'xyz' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({ action: POLLED_ACTIONS.join(','), oldest: '10', latest: '20', limit: '50', cursor: 'xyz' });
+    expect(url.searchParams.get('action')!.split(',')).toEqual(['anomaly', 'user_sessions_reset_by_anomaly_event_response', 'user_session_reset_by_admin', 'bulk_session_reset_by_admin', 'pref.anomaly_event_response_changed']);
     expect((init.headers as Record<string, string>).Authorization).toBe('Bearer xoxp-audit');
   });
 

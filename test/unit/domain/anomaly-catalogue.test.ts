@@ -2,10 +2,15 @@ import {
   ANOMALY_EVENTS,
   ANOMALY_EVENT_NAMES,
   RESPONSE_ACTIONS,
+  MORE_EVENT_NAMES,
+  RULE_EVENT_NAMES,
   classifyReasons,
+  defaultAction,
   eventLabel,
   isAnomalyEvent,
+  isRuleEvent,
   reasonLabel,
+  type AnomalyEvent,
 } from '../../../functions/domain/anomaly-catalogue';
 
 /** Slack's seven configurable anomaly events (help-centre UI names) and the reason code of each. */
@@ -71,9 +76,49 @@ describe('anomaly catalogue', () => {
   );
 
   it('labels other reason codes readably', () => {
-    expect(reasonLabel('unexpected_client')).toBe('unexpected client');
-    expect(reasonLabel('excessive_file_shares')).toBe('excessive file shares');
-    expect(reasonLabel('asn')).toBe('asn');
+    expect(reasonLabel('search_volume')).toBe('search volume');
+    expect(reasonLabel('unexpected_credential_testing')).toBe('unexpected credential testing');
+    expect(reasonLabel('excessive_file_shares')).toBe('Excessive file shares');
+  });
+});
+
+describe('more events: the codes beyond the seven that can be given rules', () => {
+  const MORE = [
+    'unexpected_admin_action',
+    'excessive_file_shares',
+    'excessive_malware_uploads',
+    'unexpected_message_deletion',
+    'potential_spam',
+    'unexpected_client',
+    'ip_address',
+    'asn',
+    'user_agent',
+  ];
+
+  it('are exactly the nine the issue names, all off by default, none one of the seven', () => {
+    expect([...MORE_EVENT_NAMES].sort()).toEqual([...MORE].sort());
+    for (const code of MORE) {
+      expect(isRuleEvent(code)).toBe(true);
+      expect(isAnomalyEvent(code)).toBe(false);
+      expect(defaultAction(code as AnomalyEvent)).toBe('off');
+    }
+    expect(RULE_EVENT_NAMES).toEqual([...ANOMALY_EVENT_NAMES, ...MORE_EVENT_NAMES]);
+  });
+
+  it('codes Slack documents but that take no rule stay unknown', () => {
+    expect(isRuleEvent('search_volume')).toBe(false);
+    expect(isRuleEvent('unexpected_credential_testing')).toBe(false);
+    expect(isRuleEvent('toString')).toBe(false);
+  });
+
+  it('a code beyond the seven is an event only while its rule is on', () => {
+    expect(classifyReasons(['tor', 'ip_address', 'potential_spam'])).toEqual({ events: ['tor'], other: ['ip_address', 'potential_spam'] });
+    expect(classifyReasons(['tor', 'ip_address', 'potential_spam'], (e) => e === 'potential_spam')).toEqual({
+      events: ['tor', 'potential_spam'],
+      other: ['ip_address'],
+    });
+    // The seven are events whatever the rule says (their rule being off is a decision reason of its own).
+    expect(classifyReasons(['tor'], () => false)).toEqual({ events: ['tor'], other: [] });
   });
 });
 

@@ -1,40 +1,47 @@
-import { ANOMALY_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
+import { ANOMALY_EVENT_NAMES, MORE_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
 import { CONFIG_ITEM_IDS, configFromItems, configToItems } from '../../../functions/domain/config/items';
 import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
 import { ConfigError, ValidationError } from '../../../functions/domain/errors';
 
 const SLACK_DEFAULTS: ResponseConfig = {
   events: {
-    tor: { action: 'end_sessions', excludedUsers: [], excludedGroups: [] },
-    unexpected_scraping: { action: 'end_sessions', excludedUsers: [], excludedGroups: [] },
-    excessive_downloads: { action: 'off', excludedUsers: [], excludedGroups: [] },
-    session_fingerprint: { action: 'off', excludedUsers: [], excludedGroups: [] },
-    spoofed_user_agent: { action: 'off', excludedUsers: [], excludedGroups: [] },
-    unexpected_api_call_volume: { action: 'off', excludedUsers: [], excludedGroups: [] },
-    unexpected_user_agent: { action: 'off', excludedUsers: [], excludedGroups: [] },
-  },
+    tor: { action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    unexpected_scraping: { action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    excessive_downloads: { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    session_fingerprint: { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    spoofed_user_agent: { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    unexpected_api_call_volume: { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    unexpected_user_agent: { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] },
+    ...Object.fromEntries(MORE_EVENT_NAMES.map((event) => [event, { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] } as const])),
+  } as unknown as ResponseConfig['events'],
   exclusions: { excludedUsers: [], excludedGroups: [] },
   notifications: {
     affected_user: { email: true, slack: false },
     sessions_ended: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
     anomaly_not_acted_on: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
     action_failed: { primaryOwner: ['email'], securityAdmins: ['email'], extraEmails: [] },
+    app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+    anomaly_response_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   },
-  safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25 },
+  safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25, dryRun: false },
+  trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
 };
 
 /** A config that differs from the defaults everywhere it can. */
 function customConfig(): ResponseConfig {
   const config = defaultConfig();
-  config.events.tor = { action: 'notify_only', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] };
+  config.events.tor = { action: 'notify_only', scope: 'web', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] };
   config.events.unexpected_scraping.action = 'off';
-  config.events.excessive_downloads = { action: 'end_sessions', excludedUsers: [], excludedGroups: ['S0DATA001', 'S0ETL0001'] };
+  config.events.excessive_downloads = { action: 'end_sessions', scope: 'session', excludedUsers: [], excludedGroups: ['S0DATA001', 'S0ETL0001'] };
   config.events.unexpected_user_agent.action = 'notify_only';
   config.exclusions = { excludedUsers: ['U0BREAKGLS'], excludedGroups: ['S0EXECS01'] };
   config.notifications.affected_user = { email: false, slack: true };
   config.notifications.sessions_ended = { primaryOwner: ['email', 'slack'], securityAdmins: ['slack'], extraEmails: ['soc@example.com'], slackChannel: 'C0SECALERT' };
   config.notifications.anomaly_not_acted_on = { primaryOwner: [], securityAdmins: [], extraEmails: [], slackChannel: 'G0PRIVATE1' };
-  config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500 };
+  config.events.potential_spam = { action: 'notify_only', scope: 'mobile', excludedUsers: [], excludedGroups: [] };
+  config.notifications.app_anomaly = { primaryOwner: ['slack'], securityAdmins: [], extraEmails: [] };
+  config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500, dryRun: true };
+  config.trustedNetworks = { cidrs: ['198.51.100.0/24', '2001:db8::/32'], asns: [64500], syncToSlack: true };
   return config;
 }
 
@@ -87,25 +94,29 @@ describe('configToItems', () => {
   it('writes one item per concern, with these ids', () => {
     expect(itemsOf(defaultConfig()).map((i) => i.id)).toEqual([
       ...ANOMALY_EVENT_NAMES.map((e) => `event#${e}`),
+      ...MORE_EVENT_NAMES.map((e) => `event#${e}`),
       'exclusions',
       'notify#affected_user',
       'notify#sessions_ended',
       'notify#anomaly_not_acted_on',
       'notify#action_failed',
+      'notify#app_anomaly',
+      'notify#anomaly_response_changed',
       'safety',
+      'trustedNetworks',
       'manifest',
     ]);
     expect(item(itemsOf(defaultConfig()), 'manifest').items).toEqual(CONFIG_ITEM_IDS);
   });
 
-  it('writes plain console-editable attributes: scalars or lists of strings, never nested objects or undefined', () => {
+  it('writes plain console-editable attributes: scalars or lists of strings (ASNs: numbers), never nested objects or undefined', () => {
     for (const i of itemsOf(customConfig())) {
       for (const [key, value] of Object.entries(i)) {
         const plain =
           typeof value === 'string' ||
           typeof value === 'number' ||
           typeof value === 'boolean' ||
-          (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+          (Array.isArray(value) && value.every((v) => typeof v === (key === 'asns' ? 'number' : 'string')));
         expect({ item: i.id, key, plain }).toEqual({ item: i.id, key, plain: true });
       }
       expect(typeof i.description).toBe('string');
@@ -145,12 +156,12 @@ describe('configFromItems', () => {
     const config = configFromItems(onPurpose([{ id: 'event#excessive_downloads', action: 'notify_only' }]));
     expect(config).toStrictEqual({
       ...SLACK_DEFAULTS,
-      events: { ...SLACK_DEFAULTS.events, excessive_downloads: { action: 'notify_only', excludedUsers: [], excludedGroups: [] } },
+      events: { ...SLACK_DEFAULTS.events, excessive_downloads: { action: 'notify_only', scope: 'all', excludedUsers: [], excludedGroups: [] } },
     });
   });
 
   it('ignores descriptions', () => {
-    expect(configFromItems(onPurpose([{ id: 'safety', description: 'edited by hand', cooldownMinutes: 10 }])).safety).toEqual({ cooldownMinutes: 10, maxSessionResetsPerHour: 25 });
+    expect(configFromItems(onPurpose([{ id: 'safety', description: 'edited by hand', cooldownMinutes: 10 }])).safety).toEqual({ cooldownMinutes: 10, maxSessionResetsPerHour: 25, dryRun: false });
   });
 
   it('accepts a string set (a JS Set from the document client) as a list', () => {
@@ -161,7 +172,7 @@ describe('configFromItems', () => {
         { id: 'notify#sessions_ended', primaryOwner: new Set(['slack', 'email']), extraEmails: new Set(['soc@example.com']) },
       ),
     );
-    expect(config.events.tor).toEqual({ action: 'end_sessions', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] });
+    expect(config.events.tor).toEqual({ action: 'end_sessions', scope: 'all', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] });
     expect(config.exclusions).toEqual({ excludedUsers: ['U0BREAKGLS'], excludedGroups: [] });
     expect(config.notifications.sessions_ended.primaryOwner).toEqual(['slack', 'email']);
     expect(config.notifications.sessions_ended.extraEmails).toEqual(['soc@example.com']);
@@ -179,7 +190,19 @@ describe('configFromItems', () => {
 
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['unknown event item', { id: 'event#bogus', action: 'end_sessions' }, /^event#bogus: unknown anomaly event "bogus" \(known: tor, /],
-    ['non-actionable reason as event', { id: 'event#asn', action: 'end_sessions' }, /^event#asn: unknown anomaly event/],
+    ['a reason code Slack does not document as an event', { id: 'event#search_volume', action: 'end_sessions' }, /^event#search_volume: unknown anomaly event/],
+    ['unknown scope', { id: 'event#tor', action: 'end_sessions', scope: 'desktop' }, /^event#tor\.scope: /],
+    ['dryRun as a string', { id: 'safety', dryRun: 'yes' }, /^safety\.dryRun: .*boolean/],
+    ['a CIDR that is an address', { id: 'trustedNetworks', cidrs: ['198.51.100.0/24', '198.51.100.7'] }, /^trustedNetworks\.cidrs\.1: must be a CIDR range/],
+    ['a CIDR with host bits set', { id: 'trustedNetworks', cidrs: ['198.51.100.7/24'] }, /^trustedNetworks\.cidrs\.0: has host bits set past \/24; the network is 198\.51\.100\.0\/24$/],
+    ['an IPv4 prefix over 32', { id: 'trustedNetworks', cidrs: ['198.51.100.0/33'] }, /^trustedNetworks\.cidrs\.0: prefix \/33 is longer than an IPv4 address/],
+    ['an IPv6 prefix over 128', { id: 'trustedNetworks', cidrs: ['2001:db8::/129'] }, /^trustedNetworks\.cidrs\.0: prefix \/129 is longer than an IPv6 address/],
+    ['a bad IPv6 range', { id: 'trustedNetworks', cidrs: ['2001:db8:::/32'] }, /^trustedNetworks\.cidrs\.0: "2001:db8:::" is not an IPv4 or IPv6 address$/],
+    ['an octet over 255', { id: 'trustedNetworks', cidrs: ['198.51.256.0/24'] }, /^trustedNetworks\.cidrs\.0: "198\.51\.256\.0" is not/],
+    ['an ASN as a string', { id: 'trustedNetworks', asns: ['AS64500'] }, /^trustedNetworks\.asns\.0: /],
+    ['ASN zero', { id: 'trustedNetworks', asns: [0] }, /^trustedNetworks\.asns\.0: /],
+    ['unknown attribute on trustedNetworks', { id: 'trustedNetworks', cidr: [] }, /^trustedNetworks: Unrecognized key: "cidr"$/],
+    ['unknown notification item', { id: 'notify#app_anomalies', securityAdmins: ['email'] }, /^notify#app_anomalies: unknown notification item/],
     ['unknown item id', { id: 'settings' }, /^settings: unknown config item$/],
     ['unknown notification item', { id: 'notify#bogus', primaryOwner: ['email'] }, /^notify#bogus: unknown notification item "bogus"/],
     ['item without an id', { action: 'off' }, /^\(item\): an item has no string `id`$/],
@@ -239,6 +262,16 @@ describe('configFromItems', () => {
     expect(configFromItems(onPurpose([{ id: 'notify#sessions_ended', primaryOwner: ['email', 'email', 'slack'] }])).notifications.sessions_ended.primaryOwner).toEqual(['email', 'slack']);
   });
 
+  it('keeps trusted ranges in canonical form (IPv6 compressed, lower case), and the ASNs as given', () => {
+    const config = configFromItems(onPurpose([{ id: 'trustedNetworks', cidrs: [' 198.51.100.0/24', '2001:0DB8:0000::/32', '::/0', '0.0.0.0/0', '203.0.113.9/32'], asns: [64500, 4_294_967_295] }]));
+    expect(config.trustedNetworks).toEqual({ cidrs: ['198.51.100.0/24', '2001:db8::/32', '::/0', '0.0.0.0/0', '203.0.113.9/32'], asns: [64500, 4_294_967_295], syncToSlack: false });
+  });
+
+  it('an extra event item takes a rule like the seven', () => {
+    const config = configFromItems(onPurpose([{ id: 'event#excessive_malware_uploads', action: 'end_sessions', scope: 'session' }]));
+    expect(config.events.excessive_malware_uploads).toEqual({ action: 'end_sessions', scope: 'session', excludedUsers: [], excludedGroups: [] });
+  });
+
   it('accepts the boundary values', () => {
     const config = configFromItems(
       onPurpose([
@@ -246,7 +279,7 @@ describe('configFromItems', () => {
         { id: 'notify#action_failed', slackChannel: 'D0DMCHAN1' },
       ]),
     );
-    expect(config.safety).toEqual({ cooldownMinutes: 0, maxSessionResetsPerHour: 1 });
+    expect(config.safety).toEqual({ cooldownMinutes: 0, maxSessionResetsPerHour: 1, dryRun: false });
     expect(config.notifications.action_failed.slackChannel).toBe('D0DMCHAN1');
     expect(configFromItems(onPurpose([{ id: 'safety', cooldownMinutes: 24 * 60, maxSessionResetsPerHour: 10_000 }])).safety.cooldownMinutes).toBe(1440);
   });
@@ -290,15 +323,16 @@ describe('responseConfigSchema (the seed file document)', () => {
     expect(responseConfigSchema.parse(seed)).toStrictEqual({
       events: {
         ...SLACK_DEFAULTS.events,
-        tor: { action: 'end_sessions', excludedUsers: [], excludedGroups: ['S0SECTEAM1'] },
-        excessive_downloads: { action: 'notify_only', excludedUsers: [], excludedGroups: [] },
+        tor: { action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: ['S0SECTEAM1'] },
+        excessive_downloads: { action: 'notify_only', scope: 'all', excludedUsers: [], excludedGroups: [] },
       },
       exclusions: { excludedUsers: ['U0BREAKGLS'], excludedGroups: [] },
       notifications: {
         ...SLACK_DEFAULTS.notifications,
         action_failed: { primaryOwner: ['email', 'slack'], securityAdmins: ['email'], extraEmails: [], slackChannel: 'C0SECALERT' },
       },
-      safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5 },
+      safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5, dryRun: false },
+      trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
     });
   });
 

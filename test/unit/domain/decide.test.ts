@@ -1,6 +1,6 @@
-import { ANOMALY_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/domain/anomaly-catalogue';
+import { ANOMALY_EVENT_NAMES, MORE_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/domain/anomaly-catalogue';
 import { applySafety, decide, externalBecause, factsNeeded, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
-import type { ResponseConfig } from '../../../functions/domain/config/schema';
+import type { ResponseConfig, SessionScope } from '../../../functions/domain/config/schema';
 import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, MEMBER, ORG, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
 
 const groupsToExpand = (entry: Parameters<typeof factsNeeded>[0], config: ResponseConfig) => factsNeeded(entry, config).groups;
@@ -46,7 +46,7 @@ const EXCLUSION_CASES: { name: ExclusionCase; apply: (config: ResponseConfig, ev
   {
     name: 'excluded for another event only',
     apply: (c, _e, other) => {
-      c.events[other] = { action: 'end_sessions', excludedUsers: [TARGET], excludedGroups: [GROUP_WITH_TARGET] };
+      c.events[other] = { action: 'end_sessions', scope: 'all', excludedUsers: [TARGET], excludedGroups: [GROUP_WITH_TARGET] };
     },
   },
   {
@@ -86,7 +86,7 @@ describe('decide: every event × setting × exclusion', () => {
     }
     const excluded = exclusion.match !== undefined;
     if (setting === 'end_sessions' && !excluded) {
-      expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: [event], otherReasons: ['ip_address'], triggeringEvents: [event] });
+      expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: [event], otherReasons: ['ip_address'], triggeringEvents: [event], scope: { kind: 'all' } });
     } else if (setting === 'end_sessions') {
       expect(decision).toEqual({
         action: 'notify_only',
@@ -120,14 +120,14 @@ describe('decide: several reasons in one entry', () => {
       reason: 'rule_end_sessions',
       events: ['tor', 'excessive_downloads'],
       otherReasons: [],
-      triggeringEvents: ['tor'],
+      triggeringEvents: ['tor'], scope: { kind: 'all' },
     });
   });
 
   it('every non-excluded end_sessions event triggers, in catalogue order', () => {
     const config = configWith({ unexpected_user_agent: { action: 'end_sessions' }, session_fingerprint: { action: 'end_sessions' } });
     const decision = decideFor(['user_agent', 'unexpected_user_agent', 'session_fingerprint'], config);
-    expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: ['session_fingerprint', 'unexpected_user_agent'], otherReasons: ['user_agent'] });
+    expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: ['session_fingerprint', 'unexpected_user_agent'], scope: { kind: 'all' }, otherReasons: ['user_agent'] });
   });
 
   it('an exclusion from one event does not shield from another that ends sessions', () => {
@@ -137,13 +137,13 @@ describe('decide: several reasons in one entry', () => {
       reason: 'rule_end_sessions',
       events: ['tor', 'unexpected_scraping'],
       otherReasons: [],
-      triggeringEvents: ['unexpected_scraping'],
+      triggeringEvents: ['unexpected_scraping'], scope: { kind: 'all' },
     });
   });
 
   it('a group exclusion from one event does not shield from another that ends sessions', () => {
     const config = configWith({ tor: { action: 'end_sessions' }, spoofed_user_agent: { action: 'end_sessions', excludedGroups: [GROUP_WITH_TARGET] } });
-    expect(decideFor(['spoofed_user_agent', 'unexpected_client', 'tor'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor'] });
+    expect(decideFor(['spoofed_user_agent', 'unexpected_client', 'tor'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor'], scope: { kind: 'all' } });
   });
 
   it('excluded from every ending event: notify only, held events listed, all matches named once', () => {
@@ -186,7 +186,7 @@ describe('decide: several reasons in one entry', () => {
   it('an exclusion on an off event neither triggers nor shields', () => {
     const config = configWith({ unexpected_scraping: { action: 'end_sessions' } });
     config.events.tor.excludedUsers.push(TARGET);
-    expect(decideFor(['tor', 'unexpected_scraping'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['unexpected_scraping'] });
+    expect(decideFor(['tor', 'unexpected_scraping'], config)).toMatchObject({ action: 'end_sessions', triggeringEvents: ['unexpected_scraping'], scope: { kind: 'all' } });
   });
 
   it('the same exclusion matching several events is reported once', () => {
@@ -208,13 +208,20 @@ describe('decide: who and what is never acted on', () => {
     });
   });
 
-  it('an app entity → ignore/not_a_user, even for an event that ends sessions', () => {
+  it('an app entity → notify_only/app_anomaly, even for an event that ends sessions, and with every rule off', () => {
     expect(decide({ entry: appEntry(['tor', 'unexpected_credential_testing']), config: torEnds(), groupMembers: new Map() })).toEqual({
-      action: 'ignore',
-      reason: 'not_a_user',
+      action: 'notify_only',
+      reason: 'app_anomaly',
       events: ['tor'],
       otherReasons: ['unexpected_credential_testing'],
+      heldEvents: [],
+      exclusions: [],
     });
+    expect(decide({ entry: appEntry(['unexpected_credential_testing']), config: configWith(), groupMembers: new Map() })).toMatchObject({
+      action: 'notify_only',
+      reason: 'app_anomaly',
+    });
+    expect(factsNeeded(appEntry(['tor']), torEnds())).toEqual({ person: false, org: false, groups: [] });
   });
 
   it('another entity type → ignore/not_a_user', () => {
@@ -291,7 +298,7 @@ describe('decide: who and what is never acted on', () => {
 describe('decide: Slack defaults', () => {
   it.each(ANOMALY_EVENT_NAMES)('%s with the default config', (event) => {
     const decision = decideFor([event], configWith({}, false));
-    if (event === 'tor' || event === 'unexpected_scraping') expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: [event] });
+    if (event === 'tor' || event === 'unexpected_scraping') expect(decision).toMatchObject({ action: 'end_sessions', triggeringEvents: [event], scope: { kind: 'all' } });
     else expect(decision).toMatchObject({ action: 'ignore', reason: 'rules_off' });
   });
 });
@@ -349,7 +356,7 @@ describe('applySafety', () => {
   const ending = decideFor(['tor', 'unexpected_scraping', 'asn'], config(30));
 
   it('starts from an end_sessions decision', () => {
-    expect(ending).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor', 'unexpected_scraping'] });
+    expect(ending).toMatchObject({ action: 'end_sessions', triggeringEvents: ['tor', 'unexpected_scraping'], scope: { kind: 'all' } });
   });
 
   it('holds a reset within the cooldown', () => {
@@ -361,6 +368,19 @@ describe('applySafety', () => {
       heldEvents: ['tor', 'unexpected_scraping'],
       exclusions: [],
     });
+  });
+
+  it.each(['slack_anomaly_response', 'admin'] as const)('holds a reset within the cooldown of one done by %s, and says who did it', (by) => {
+    expect(applySafety(ending, { lastResetAt: NOW - 5 * 60_000, lastResetBy: by, budgetExhausted: false }, config(30), NOW)).toEqual({
+      action: 'notify_only',
+      reason: 'cooldown',
+      events: ['tor', 'unexpected_scraping'],
+      otherReasons: ['asn'],
+      heldEvents: ['tor', 'unexpected_scraping'],
+      exclusions: [],
+      resetBy: by,
+    });
+    expect(applySafety(ending, { lastResetAt: NOW - 31 * 60_000, lastResetBy: by, budgetExhausted: false }, config(30), NOW)).toBe(ending);
   });
 
   it('holds a reset one millisecond before the cooldown ends, and lets it through at the end', () => {
@@ -450,5 +470,134 @@ describe('externalBecause: who is from another organisation (Slack Connect)', ()
       action: 'notify_only',
       reason: 'external_user',
     });
+  });
+});
+
+/** An entry about TARGET with this context (the address, session and ASN the anomaly was seen with). */
+function entryWith(reasons: string[], context: Partial<ReturnType<typeof userEntry>['context']>) {
+  const entry = userEntry(reasons);
+  return { ...entry, context: { ...entry.context, ...context } };
+}
+
+function decideEntry(entry: ReturnType<typeof userEntry>, config: ResponseConfig, person: PersonFacts = MEMBER): Decision {
+  return decide({ entry, config, groupMembers: expand(groupsToExpand(entry, config)), person, org: ORG });
+}
+
+describe('decide: more events (codes beyond the seven, item event#<code>)', () => {
+  const ROWS = MORE_EVENT_NAMES.flatMap((event) => SETTINGS.map((setting) => [event, setting] as const));
+
+  it.each(ROWS)('%s set to %s', (event, setting) => {
+    const decision = decideFor([event], configWith({ [event]: { action: setting } }));
+    if (setting === 'off') {
+      // Off (the default): recorded as another reason, exactly as before such codes took rules.
+      expect(decision).toEqual({ action: 'ignore', reason: 'no_actionable_event', events: [], otherReasons: [event] });
+    } else if (setting === 'end_sessions') {
+      expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: [event], otherReasons: [], triggeringEvents: [event], scope: { kind: 'all' } });
+    } else {
+      expect(decision).toEqual({ action: 'notify_only', reason: 'rule_notify_only', events: [event], otherReasons: [], heldEvents: [], exclusions: [] });
+    }
+  });
+
+  it('exclusions apply to them as to the seven', () => {
+    const config = configWith({ excessive_malware_uploads: { action: 'end_sessions', excludedUsers: [TARGET] } });
+    expect(decideFor(['excessive_malware_uploads'], config)).toMatchObject({ action: 'notify_only', reason: 'excluded', exclusions: [`user ${TARGET} (excessive_malware_uploads)`] });
+  });
+
+  it('with Slack\u2019s defaults they are all off', () => {
+    for (const event of MORE_EVENT_NAMES) expect(decideFor([event], configWith({}, false))).toMatchObject({ action: 'ignore', reason: 'no_actionable_event' });
+  });
+});
+
+describe('decide: session scope (event#<code>.scope)', () => {
+  const scoped = (tor: SessionScope, extra: Partial<Record<AnomalyEvent, SessionScope>> = {}) => {
+    const config = configWith({ tor: { action: 'end_sessions', scope: tor } });
+    for (const [event, scope] of Object.entries(extra)) config.events[event as AnomalyEvent] = { ...config.events[event as AnomalyEvent], action: 'end_sessions', scope };
+    return config;
+  };
+
+  it.each<[string, SessionScope, Partial<ReturnType<typeof userEntry>['context']>, Partial<Decision>]>([
+    ['all (the default)', 'all', { sessionId: '847288190092' }, { scope: { kind: 'all' } }],
+    ['web only', 'web', { sessionId: '847288190092' }, { scope: { kind: 'web' } }],
+    ['mobile only', 'mobile', {}, { scope: { kind: 'mobile' } }],
+    ['the offending session', 'session', { sessionId: '847288190092' }, { scope: { kind: 'session', sessionId: '847288190092' } }],
+    ['session, but the entry has no session id → all, and says so', 'session', { sessionId: undefined }, { scope: { kind: 'all' }, scopeFallback: 'no_session_id' }],
+    ['session, but the id is not an integer Slack can take → all, and says so', 'session', { sessionId: 'abc-123' }, { scope: { kind: 'all' }, scopeFallback: 'no_session_id' }],
+  ])('%s', (_name, scope, context, expected) => {
+    const decision = decideEntry(entryWith(['tor'], context), scoped(scope));
+    expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], ...expected });
+  });
+
+  it('two triggering events with the same scope keep it; different scopes end all sessions (the broadest)', () => {
+    const entry = entryWith(['tor', 'unexpected_scraping'], { sessionId: '42' });
+    expect(decideEntry(entry, scoped('web', { unexpected_scraping: 'web' }))).toMatchObject({ scope: { kind: 'web' } });
+    expect(decideEntry(entry, scoped('web', { unexpected_scraping: 'mobile' }))).toMatchObject({ scope: { kind: 'all' } });
+    expect(decideEntry(entry, scoped('session', { unexpected_scraping: 'web' }))).toMatchObject({ scope: { kind: 'all' } });
+    expect(decideEntry(entry, scoped('session', { unexpected_scraping: 'session' }))).toMatchObject({ scope: { kind: 'session', sessionId: '42' } });
+  });
+
+  it('only the triggering events\u2019 scopes count (not a notify-only event\u2019s)', () => {
+    const config = scoped('mobile');
+    config.events.excessive_downloads = { ...config.events.excessive_downloads, action: 'notify_only', scope: 'web' };
+    expect(decideEntry(entryWith(['tor', 'excessive_downloads'], {}), config)).toMatchObject({ scope: { kind: 'mobile' } });
+  });
+});
+
+describe('decide: trusted networks (item trustedNetworks)', () => {
+  const trusting = (cidrs: string[], asns: number[] = []) => {
+    const config = configWith({ tor: { action: 'end_sessions' } });
+    config.trustedNetworks = { cidrs, asns, syncToSlack: false };
+    return config;
+  };
+  const RANGES = ['198.51.100.0/24', '2001:db8::/32', '203.0.113.128/25'];
+
+  it.each<[string, Partial<ReturnType<typeof userEntry>['context']>, string | undefined]>([
+    ['an IPv4 address inside a range', { ipAddress: '198.51.100.7' }, '198.51.100.0/24'],
+    ['the first address of a range', { ipAddress: '198.51.100.0' }, '198.51.100.0/24'],
+    ['the last address of a range', { ipAddress: '198.51.100.255' }, '198.51.100.0/24'],
+    ['the address just past a range', { ipAddress: '198.51.101.0' }, undefined],
+    ['the address just before a /25', { ipAddress: '203.0.113.127' }, undefined],
+    ['inside a /25', { ipAddress: '203.0.113.200' }, '203.0.113.128/25'],
+    ['an IPv6 address inside a range', { ipAddress: '2001:db8:ffff::1' }, '2001:db8::/32'],
+    ['an IPv6 address just past a range', { ipAddress: '2001:db9::1' }, undefined],
+    ['an IPv4-mapped IPv6 address', { ipAddress: '::ffff:198.51.100.9' }, '198.51.100.0/24'],
+    ['an upper-case IPv6 address', { ipAddress: '2001:DB8::A' }, '2001:db8::/32'],
+    ['an address outside every range', { ipAddress: '192.0.2.1' }, undefined],
+    ['no address in the entry', { ipAddress: undefined }, undefined],
+    ['something that is not an address', { ipAddress: '198.51.100.7, 10.0.0.1' }, undefined],
+    ['an ASN the entry carries', { ipAddress: '192.0.2.1', asn: 64500 }, 'AS64500'],
+    ['an ASN not in the list', { ipAddress: '192.0.2.1', asn: 64501 }, undefined],
+  ])('%s', (_name, context, match) => {
+    const decision = decideEntry(entryWith(['tor'], context), trusting(RANGES, [64500]));
+    if (match) {
+      expect(decision).toEqual({
+        action: 'notify_only',
+        reason: 'trusted_network',
+        events: ['tor'],
+        otherReasons: [],
+        heldEvents: ['tor'],
+        exclusions: [],
+        trustedNetwork: match,
+      });
+    } else {
+      expect(decision).toMatchObject({ action: 'end_sessions' });
+    }
+  });
+
+  it('comes before every fact about the person (no lookups are needed), and holds notify-only events too', () => {
+    const entry = entryWith(['tor'], { ipAddress: '198.51.100.7' });
+    const config = trusting(RANGES);
+    config.exclusions.excludedGroups.push(GROUP_WITH_TARGET);
+    expect(factsNeeded(entry, config)).toEqual({ person: false, org: false, groups: [] });
+    expect(decideEntry(entry, config, { found: false })).toMatchObject({ reason: 'trusted_network' });
+    config.events.tor.action = 'notify_only';
+    expect(decideEntry(entry, config)).toMatchObject({ reason: 'trusted_network', heldEvents: [] });
+    config.events.tor.action = 'off';
+    expect(decideEntry(entry, config)).toMatchObject({ action: 'ignore', reason: 'rules_off' });
+  });
+
+  it('no trusted networks: nothing is trusted (0.0.0.0/0 would trust every IPv4 address)', () => {
+    expect(decideEntry(entryWith(['tor'], { ipAddress: '198.51.100.7' }), trusting([]))).toMatchObject({ action: 'end_sessions' });
+    expect(decideEntry(entryWith(['tor'], { ipAddress: '198.51.100.7' }), trusting(['0.0.0.0/0']))).toMatchObject({ trustedNetwork: '0.0.0.0/0' });
+    expect(decideEntry(entryWith(['tor'], { ipAddress: '2001:db8::1' }), trusting(['0.0.0.0/0']))).toMatchObject({ action: 'end_sessions' });
   });
 });

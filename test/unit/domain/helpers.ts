@@ -44,7 +44,7 @@ export function appEntry(reasons: string[]): AnomalyEntry {
 export function configWith(rules: Partial<Record<AnomalyEvent, Partial<ResponseConfig['events'][AnomalyEvent]>>> = {}, allOff = true): ResponseConfig {
   const config = defaultConfig();
   for (const event of Object.keys(config.events) as AnomalyEvent[]) {
-    if (allOff) config.events[event] = { action: 'off', excludedUsers: [], excludedGroups: [] };
+    if (allOff) config.events[event] = { action: 'off', scope: 'all', excludedUsers: [], excludedGroups: [] };
     const rule = rules[event];
     if (rule) config.events[event] = { ...config.events[event], ...rule };
   }

@@ -1,7 +1,7 @@
 import { decide, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
-import { outcomeLabel, outcomeOf, reportResponse, type Outcome } from '../../../functions/domain/decision/response';
+import { mustAct, outcomeLabel, outcomeOf, reportResponse, type Outcome } from '../../../functions/domain/decision/response';
 import { describeResponse } from '../../../functions/notify/explain';
-import { configWith, MEMBER, ORG, userEntry } from './helpers';
+import { appEntry, configWith, MEMBER, ORG, userEntry } from './helpers';
 
 /** What each outcome means for the response log and the people told (the README's decision table, last column), and the words they read. */
 describe('reportResponse: the notification and the words for each outcome', () => {
@@ -36,9 +36,61 @@ describe('reportResponse: the notification and the words for each outcome', () =
     else expect(words).toBeUndefined();
   });
 
+  it('reports the scope used, and the fallback when the entry named no session', () => {
+    const scoped = configWith({ tor: { action: 'end_sessions', scope: 'session' } });
+    const withSession = decide({ entry: { ...userEntry(['tor']), context: { sessionId: '42' } }, config: scoped, groupMembers: new Map(), person: MEMBER, org: ORG });
+    const without = decide({ entry: userEntry(['tor']), config: scoped, groupMembers: new Map(), person: MEMBER, org: ORG });
+    expect(reportResponse(withSession, { kind: 'sessions_ended' }, scoped).facts).toEqual({ outcome: 'sessions_ended', scope: 'session' });
+    expect(reportResponse(without, { kind: 'sessions_ended' }, scoped).facts).toEqual({ outcome: 'sessions_ended', scope: 'all', scopeFallback: 'no_session_id' });
+    expect(describeResponse({ outcome: 'sessions_ended', scope: 'session' }).actionTaken).toBe('Ended the one Slack session the anomaly was seen in');
+    expect(describeResponse({ outcome: 'sessions_ended', scope: 'all', scopeFallback: 'no_session_id' }).explanation).toMatch(/names no session: all sessions were ended instead/);
+    expect(describeResponse({ outcome: 'reset_refused', errorCode: 'session_not_found', scope: 'session' }).actionTaken).toMatch(/Tried to end the one Slack session/);
+  });
+
+  it('a trusted network is held and named; an app is told as app_anomaly', () => {
+    const trusting = configWith({ tor: { action: 'end_sessions' } });
+    trusting.trustedNetworks = { cidrs: ['1.23.45.0/24'], asns: [], syncToSlack: false };
+    const trusted = decide({ entry: userEntry(['tor']), config: trusting, groupMembers: new Map() });
+    const report = reportResponse(trusted, outcomeOf(trusted, trusting), trusting);
+    expect(report).toEqual({ outcome: { kind: 'held' }, notification: 'anomaly_not_acted_on', facts: { outcome: 'held', holdReason: 'trusted_network', trustedNetwork: '1.23.45.0/24' } });
+    expect(describeResponse(report.facts!).explanation).toMatch(/trusted network \(1\.23\.45\.0\/24\)/);
+    const app = decide({ entry: appEntry(['tor']), config: trusting, groupMembers: new Map() });
+    expect(reportResponse(app, outcomeOf(app, trusting), trusting)).toEqual({ outcome: { kind: 'held' }, notification: 'app_anomaly', facts: { outcome: 'held', holdReason: 'app_anomaly' } });
+  });
+
+  describe('dry run (safety.dryRun)', () => {
+    const dry = configWith({ tor: { action: 'end_sessions', scope: 'web' }, excessive_downloads: { action: 'notify_only' } });
+    dry.safety.dryRun = true;
+    const decidedDry = (reasons: string[]) => decide({ entry: userEntry(reasons), config: dry, groupMembers: new Map(), person: MEMBER, org: ORG });
+
+    it('the decision is the same; it is not carried out, and its outcome is dry_run', () => {
+      const decision = decidedDry(['tor']);
+      const wet = { ...dry, safety: { ...dry.safety, dryRun: false } };
+      expect(decision).toEqual(decide({ entry: userEntry(['tor']), config: wet, groupMembers: new Map(), person: MEMBER, org: ORG }));
+      expect(decision).toMatchObject({ action: 'end_sessions', scope: { kind: 'web' } });
+      expect(mustAct(decision, dry)).toBe(false);
+      expect(mustAct(decision, wet)).toBe(true);
+      expect(outcomeOf(decision, dry)).toEqual({ kind: 'dry_run' });
+      expect(outcomeLabel({ kind: 'dry_run' })).toBe('dry_run');
+    });
+
+    it('is told to whoever sessions_ended goes to, marked dry run, with the scope it would have used', () => {
+      const decision = decidedDry(['tor']);
+      const report = reportResponse(decision, outcomeOf(decision, dry), dry);
+      expect(report).toEqual({ outcome: { kind: 'dry_run' }, notification: 'sessions_ended', facts: { outcome: 'dry_run', scope: 'web', dryRun: true } });
+      expect(describeResponse(report.facts!).actionTaken).toBe('Dry run: nothing was done. Would have ended the user\u2019s Slack web (browser) sessions');
+    });
+
+    it('marks every other report too; an ignored entry still tells nobody', () => {
+      const held = decidedDry(['excessive_downloads']);
+      expect(reportResponse(held, outcomeOf(held, dry), dry).facts).toMatchObject({ outcome: 'held', holdReason: 'rule_notify_only', dryRun: true });
+      expect(reportResponse(decidedDry(['asn']), { kind: 'ignored' }, dry)).toEqual({ outcome: { kind: 'ignored' } });
+    });
+  });
+
   it('the outcome of a decision that ends no sessions follows from the decision alone', () => {
-    expect(outcomeOf(decided(['asn']))).toEqual({ kind: 'ignored' });
-    expect(outcomeOf(decided(['tor'], { ...MEMBER, isPrimaryOwner: true }))).toEqual({ kind: 'protected' });
-    expect(() => outcomeOf(decided(['tor']))).toThrow(/once Slack has answered/);
+    expect(outcomeOf(decided(['asn']), config)).toEqual({ kind: 'ignored' });
+    expect(outcomeOf(decided(['tor'], { ...MEMBER, isPrimaryOwner: true }), config)).toEqual({ kind: 'protected' });
+    expect(() => outcomeOf(decided(['tor']), config)).toThrow(/once Slack has answered/);
   });
 });

@@ -51,6 +51,21 @@ describe('planDeliveries', () => {
     expect(keys(notActed.deliveries)).toEqual(['admin:email:u0admin1@example.com']);
   });
 
+  it('in a dry run tells the owner and security admins as usual, and never the affected user', async () => {
+    const { directory } = org();
+    const config = makeConfig({ notifications: { affected_user: { email: true, slack: true } } });
+    const plan = await planDeliveries(makeJob({ response: { outcome: 'dry_run', scope: 'all', dryRun: true } }), config, directory);
+    expect(keys(plan.deliveries)).toEqual(['admin:email:u0owner@example.com', 'admin:email:u0admin1@example.com']);
+  });
+
+  it('tells an app\u2019s anomaly to its own recipients (security admins by default), with no affected person', async () => {
+    const { directory } = org();
+    const job = makeJob({ type: 'app_anomaly', user: undefined, app: { id: 'A0APP00001', name: 'Exporter' }, response: { outcome: 'held', holdReason: 'app_anomaly' } });
+    expect(keys((await planDeliveries(job, makeConfig(), directory)).deliveries)).toEqual(['admin:email:u0admin1@example.com']);
+    const own = makeConfig({ notifications: { app_anomaly: { primaryOwner: ['slack'], securityAdmins: [], extraEmails: ['apps@example.com'] } } });
+    expect(keys((await planDeliveries(job, own, directory)).deliveries)).toEqual(['admin:slack-dm:U0OWNER', 'admin:email:apps@example.com']);
+  });
+
   it('tells the affected user only when their sessions were ended', async () => {
     const { directory } = org();
     const config = makeConfig({ notifications: { affected_user: { email: true, slack: true } } });

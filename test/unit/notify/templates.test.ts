@@ -34,8 +34,8 @@ describe('renderEmail subjects', () => {
   });
 
   it('falls back to the email, then the user id, and to a non-actionable reason', () => {
-    const job = makeJob({ type: 'anomaly_not_acted_on', user: { id: 'U1' }, events: [], otherReasons: ['unexpected_admin_action'] });
-    expect(renderEmail(job, 'admin').subject).toBe('[Slack security] unexpected admin action anomaly detected for U1, no action taken');
+    const job = makeJob({ type: 'anomaly_not_acted_on', user: { id: 'U1' }, events: [], otherReasons: ['search_volume'] });
+    expect(renderEmail(job, 'admin').subject).toBe('[Slack security] search volume anomaly detected for U1, no action taken');
   });
 });
 
@@ -195,5 +195,50 @@ describe('format helpers', () => {
 
   it('formats epoch seconds in UTC', () => {
     expect(formatEpochSeconds(1644428305)).toEqual({ iso: '2022-02-09T17:38:25Z', readable: 'Wednesday 9 February 2022, 17:38:25 UTC' });
+  });
+});
+
+describe('beyond Slack\u2019s response: scope, dry run, trusted networks, apps', () => {
+  it('says which sessions were ended, to the admins and to the person', () => {
+    const job = makeJob({ response: { outcome: 'sessions_ended', scope: 'mobile' } });
+    expect(renderEmail(job, 'admin').text).toMatch(/Their Slack mobile sessions were ended/);
+    expect(renderEmail(job, 'admin').text).toMatch(/Action taken:\s+Ended the user’s Slack mobile sessions/);
+    expect(renderEmail(job, 'affected_user').subject).toBe('[Slack security] You were signed out of Slack on your mobile devices');
+    expect(renderEmail(makeJob({ response: { outcome: 'sessions_ended', scope: 'session' } }), 'affected_user').text).toMatch(
+      /we signed you out of the Slack session where this happened/,
+    );
+  });
+
+  it('marks a dry run in the subject, the headline and the action taken', () => {
+    const wouldEnd = renderEmail(makeJob({ response: { outcome: 'dry_run', scope: 'all', dryRun: true } }), 'admin');
+    expect(wouldEnd.subject).toBe('[Slack security] Dry run: would have ended sessions for Ana Silva — Tor exit node');
+    expect(wouldEnd.text).toMatch(/^Dry run: nothing was done\.$/m);
+    expect(wouldEnd.text).toMatch(/Action taken:\s+Dry run: nothing was done\. Would have ended all of the user’s Slack sessions on every device/);
+    const held = renderEmail(makeJob({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'rule_notify_only', notifyOnlyEvents: ['tor'], dryRun: true } }), 'admin');
+    expect(held.subject).toBe('[Slack security] [dry run] Tor exit node anomaly detected for Ana Silva, no action taken');
+    expect(renderSlackMessage(makeJob({ response: { outcome: 'dry_run', dryRun: true } }), 'admin').text).toMatch(/^Dry run: would have ended sessions/);
+  });
+
+  it('names the trusted range an anomaly came from', () => {
+    const job = makeJob({ type: 'anomaly_not_acted_on', response: { outcome: 'held', holdReason: 'trusted_network', trustedNetwork: '2001:db8::/32' } });
+    expect(renderEmail(job, 'admin').text).toMatch(/came from a trusted network \(2001:db8::\/32\)/);
+  });
+
+  it('tells an app\u2019s anomaly with the app\u2019s id and name, escaped like every attacker-influenced value', () => {
+    const job = makeJob({
+      type: 'app_anomaly',
+      user: undefined,
+      app: { id: 'A0APP00001', name: '<!channel> <b>Exporter</b>' },
+      response: { outcome: 'held', holdReason: 'app_anomaly' },
+    });
+    const email = renderEmail(job, 'admin');
+    expect(email.subject).toBe('[Slack security] Tor exit node anomaly detected for the app <!channel> <b>Exporter</b>');
+    expect(email.text).toMatch(/App ID:\s+A0APP00001/);
+    expect(email.text).not.toMatch(/User ID/);
+    expect(email.html).toContain('&lt;b&gt;Exporter&lt;/b&gt;');
+    expect(email.html).not.toContain('<b>Exporter');
+    const slack = renderSlackMessage(job, 'admin');
+    expect(slack.text).toContain('&lt;!channel&gt; &lt;b&gt;Exporter');
+    expect(JSON.stringify(slack.blocks.filter((b) => b.type !== 'header'))).not.toMatch(/<!channel>|<b>/);
   });
 });

@@ -67,6 +67,114 @@ describe('respondToMessage', () => {
     expect(job.context).not.toHaveProperty('sessionId');
   });
 
+  it('passes the rule\u2019s scope to the reset: one session from the entry, or web / mobile only', async () => {
+    const t = setup({ events: { tor: { action: 'end_sessions', scope: 'session' }, unexpected_scraping: { action: 'end_sessions', scope: 'mobile' } } });
+    t.slack.sessions.set('U0ANA00001', new Set(['847288190092']));
+    await respondToMessage(message(anomalyEntry({ id: 'e-one', reasons: ['tor'] })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'e-mob', userId: 'U0BOB00002', reasons: ['unexpected_scraping'] })), t.deps);
+    expect(t.slack.resetScopes).toEqual([
+      { userId: 'U0ANA00001', scope: { kind: 'session', sessionId: '847288190092' } },
+      { userId: 'U0BOB00002', scope: { kind: 'mobile' } },
+    ]);
+    expect(t.ledger.decisions.get('e-one')).toMatchObject({ outcome: 'sessions_ended', response: { outcome: 'sessions_ended', scope: 'session' } });
+    expect(t.jobs().map((j) => j.response.scope)).toEqual(['session', 'mobile']);
+  });
+
+  it('in dry run records and tells the decision, and neither ends sessions nor spends the cooldown or the hourly budget', async () => {
+    const t = setup({ safety: { dryRun: true, cooldownMinutes: 30, maxSessionResetsPerHour: 1 } });
+    for (const id of ['d1', 'd2']) {
+      const outcome = await respondToMessage(message(anomalyEntry({ id, reasons: ['tor'] })), t.deps);
+      // The same person twice within the cooldown, over a budget of one: both are decided as they would be alone.
+      expect(outcome).toMatchObject({ decision: { action: 'end_sessions' }, outcome: { kind: 'dry_run' }, notification: 'sessions_ended' });
+    }
+    expect(t.slack.resets).toEqual([]);
+    expect(t.slack.calls.resetSessions).toBeUndefined();
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    expect(t.ledger.decisions.get('d1')).toMatchObject({ decision: 'end_sessions', outcome: 'dry_run', response: { outcome: 'dry_run', scope: 'all', dryRun: true } });
+    expect(t.jobs().map((j) => [j.type, j.response.outcome, j.response.dryRun])).toEqual([
+      ['sessions_ended', 'dry_run', true],
+      ['sessions_ended', 'dry_run', true],
+    ]);
+    // Switching dry run off acts at once: the dry run left no cooldown behind.
+    t.setConfig(responseConfigSchema.parse({ safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 1 } }));
+    await respondToMessage(message(anomalyEntry({ id: 'd3', reasons: ['tor'] })), t.deps);
+    expect(t.slack.resets).toEqual(['U0ANA00001']);
+  });
+
+  it('tells an app\u2019s anomaly with the app\u2019s id and name, and no person', async () => {
+    const t = setup();
+    await respondToMessage(message(anomalyEntry({ id: 'e-app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Exporter' } } })), t.deps);
+    expect(t.jobs()).toEqual([expect.objectContaining({ type: 'app_anomaly', app: { id: 'A0APP00001', name: 'Exporter' }, response: { outcome: 'held', holdReason: 'app_anomaly' } })]);
+    expect(t.jobs()[0]).not.toHaveProperty('user');
+    expect(t.slack.resets).toEqual([]);
+  });
+
+  describe('coexistence with Slack\u2019s built-in responder', () => {
+    const sessionEvent = (id: string, action: string, userId?: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      date_create: 1_800_000_000,
+      action,
+      actor: { type: 'user', user: { id: 'W0ADMIN001', name: 'adam' } },
+      ...(userId ? { entity: { type: 'user', user: { id: userId, name: 'ana' } } } : { entity: { type: 'enterprise', enterprise: { id: 'E0ORG00001' } } }),
+      ...extra,
+    });
+
+    it.each([
+      ['user_sessions_reset_by_anomaly_event_response', 'slack_anomaly_response', /by Slack\u2019s built-in anomaly event response/],
+      ['user_session_reset_by_admin', 'admin', /by an admin/],
+    ])('%s: the person is not signed out again within the cooldown, and the log says who did it', async (action, by, words) => {
+      const t = setup();
+      await expect(respondToMessage(message(sessionEvent('s-1', action, 'U0ANA00001')), t.deps)).resolves.toEqual({ kind: 'recorded', entryId: 's-1', action });
+      expect(t.ledger.decisions.get('s-1')).toMatchObject({ decision: 'recorded', reason: action, outcome: `reset_by:${by}`, userId: 'U0ANA00001', notification: 'none' });
+      t.advance(5 * 60_000);
+      const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(outcome).toMatchObject({ decision: { action: 'notify_only', reason: 'cooldown', resetBy: by }, notification: 'anomaly_not_acted_on' });
+      expect(t.slack.resets).toEqual([]);
+      expect(t.jobs()[0].response).toMatchObject({ holdReason: 'cooldown', resetBy: by });
+      const { describeResponse } = await import('../../../functions/notify/explain');
+      expect(describeResponse(t.jobs()[0].response).explanation).toMatch(words);
+    });
+
+    it('after the cooldown the person is signed out as usual', async () => {
+      const t = setup();
+      await respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps);
+      t.advance(31 * 60_000);
+      await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+    });
+
+    it('pref.anomaly_event_response_changed is recorded and told to the security admins, with who did it and what the entry says', async () => {
+      const t = setup();
+      const entry = sessionEvent('p-1', 'pref.anomaly_event_response_changed', undefined, { details: { new_value: 'off', previous_value: 'on' } });
+      await expect(respondToMessage(message(entry), t.deps)).resolves.toEqual({ kind: 'recorded', entryId: 'p-1', action: 'pref.anomaly_event_response_changed', notification: 'anomaly_response_changed' });
+      expect(t.ledger.decisions.get('p-1')).toMatchObject({ decision: 'recorded', outcome: 'recorded', notification: 'anomaly_response_changed', notificationQueued: true });
+      expect(t.jobs()).toEqual([
+        expect.objectContaining({
+          type: 'anomaly_response_changed',
+          settingsChange: { actorId: 'W0ADMIN001', details: '{"new_value":"off","previous_value":"on"}' },
+          response: { outcome: 'recorded' },
+        }),
+      ]);
+      const { notificationJobSchema } = await import('../../../functions/domain/messages');
+      expect(notificationJobSchema.safeParse(t.jobs()[0]).success).toBe(true);
+    });
+
+    it('a bulk reset names nobody in any published entry: recorded only', async () => {
+      const t = setup();
+      await respondToMessage(message(sessionEvent('b-1', 'bulk_session_reset_by_admin')), t.deps);
+      expect(t.ledger.decisions.get('b-1')).toMatchObject({ decision: 'recorded', outcome: 'recorded', notification: 'none' });
+      await respondToMessage(message(anomalyEntry({ id: 'e-tor', reasons: ['tor'] })), t.deps);
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+    });
+
+    it('a malformed one is rejected like a malformed anomaly, and a duplicate is skipped', async () => {
+      const t = setup();
+      await expect(respondToMessage(message({ id: 'bad', action: 'user_session_reset_by_admin', date_create: 'yesterday' }), t.deps)).resolves.toMatchObject({ kind: 'rejected' });
+      await respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps);
+      await expect(respondToMessage(message(sessionEvent('s-1', 'user_session_reset_by_admin', 'U0ANA00001')), t.deps)).resolves.toMatchObject({ kind: 'duplicate' });
+    });
+  });
+
   it('records but does not act on events that are off by default, and sends nothing', async () => {
     const t = setup();
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-dl', reasons: ['excessive_downloads'] })), t.deps);
@@ -100,7 +208,7 @@ describe('respondToMessage', () => {
     await respondToMessage(message(anomalyEntry({ id: 'app', entity: { type: 'app', app: { id: 'A0APP00001', name: 'Scraper' } } })), t.deps);
     await respondToMessage(message(anomalyEntry({ id: 'ext', userId: 'U0EXT00003' })), t.deps);
     expect(t.slack.resets).toEqual([]);
-    expect(t.ledger.decisions.get('app')).toMatchObject({ reason: 'not_a_user', entityType: 'app' });
+    expect(t.ledger.decisions.get('app')).toMatchObject({ decision: 'notify_only', reason: 'app_anomaly', entityType: 'app', notification: 'app_anomaly' });
     expect(t.ledger.decisions.get('ext')).toMatchObject({ reason: 'external_user' });
   });
 
@@ -171,7 +279,7 @@ describe('respondToMessage', () => {
     t.slack.failures.resetSessions = [new SlackError('cannot_reset_bot', 'permanent', 'admin', 'admin.users.session.reset')];
     const outcome = await respondToMessage(message(anomalyEntry({ id: 'e-bot', userId: 'U0BOT00001' })), t.deps);
     expect(outcome).toMatchObject({ outcome: { kind: 'reset_refused', code: 'cannot_reset_bot' }, notification: 'action_failed' });
-    expect(t.jobs()[0].response).toEqual({ outcome: 'reset_refused', errorCode: 'cannot_reset_bot' });
+    expect(t.jobs()[0].response).toEqual({ outcome: 'reset_refused', errorCode: 'cannot_reset_bot', scope: 'all' });
     expect(t.ledger.resetBudgetUsed).toBe(0);
   });
 

@@ -14,7 +14,7 @@ export const DEFAULT_TOKENS: SimulatorTokens = {
 /** The scopes DESIGN.md asks for on each token. */
 export const DEFAULT_SCOPES: Record<TokenName, string[]> = {
   audit: ['auditlogs:read'],
-  admin: ['admin.users:read', 'admin.users:write', 'admin.roles:read', 'admin.teams:read', 'usergroups:read', 'users:read', 'users:read.email'],
+  admin: ['admin.users:read', 'admin.users:write', 'admin.roles:read', 'admin.teams:read', 'usergroups:read', 'users:read', 'users:read.email', 'admin'],
   bot: ['chat:write', 'im:write'],
 };
 

@@ -46,7 +46,6 @@ export const RATE_LIMITS: Readonly<Record<string, RateRule>> = {
   'users.info': tier('Tier 4', ref('users.info')),
   // Tier 3 as also listed by slackapi/java-slack-sdk MethodsRateLimits (CONVERSATIONS_OPEN, Tier3).
   'conversations.open': tier('Tier 3', ref('conversations.open')),
-  // Not simulated (they answer unknown_method) but listed so an implementation inherits the tier.
   'admin.audit.anomaly.allow.getItem': tier('Tier 2', 'https://api.slack.com/methods/admin.audit.anomaly.allow.getItem'),
   'admin.audit.anomaly.allow.updateItem': tier('Tier 2', 'https://api.slack.com/methods/admin.audit.anomaly.allow.updateItem'),
   // "Special rate limits apply … This method allows hundreds of requests per minute": we take 200.

@@ -17,6 +17,13 @@ export interface InvalidationRecord {
   at: number;
 }
 
+/** One admin.audit.anomaly.allow.updateItem that took effect: the whole list after it. */
+export interface AllowListRecord {
+  cidrs: string[];
+  asns: number[];
+  at: number;
+}
+
 export interface DmRecord {
   channel: string;
   userIds: string[];
@@ -61,6 +68,8 @@ export interface Recordings {
   /** Every reset request per user id, whatever became of it (faults and errors included). */
   resetRequests: Record<string, number>;
   invalidations: InvalidationRecord[];
+  /** Every write of Slack's anomaly allow-list; the last one is the list (empty before any). */
+  allowListUpdates: AllowListRecord[];
   dms: DmRecord[];
   messages: MessageRecord[];
   calls: CallRecord[];
@@ -76,7 +85,7 @@ export class Recorder {
   constructor(private readonly maxCalls = 50_000) {}
 
   private static empty(): Recordings {
-    return { resets: [], resetRequests: {}, invalidations: [], dms: [], messages: [], calls: [], callsDropped: 0, rateLimited: { total: 0, byMethod: {} } };
+    return { resets: [], resetRequests: {}, invalidations: [], allowListUpdates: [], dms: [], messages: [], calls: [], callsDropped: 0, rateLimited: { total: 0, byMethod: {} } };
   }
 
   clear(): void {
@@ -98,6 +107,16 @@ export class Recorder {
 
   invalidation(record: InvalidationRecord): void {
     this.data.invalidations.push(record);
+  }
+
+  allowListUpdate(record: AllowListRecord): void {
+    this.data.allowListUpdates.push(record);
+  }
+
+  /** Slack's anomaly allow-list as it stands. */
+  allowList(): { cidrs: string[]; asns: number[] } {
+    const last = this.data.allowListUpdates.at(-1);
+    return { cidrs: [...(last?.cidrs ?? [])], asns: [...(last?.asns ?? [])] };
   }
 
   dmOpened(channel: string, userIds: string[], at: number): { alreadyOpen: boolean } {

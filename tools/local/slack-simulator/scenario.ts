@@ -161,7 +161,8 @@ const scenarioEntrySchema = z
   });
 
 const decisionSchema = z.strictObject({
-  action: z.enum(['end_sessions', 'notify_only', 'ignore', 'rejected']),
+  // recorded: an entry that is not an anomaly (what else ended sessions, or changed Slack's own response).
+  action: z.enum(['end_sessions', 'notify_only', 'ignore', 'rejected', 'recorded']),
   reason: z.string().min(1).optional(),
   /** For end_sessions that Slack refuses, e.g. cannot_reset_primary_owner. */
   error: z.string().min(1).optional(),

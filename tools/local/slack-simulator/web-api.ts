@@ -1,3 +1,4 @@
+import { parseCidr } from '../../../functions/domain/networks';
 import type { Caller } from './auth';
 import type { Directory } from './directory';
 import type { Recorder } from './recorder';
@@ -102,6 +103,9 @@ export class WebApi {
       'admin.users.session.reset': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionReset(c) },
       'admin.users.session.resetBulk': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionResetBulk(c) },
       'admin.users.session.invalidate': { scope: 'admin.users:write', userTokenOnly: true, handle: (c) => this.sessionInvalidate(c) },
+      // "User token of an org admin with the `admin` scope" (anomalous-events reference).
+      'admin.audit.anomaly.allow.getItem': { scope: 'admin', userTokenOnly: true, handle: () => this.allowListGet() },
+      'admin.audit.anomaly.allow.updateItem': { scope: 'admin', userTokenOnly: true, handle: (c) => this.allowListUpdate(c) },
       'conversations.open': { scope: 'im:write', handle: (c) => this.conversationsOpen(c) },
       'chat.postMessage': { scope: 'chat:write', handle: (c) => this.postMessage(c) },
     };
@@ -232,21 +236,54 @@ export class WebApi {
     return failed.length ? fail('failed_for_some_users', { failed_users: failed }) : { ok: true };
   }
 
+  /**
+   * One session (docs.slack.dev/reference/methods/admin.users.session.invalidate): `user_id` and an
+   * integer `session_id` are required (`team_id`, the old way to name the session's team, is
+   * deprecated and not accepted instead). The reference lists no bot error for this method: a bot
+   * has no login session, so any session id of a bot is session_not_found (inferred).
+   */
   private sessionInvalidate({ params }: MethodCall): SlackResult {
     const userId = params.string('user_id');
-    const sessionId = params.string('session_id');
-    if (!userId || !sessionId) return fail('invalid_arguments', { detail: 'session_id and user_id are required' });
-    const refusal = this.resetRefusal(this.directory.user(userId), 'cannot_invalidate_primary_owner');
+    const sessionId = params.int('session_id');
+    if (!userId || sessionId === undefined) return fail('invalid_arguments', { detail: 'session_id and user_id are required' });
+    if (Number.isNaN(sessionId)) return fail('invalid_arguments', { detail: 'session_id must be an integer' });
+    const user = this.directory.user(userId);
+    const refusal = user?.is_bot ? 'session_not_found' : this.resetRefusal(user, 'cannot_invalidate_primary_owner');
     if (refusal) return fail(refusal);
-    if (!this.directory.hasSession(userId, sessionId)) return fail('session_not_found');
-    this.directory.endSession(userId, sessionId);
-    this.recorder.invalidation({ userId, sessionId, at: this.nowMs() });
+    if (!this.directory.hasSession(userId, String(sessionId))) return fail('session_not_found');
+    this.directory.endSession(userId, String(sessionId));
+    this.recorder.invalidation({ userId, sessionId: String(sessionId), at: this.nowMs() });
     return { ok: true };
   }
 
   private endSessions(userId: string, method: 'admin.users.session.reset' | 'admin.users.session.resetBulk', params: Params): void {
     this.directory.endAllSessions(userId);
     this.recorder.reset({ userId, at: this.nowMs(), method, mobileOnly: params.bool('mobile_only'), webOnly: params.bool('web_only') });
+  }
+
+  /** The whole list, shaped like the reference's "Typical response": `trusted_cidr` strings, `trusted_asn` numbers. */
+  private allowListGet(): SlackResult {
+    const list = this.recorder.allowList();
+    return { ok: true, trusted_cidr: list.cidrs, trusted_asn: list.asns };
+  }
+
+  /**
+   * Overwrites the whole list (reference: "write/overwrite the allow list"). Arguments `trusted_cidr`
+   * ("allow list of IPv4 addressses using cidr notation") and `trusted_asns`, both optional arrays
+   * (slack-ruby/slack-api-ref admin.audit.anomaly.allow.updateItem.json); anything that is not an
+   * IPv4 CIDR or an ASN is `invalid_field_or_data` ("user attempted to write and invalid field or data").
+   * An argument left out empties that half, as an overwrite does (inferred).
+   */
+  private allowListUpdate({ params }: MethodCall): SlackResult {
+    const cidrs = params.list('trusted_cidr') ?? [];
+    const asns = params.list('trusted_asns') ?? [];
+    const ipv4 = (text: string) => {
+      const parsed = parseCidr(text);
+      return parsed.ok && parsed.cidr.version === 4;
+    };
+    if (!cidrs.every(ipv4) || !asns.every((a) => /^\d{1,10}$/.test(a))) return fail('invalid_field_or_data');
+    this.recorder.allowListUpdate({ cidrs, asns: asns.map(Number), at: this.nowMs() });
+    return { ok: true };
   }
 
   private conversationsOpen({ params }: MethodCall): SlackResult {
