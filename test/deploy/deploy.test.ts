@@ -148,7 +148,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): { status:
     expect(Object.values(tables).every((name) => name?.startsWith('SlackAnomalyResponderStateful-'))).toBe(true);
     const secretIds = (variables: Record<string, string>) => Object.fromEntries(Object.entries(variables).filter(([name]) => name.endsWith('_SECRET_ID')));
     expect(byService('-PollerFunction')).toMatchObject(tables);
-    expect(secretIds(byService('-PollerFunction'))).toEqual({ SLACK_AUDIT_TOKEN_SECRET_ID: outputs.AuditTokenSecretArn });
+    // The admin token only for Slack's anomaly allow-list (trustedNetworks.syncToSlack).
+    expect(secretIds(byService('-PollerFunction'))).toEqual({ SLACK_AUDIT_TOKEN_SECRET_ID: outputs.AuditTokenSecretArn, SLACK_ADMIN_TOKEN_SECRET_ID: outputs.AdminTokenSecretArn });
     expect(byService('-RespondFunction')).toMatchObject(tables);
     expect(secretIds(byService('-RespondFunction'))).toEqual({ SLACK_ADMIN_TOKEN_SECRET_ID: outputs.AdminTokenSecretArn });
     expect(byService('-NotifyFunction')).toMatchObject({ ...tables, SENDER_EMAIL: 'security-alerts@corp.example' });
