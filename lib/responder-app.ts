@@ -32,14 +32,14 @@ export function defineResponderApp(app: App): ResponderApp {
   const alerts = alertContext(app);
 
   const stateful = new StatefulStack(app, 'SlackAnomalyResponderStateful', {
-    description: 'slack-anomaly-responder: encryption key, config and ledger tables, Slack token secret',
+    description: 'slack-anomaly-responder: encryption key, config and ledger tables, one secret per Slack token',
   });
   const stateless = new StatelessStack(app, 'SlackAnomalyResponder', {
     description: 'slack-anomaly-responder: audit-log poller, responder, notifier, queues, schedule and alarms',
     key: stateful.key,
     configTable: stateful.configTable,
     ledgerTable: stateful.ledgerTable,
-    slackSecret: stateful.slackSecret,
+    tokenSecrets: stateful.tokenSecrets,
     senderEmail,
     alarmEmail,
     pollerReservedConcurrency,

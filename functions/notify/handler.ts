@@ -24,7 +24,9 @@ const alertDefaults = alertsSchema.parse({
   replyTo: env.ALERT_REPLY_TO || undefined,
   securityContact: env.ALERT_SECURITY_CONTACT || undefined,
 });
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
+// Only the tokens notify uses: a read-only one for recipients, the bot's for messages; not the one that ends sessions.
+const tokens = new SecretsManagerTokens(secretsClient(), { directory: env.SLACK_DIRECTORY_TOKEN_SECRET_ID, bot: env.SLACK_BOT_TOKEN_SECRET_ID });
+const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory' });
 
 export const handler = withObservability(
   makeNotifyHandler({

@@ -28,6 +28,8 @@ import {
   type SentEmail,
 } from './aws';
 import { startSecretsManager, type LocalSecretsManager } from './secrets-manager';
+import type { SlackTokens } from '../../functions/adapters/slack/tokens';
+import type { TokenName } from '../../functions/adapters/slack/errors';
 import { DEFAULT_SCENARIO_PATH, DEFAULT_TOKENS, loadScenario, startSlackSimulator, type Scenario, type ScenarioInput, type SlackSimulator } from './slack-simulator';
 
 /**
@@ -46,7 +48,7 @@ export interface LocalPipelineOptions {
   /** An external Slack-compatible server instead of the simulator: Web API at URL/api/, audit logs at URL/audit/v1/. */
   slackUrl?: string;
   /** Tokens for an external server, in the Slack secret's shape (default: the simulator's defaults). */
-  slackTokens?: { auditToken: string; adminToken: string; botToken: string };
+  slackTokens?: SlackTokens;
   /** Divide the scenario's times (ages, late arrivals) by this, to replay an hour in a minute. */
   timeScale?: number;
   /** Poll period of the scheduler in continuous mode (default: 5 s). */
@@ -133,7 +135,13 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-const SECRET_ID = 'local/slack-anomaly-responder/slack-tokens';
+/** One secret per token, as deployed (lib/stateful-stack.ts). */
+const SECRET_IDS: Record<TokenName, string> = {
+  audit: 'local/slack-anomaly-responder/audit-token',
+  admin: 'local/slack-anomaly-responder/admin-token',
+  directory: 'local/slack-anomaly-responder/directory-token',
+  bot: 'local/slack-anomaly-responder/bot-token',
+};
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type ScheduledHandler = (event: unknown, context: Context) => Promise<{ rounds: PollResult[] }>;
@@ -180,7 +188,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const sender = `anomaly-responder+${prefix}@example.com`;
     const sentEmails = async () => (await new SesStore(emulators.endpoints.ses).emails()).filter((e) => e.from.includes(sender));
 
-    const secrets: LocalSecretsManager = await startSecretsManager({ [SECRET_ID]: JSON.stringify(tokens) });
+    // One local secret per token, as deployed. The simulator knows three tokens: without a
+    // directory token of its own, notify reads the directory with the admin token.
+    const tokenValues: Record<TokenName, string> = { audit: tokens.auditToken, admin: tokens.adminToken, directory: tokens.directoryToken ?? tokens.adminToken, bot: tokens.botToken };
+    const secrets: LocalSecretsManager = await startSecretsManager(
+      Object.fromEntries((Object.keys(SECRET_IDS) as TokenName[]).map((name) => [SECRET_IDS[name], tokenValues[name]])),
+    );
     cleanups.push(() => secrets.stop());
 
     const configFile = options.config ? undefined : (options.configFile ?? scenarioConfigFile(scenario) ?? resolve(__dirname, '../../config/default-config.json'));
@@ -192,7 +205,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ...emulators.env,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       ...resourceEnv(resources),
-      SLACK_SECRET_ID: SECRET_ID,
+      SLACK_AUDIT_TOKEN_SECRET_ID: SECRET_IDS.audit,
+      SLACK_ADMIN_TOKEN_SECRET_ID: SECRET_IDS.admin,
+      SLACK_DIRECTORY_TOKEN_SECRET_ID: SECRET_IDS.directory,
+      SLACK_BOT_TOKEN_SECRET_ID: SECRET_IDS.bot,
       SLACK_API_URL: slackApiUrl,
       SLACK_AUDIT_API_URL: slackAuditUrl,
       SENDER_EMAIL: sender,

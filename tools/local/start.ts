@@ -24,8 +24,9 @@ Options:
                       (default: the scenario's own config, else config/default-config.json)
   --slack-url URL     use an external Slack-compatible server instead of the simulator:
                       Web API at URL/api/<method>, audit logs at URL/audit/v1/logs
-  --slack-tokens FILE with --slack-url: a JSON file {"auditToken","adminToken","botToken"} (the
-                      Slack secret's format; default: the simulator's own test tokens)
+  --slack-tokens FILE with --slack-url: a JSON file {"auditToken","adminToken","botToken"} and
+                      optionally "directoryToken" (else notify reads with the admin token); each
+                      goes into its own local secret, as deployed (default: the simulator's tokens)
   --time-scale N      replay the scenario N times faster (default: 1; with --once: 40)
   --poll-every SECS   how often the scheduler invokes the poller (default: 5)
   --no-rate-limits    let the simulator answer without Slack's per-method rate tiers (quick demos;
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
       slackTokens = slackSecretSchema.parse(JSON.parse(readFileSync(resolve(args['slack-tokens']), 'utf8')));
     } catch (error) {
       // Never echo the file: it holds tokens.
-      console.error(`--slack-tokens ${args['slack-tokens']} must be a JSON object with auditToken, adminToken and botToken (${(error as Error).name})`);
+      console.error(`--slack-tokens ${args['slack-tokens']} must be a JSON object with auditToken, adminToken, botToken and optionally directoryToken (${(error as Error).name})`);
       return 2;
     }
   }
