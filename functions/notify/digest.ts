@@ -1,8 +1,6 @@
 import type { NotificationType } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
-import { describeDigest } from './explain';
-import { escapeHtml, escapeMrkdwn, escapeWithin, formatEpochSeconds, oneLine, truncate } from './format';
-import { adminContent, SLACK_LIMITS, SUBJECT_PREFIX, type RenderedEmail, type RenderedSlackMessage, type SlackBlock } from './templates';
+import { renderDigestMessage, type RenderedEmail, type RenderedSlackMessage, type RenderSettings } from './templates';
 
 /**
  * The admin digest during a burst: per notification type, one message per admin destination
@@ -37,75 +35,15 @@ export function periodOf(nowMs: number, periodSeconds: number = DIGEST.periodSec
   return seconds - (seconds % periodSeconds);
 }
 
-/** Slack blocks left for people once the header, summary and footer are in. */
-const SLACK_PEOPLE_MAX = 40; // + header, summary, reference, footer: within Slack's 50 blocks
-
+/** A period's digest message, in the alerts' content model (templates.ts): the people's values stay inert. */
 export function renderDigest(
   type: NotificationType,
   periodStart: number,
   jobs: readonly NotificationJob[],
   periodSeconds: number = DIGEST.periodSeconds,
+  settings: RenderSettings = {},
 ): { email: RenderedEmail; slack: RenderedSlackMessage } {
   // Names this digest the way an alert names its audit entry (the ledger's delivery records use it).
   const reference = `digest#${digestId(type, periodStart)}`;
-  const from = formatEpochSeconds(periodStart).readable;
-  const to = formatEpochSeconds(periodStart + periodSeconds).readable;
-  const { title, headline } = describeDigest(type, jobs.length, { from, to });
-  const people = jobs.map((job) => adminContent(job));
-  const footer = 'Sent automatically by slack-anomaly-responder.';
-
-  const text = [
-    title,
-    '',
-    headline,
-    ...people.flatMap((person, i) => {
-      const width = Math.max(...person.facts.map((fact) => fact.label.length)) + 1;
-      return ['', `${i + 1}. ${person.title}`, ...person.facts.map((fact) => `   ${`${fact.label}:`.padEnd(width)} ${oneLine(fact.value)}`)];
-    }),
-    '',
-    `Digest reference: ${reference}`,
-    '',
-    '--',
-    footer,
-    '',
-  ].join('\n');
-  const html = [
-    '<!DOCTYPE html>',
-    `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>`,
-    '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1d1c1d">',
-    `<h2 style="font-size:18px">${escapeHtml(title)}</h2>`,
-    `<p>${escapeHtml(headline)}</p>`,
-    ...people.map(
-      (person, i) =>
-        `<h3 style="font-size:15px">${i + 1}. ${escapeHtml(person.title)}</h3>\n<table role="presentation" style="border-collapse:collapse;font-size:14px">\n` +
-        person.facts
-          .map(
-            (fact) =>
-              `<tr><th align="left" valign="top" style="padding:2px 12px 2px 0;white-space:nowrap">${escapeHtml(fact.label)}</th><td style="padding:2px 0;word-break:break-all">${escapeHtml(fact.value)}</td></tr>`,
-          )
-          .join('\n') +
-        '\n</table>',
-    ),
-    `<p>Digest reference: ${escapeHtml(reference)}</p>`,
-    `<p style="color:#616061;font-size:12px">${escapeHtml(footer)}</p>`,
-    '</body></html>',
-    '',
-  ].join('\n');
-
-  const listed = people.slice(0, SLACK_PEOPLE_MAX);
-  const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(oneLine(title), SLACK_LIMITS.headerText), emoji: false } },
-    { type: 'section', text: { type: 'mrkdwn', text: escapeWithin(headline, SLACK_LIMITS.sectionText, escapeMrkdwn) } },
-    ...listed.map((person) => ({ type: 'section', text: { type: 'mrkdwn', text: escapeWithin(oneLine(person.title), SLACK_LIMITS.sectionText, escapeMrkdwn) } })),
-  ];
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Digest reference*\n${escapeMrkdwn(reference)}` } });
-  const more = people.length - listed.length;
-  blocks.push({
-    type: 'context',
-    elements: [{ type: 'mrkdwn', text: escapeWithin(more > 0 ? `${more} more in the email digest. ${footer}` : footer, SLACK_LIMITS.contextText, escapeMrkdwn) }],
-  });
-  return {
-    email: { subject: `${SUBJECT_PREFIX} ${title}`, html, text },
-    slack: { text: escapeWithin(oneLine(title), SLACK_LIMITS.sectionText, escapeMrkdwn), blocks },
-  };
+  return renderDigestMessage({ type, reference, from: periodStart, to: periodStart + periodSeconds, jobs }, settings);
 }

@@ -1,6 +1,43 @@
 import { eventLabel } from '../domain/anomaly-catalogue';
 import type { NotificationType } from '../domain/config/schema';
-import type { ResponseFacts } from '../domain/messages';
+import type { NotificationJob, ResponseFacts } from '../domain/messages';
+
+/**
+ * Marks a value from the audit entry, the directory or Slack's answer inside an English sentence,
+ * so the templates show it as a value (inert: code span, `<code>`, defanged), never as our words.
+ * The markers are private-use characters, removed from the value itself so it cannot close them.
+ */
+const VALUE_OPEN = '\ue000';
+const VALUE_CLOSE = '\ue001';
+export function untrusted(value: string): string {
+  return VALUE_OPEN + value.replace(/[\ue000\ue001]/g, '') + VALUE_CLOSE;
+}
+
+/** A sentence from this file split into our words (strings) and marked values. */
+export function splitUntrusted(sentence: string): (string | { value: string })[] {
+  return sentence
+    .split(/(\ue000[^\ue000\ue001]*\ue001)/)
+    .filter((piece) => piece !== '')
+    .map((piece) => (piece.startsWith(VALUE_OPEN) ? { value: piece.slice(1, -1) } : piece.replace(/[\ue000\ue001]/g, '')));
+}
+
+/** How urgent an alert is, in words as well as colour (colour alone tells nothing to many readers). */
+export interface Severity {
+  level: 'critical' | 'warning' | 'info';
+  label: string;
+}
+
+/**
+ * Failed, or the primary owner who is never signed out automatically: act now. Ended or held
+ * on purpose, or an app: review. A dry run: information. (Slack's own alerts, like Google's and Okta's, lead with this line.)
+ */
+export function severityOf(job: Pick<NotificationJob, 'type' | 'response'>): Severity {
+  // A dry run changed nothing: information, whatever it would have done.
+  if (job.response.dryRun) return { level: 'info', label: 'Dry run' };
+  if (job.type === 'action_failed') return { level: 'critical', label: 'Action needed' };
+  if (job.response.outcome === 'protected') return { level: 'critical', label: 'Action needed' };
+  return { level: 'warning', label: 'Review' };
+}
 
 /**
  * What the responder did and why, in the words the alerts use. The respond function sends only
@@ -75,7 +112,7 @@ function explainRefusal(code: string): string {
     case 'user_not_found':
       return 'Slack does not know this user (deleted or outside the org).';
     default:
-      return `Slack answered ${code}.`;
+      return `Slack answered ${untrusted(code)}.`;
   }
 }
 
@@ -117,13 +154,13 @@ function describeExternal(external: ResponseFacts['external']): string {
     case 'stranger':
       return 'Slack\u2019s directory marks the person as a stranger';
     case 'other_enterprise':
-      return `the person belongs to another organisation (${external.value})`;
+      return `the person belongs to another organisation (${untrusted(external.value ?? '')})`;
     case 'entity_team':
-      return `the audit entry\u2019s entity_team ${external.value} is not one of the org\u2019s workspaces`;
+      return `the audit entry\u2019s entity_team ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case 'entry_team':
-      return `the audit entry\u2019s entity team ${external.value} is not one of the org\u2019s workspaces`;
+      return `the audit entry\u2019s entity team ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case 'directory_team':
-      return `the directory\u2019s team_id ${external.value} is not one of the org\u2019s workspaces`;
+      return `the directory\u2019s team_id ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case undefined:
       return 'Slack says so';
   }
@@ -131,32 +168,41 @@ function describeExternal(external: ResponseFacts['external']): string {
 
 /**
  * The admin digest of one notification type and period: during a burst admins get this once
- * per period instead of one message per person. Counts and times only: the people are listed
- * with the same facts as their own alerts (templates.ts).
+ * per period instead of one message per person. Counts only, in our words: the period's times
+ * and the people (their values inert) are parts of their own (templates.ts, renderDigestMessage).
+ * The lead is `opening` + the period + `closing`.
  */
-export function describeDigest(type: NotificationType, people: number, period: { from: string; to: string }): { title: string; headline: string } {
+export function describeDigest(type: NotificationType, people: number): { title: string; opening: string; closing: string; step: string } {
   const many = people === 1 ? '1 person' : `${people} people`;
-  const between = `between ${period.from} and ${period.to}`;
+  const bulk = 'This digest replaces one alert per person while anomalies arrive in bulk.';
   switch (type) {
     case 'sessions_ended':
       return {
         title: `Sessions ended for ${many} (digest)`,
-        headline: `Slack reported anomalies for ${many} ${between}. Their Slack sessions were ended on all devices; each of them was told by their own email. This digest replaces one alert per person while anomalies arrive in bulk.`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: `Their Slack sessions were ended; each of them was told on their own. ${bulk}`,
+        step: 'Ask each person below by another channel whether this was them; for anyone it was not, follow the steps of their own alert.',
       };
     case 'anomaly_not_acted_on':
       return {
         title: `Anomalies for ${many}, no action taken (digest)`,
-        headline: `Slack reported anomalies for ${many} ${between}. No automatic action was taken; the reason is given for each person. This digest replaces one alert per person while anomalies arrive in bulk.`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: `No automatic action was taken; what was done is given for each person. ${bulk}`,
+        step: 'Review each person below; end their sessions by hand in Slack admin if the anomaly was not expected.',
       };
     case 'action_failed':
       return {
         title: `Automatic response FAILED for ${many} (digest)`,
-        headline: `Slack reported anomalies for ${many} ${between}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: 'The automatic response FAILED: their sessions may still be active.',
+        step: 'End their sessions by hand: in the audit log, click ⋯ next to each entry, then Sign out of Slack; or from their pages in the admin dashboard.',
       };
     default:
       return {
         title: `${people === 1 ? '1 alert' : `${people} alerts`} (digest)`,
-        headline: `Slack reported ${people === 1 ? 'one event' : `${people} events`} ${between}; each is listed below. This digest replaces one alert per event while they arrive in bulk.`,
+        opening: `Slack reported ${people === 1 ? 'one event' : `${people} events`}`,
+        closing: 'Each is listed below. This digest replaces one alert per event while they arrive in bulk.',
+        step: 'Review each event below as you would its own alert.',
       };
   }
 }

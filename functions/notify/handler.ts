@@ -13,18 +13,24 @@ import { SlackWebApi } from '../adapters/slack/web-api';
 import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
+import { alertsSchema } from '../domain/config/schema';
 
 // Once per container: clients, the token cache, the config cache and the directory cache.
 const env = loadEnv(notifyEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.notify.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-// Every Slack call waits for its slot in the method's budget, shared with every other container.
-const slack = new SlackWebApi({
-  tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID),
-  apiUrl: env.SLACK_API_URL,
-  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME),
+// Validated like the config item: a bad value stops the cold start with the field's name.
+const alertDefaults = alertsSchema.parse({
+  orgName: env.ALERT_ORG_NAME || undefined,
+  senderName: env.ALERT_SENDER_NAME || undefined,
+  replyTo: env.ALERT_REPLY_TO || undefined,
+  securityContact: env.ALERT_SECURITY_CONTACT || undefined,
 });
+// Only the tokens notify uses: a read-only one for recipients, the bot's for messages; not the one that ends sessions.
+const tokens = new SecretsManagerTokens(secretsClient(), { directory: env.SLACK_DIRECTORY_TOKEN_SECRET_ID, bot: env.SLACK_BOT_TOKEN_SECRET_ID });
+// Every Slack call waits for its slot in the method's budget, shared with notify's other containers.
+const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory', pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.notify.serviceName) });
 
 export const handler = withObservability(
   makeNotifyHandler({
@@ -42,6 +48,7 @@ export const handler = withObservability(
           await sqs.send(new SendMessageCommand({ QueueUrl: env.NOTIFICATIONS_QUEUE_URL, MessageBody: JSON.stringify(flush), DelaySeconds: Math.min(900, delaySeconds) }));
         },
       },
+      alertDefaults,
     },
     sqs,
     queueUrl: env.NOTIFICATIONS_QUEUE_URL,

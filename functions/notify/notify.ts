@@ -3,7 +3,7 @@ import type { Mailer } from '../adapters/ses/mailer';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import { PermanentFailure, RetryLaterError } from '../domain/errors';
 import { notificationJobSchema, type NotificationJob } from '../domain/messages';
-import type { NotificationType } from '../domain/config/schema';
+import type { AlertSettings, NotificationType } from '../domain/config/schema';
 import type { Digests } from '../adapters/dynamodb/digests';
 import { DIGEST, digestId, periodOf, renderDigest, type DigestFlush, type DigestSettings } from './digest';
 import { isSlackError } from '../adapters/slack/errors';
@@ -31,6 +31,8 @@ export interface NotifyDeps {
   concurrency?: number;
   /** The admin digest during bursts; without it every admin notification goes out on its own. */
   digest?: DigestDeps;
+  /** The deployment's alert settings (CDK context); the config table's `alerts` item wins field by field. */
+  alertDefaults?: AlertSettings;
 }
 
 export interface DeliveryRef {
@@ -85,9 +87,10 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
     deliveries = deliveries.filter((d) => d.audience !== 'admin');
   }
 
-  const renderJob = withDirectoryFacts(job, plan.affectedUser);
-  const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience), slack: renderSlackMessage(renderJob, audience) }));
-  await deliverEach(job.entryId, job.type, deliveries, render, deps, result, retryable);
+  const renderJob = withDirectoryFacts(job, plan.affectedUser ?? (deliveries.length ? await realNameLookup(job, deps) : undefined));
+  const settings = alertSettings(deps.alertDefaults, config.alerts);
+  const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience, settings), slack: renderSlackMessage(renderJob, audience, settings) }));
+  await deliverEach(job.entryId, job.type, deliveries, render, settings, deps, result, retryable);
 
   if (retryable.length) {
     deps.logger?.warn('Some notifications must be retried', { entryId: job.entryId, failures: retryable.length, sent: result.sent.length });
@@ -142,9 +145,10 @@ export async function sendDigest(flush: DigestFlush, deps: NotifyDeps): Promise<
   const config = await deps.config.load();
   const plan = await planDeliveries(jobs[0], config, deps.directory);
   const retryable: unknown[] = plan.lookupFailures.filter((f) => f.recipient !== 'affected user' && !permanentCode(f.error)).map((f) => f.error);
-  const rendered = renderDigest(type, periodStart, jobs, (deps.digest.settings ?? DIGEST).periodSeconds);
+  const settings = alertSettings(deps.alertDefaults, config.alerts);
+  const rendered = renderDigest(type, periodStart, jobs, (deps.digest.settings ?? DIGEST).periodSeconds, settings);
   const admins = plan.deliveries.filter((d) => d.audience === 'admin');
-  await deliverEach(`digest#${id}`, type, admins, () => rendered, deps, result, retryable);
+  await deliverEach(`digest#${id}`, type, admins, () => rendered, settings, deps, result, retryable);
   if (retryable.length) throw errorToRethrow(retryable);
   return result;
 }
@@ -155,6 +159,7 @@ async function deliverEach(
   type: NotificationType,
   deliveries: readonly Delivery[],
   render: (audience: Audience) => { email: RenderedEmail; slack: RenderedSlackMessage },
+  settings: AlertSettings,
   deps: NotifyDeps,
   result: NotifyResult,
   retryable: unknown[],
@@ -176,7 +181,7 @@ async function deliverEach(
 
     let detail: string;
     try {
-      detail = await send(delivery, render(delivery.audience), deps);
+      detail = await send(delivery, render(delivery.audience), settings, deps);
     } catch (error) {
       const code = permanentCode(error);
       if (code) {
@@ -204,9 +209,9 @@ async function deliverEach(
   });
 }
 
-async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, deps: NotifyDeps): Promise<string> {
+async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, settings: AlertSettings, deps: NotifyDeps): Promise<string> {
   if (delivery.channel === 'email') {
-    const { messageId } = await deps.mailer.send({ to: [delivery.address], ...rendered.email });
+    const { messageId } = await deps.mailer.send({ to: [delivery.address], ...rendered.email, ...(settings.senderName ? { senderName: settings.senderName } : {}), ...(settings.replyTo ? { replyTo: settings.replyTo } : {}) });
     return `ses:${messageId}`;
   }
   const channel = delivery.recipientKey.startsWith('slack-dm:') ? await deps.slack.openDirectMessage(delivery.address) : delivery.address;
@@ -238,10 +243,30 @@ function errorToRethrow(errors: unknown[]): unknown {
   return errors[0];
 }
 
-/** Fill in what the job lacks (name, email) from the directory record looked up for delivery. */
+/** Fill in what the job lacks (real name, handle, email) from the person's directory record. */
 function withDirectoryFacts(job: NotificationJob, user: { realName?: string; name?: string; email?: string } | undefined): NotificationJob {
   if (!user || !job.user) return job;
-  return { ...job, user: { ...job.user, name: job.user.name ?? user.realName ?? user.name, email: job.user.email ?? user.email } };
+  return { ...job, user: { ...job.user, name: job.user.name ?? user.name, email: job.user.email ?? user.email, realName: job.user.realName ?? user.realName } };
+}
+
+/**
+ * The person's directory record, for their real name (alerts greet and name people by it, not
+ * by handle). Best effort: the directory is cached, and a failed lookup only means the handle is shown.
+ */
+async function realNameLookup(job: NotificationJob, deps: NotifyDeps): Promise<{ realName?: string; name?: string; email?: string } | undefined> {
+  if (!job.user || job.user.realName) return undefined;
+  try {
+    return await deps.directory.user(job.user.id);
+  } catch (error) {
+    deps.logger?.warn('Directory lookup for the person’s name failed; alerts name them by handle', { entryId: job.entryId, error: describe(error) });
+    return undefined;
+  }
+}
+
+/** Deployment defaults, then the config item's fields that are set. */
+export function alertSettings(defaults: AlertSettings | undefined, configured: AlertSettings): AlertSettings {
+  const set = Object.fromEntries(Object.entries(configured).filter(([, value]) => value !== undefined));
+  return { ...(defaults ?? {}), ...set };
 }
 
 function memoize<K, V>(compute: (key: K) => V): (key: K) => V {

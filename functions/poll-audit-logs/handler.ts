@@ -16,15 +16,18 @@ import { makePollHandler } from './app';
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
-const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
+// The audit token reads the audit log; the admin token keeps Slack's anomaly allow-list in sync.
+const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID, admin: env.SLACK_ADMIN_TOKEN_SECRET_ID });
 const db = documentClient();
 const pollState = new PollState(db, env.LEDGER_TABLE_NAME);
+// The poller's Slack calls wait for their slots in its own schedules, shared by its containers.
+const pacer = new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.pollAuditLogs.serviceName);
 
 export const handler = withObservability(
   makePollHandler({
     deps: {
       // Paced to the audit budget (a fifth of Slack's org-wide Tier 3, shared with the org's SIEM).
-      audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL, pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME) }),
+      audit: new AuditLogsClient({ tokens, baseUrl: env.SLACK_AUDIT_API_URL, pacer }),
       ledger: pollState,
       publisher: new SqsPublisher(sqsClient(), env.ANOMALIES_QUEUE_URL),
       settings: {
@@ -40,8 +43,8 @@ export const handler = withObservability(
     config: new DynamoConfigSource(db, env.CONFIG_TABLE_NAME, env.CONFIG_CACHE_SECONDS * 1000),
     lease: pollState,
     allowList: {
-      config: new DynamoConfigSource(documentClient(), env.CONFIG_TABLE_NAME),
-      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME) }),
+      config: new DynamoConfigSource(db, env.CONFIG_TABLE_NAME),
+      slack: new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, pacer }),
       state: pollState,
     },
     rounds: env.POLL_ROUNDS,

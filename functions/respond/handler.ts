@@ -18,11 +18,11 @@ const env = loadEnv(respondEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.respond.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-// Every Slack call waits for its slot in the method's budget, shared with every other container.
+// Every Slack call waits for its slot in the method's budget, shared with respond's other containers.
 const slack = new SlackWebApi({
-  tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID),
+  tokens: new SecretsManagerTokens(secretsClient(), { admin: env.SLACK_ADMIN_TOKEN_SECRET_ID }),
   apiUrl: env.SLACK_API_URL,
-  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME),
+  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.respond.serviceName),
 });
 
 export const handler = withObservability(

@@ -183,7 +183,7 @@ function ignoredOutright(entry: AnomalyEntry, config: ResponseConfig): Decision 
 async function recordOnce(entry: AnomalyEntry, decision: Decision, config: ResponseConfig, deps: RespondDeps): Promise<RespondOutcome> {
   const outcome = outcomeOf(decision, config);
   const report = reportResponse(decision, outcome, config);
-  const written = await deps.decisions.recordIfNew(decisionRecord(entry, decision, report));
+  const written = await deps.decisions.recordIfNew(decisionRecord(deps, entry, decision, report));
   if (!written.claimed) {
     await finishNotification(deps, written.existing);
     return { kind: 'duplicate', entryId: entry.id, outcome: written.existing.outcome };
@@ -423,11 +423,12 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
-  return deps.decisions.completeDecision(decisionRecord(entry, decision, report));
+  return deps.decisions.completeDecision(decisionRecord(deps, entry, decision, report));
 }
 
-function decisionRecord(entry: AnomalyEntry, decision: Decision, report: ResponseReport): Parameters<DecisionLog['completeDecision']>[0] {
-  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts) : undefined;
+function decisionRecord(deps: Pick<RespondDeps, 'now'>, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Parameters<DecisionLog['completeDecision']>[0] {
+  const respondedAt = Math.floor((deps.now ?? Date.now)() / 1000);
+  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts, respondedAt) : undefined;
   return {
     entryId: entry.id,
     userId: userIdOf(entry),
@@ -452,13 +453,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
   await deps.decisions.markNotificationQueued(record.entryId);
 }
 
-function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
+function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts, respondedAt: number): NotificationJob {
   const { entity } = entry;
   const { sessionId: _sessionId, asn: _asn, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
+    // When the decision (and, for sessions_ended, Slack's answer) was recorded: alerts say when we acted.
+    respondedAt,
     // Only people's and apps' anomalies are ever told (decide ignores every other entity).
     ...(entity.kind === 'user' ? { user: { id: entity.userId, name: entity.name, email: entity.email } } : {}),
     ...(entity.kind === 'app' ? { app: { id: entity.appId, name: entity.name } } : {}),

@@ -3,14 +3,15 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { nextSlot, withSlot, type PaceGrant, type Pacer, type PaceRule } from '../../runtime/pacing';
 import { backoffMs } from '../../runtime/retry-policy';
 import { sleep as realSleep } from '../../runtime/time';
-import { expiresAfter, LEDGER_KEYS } from './keys';
+import { expiresAfter, PACER_KEYS, type LedgerWriter } from './keys';
 
 /** Concurrent reservations on one schedule retry this many times (each a fresh read). */
 const MAX_CONTENTION_RETRIES = 12;
 
 /**
- * Slack's per-method budgets, shared by every container: one ledger item per method (and per
- * channel for chat.postMessage) holding the slots handed out in the last window. A reservation
+ * Slack's per-method budgets, shared by every container of one function: one ledger item per
+ * method (and per channel for chat.postMessage) holding the slots handed out in the last window,
+ * under that function's own partition (keys.ts says why the functions do not share one). A reservation
  * is read → compute the next slot (runtime/pacing.ts) → write, conditional on the item being
  * unchanged (`version`), so two containers never take the same slot.
  */
@@ -18,12 +19,14 @@ export class LedgerPacer implements Pacer {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** The function whose calls this paces: its schedules are records only its role may write. */
+    private readonly owner: LedgerWriter,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = realSleep,
   ) {}
 
   async acquire(key: string, rule: PaceRule, maxWaitMs: number): Promise<PaceGrant> {
-    const itemKey = LEDGER_KEYS.pacer(key);
+    const itemKey = PACER_KEYS[this.owner](key);
     for (let attempt = 0; ; attempt++) {
       const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }));
       const item = out.Item as { slots?: number[]; version?: number } | undefined;

@@ -81,6 +81,11 @@ describe('the admin digest during a burst', () => {
     const { email, slack } = renderDigest('sessions_ended', periodOf(T0), [evil]);
     expect(email.html).not.toContain('<a href');
     expect(email.html).toContain('&lt;a href=');
+    // As in the person's own alert (issue 10's content model): a value, set apart as code, not our words.
+    expect(email.html).toMatch(/<code[^>]*>&lt;a href=/);
+    expect(email.text).not.toContain('https://evil.example');
     expect(JSON.stringify(slack.blocks)).not.toContain('<a href');
+    expect(JSON.stringify(slack.blocks)).toMatch(/`&lt;a href=/);
+    expect(slack.text).not.toContain('U0EVIL');
   });
 });
