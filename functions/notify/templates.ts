@@ -94,6 +94,7 @@ export function renderSlackMessage(job: NotificationJob, audience: Audience): Re
 
 function adminContent(job: NotificationJob): Content {
   if (job.settingsChange) return settingsChangeContent(job, job.settingsChange);
+  if (job.configChange) return configChangeContent(job, job.configChange);
   const who = displayName(job);
   const anomaly = shortAnomaly(job);
   const when = formatEpochSeconds(job.occurredAt);
@@ -164,6 +165,37 @@ function settingsChangeContent(job: NotificationJob, change: NonNullable<Notific
   };
 }
 
+/**
+ * A change to this responder's own configuration. Loud (WARNING in the subject) when it weakens
+ * the response: a rule no longer ends sessions, an exclusion or trusted range added, dry run on,
+ * an item removed. Values come from the config table, written by people with the config editor
+ * policy; they are capped and escaped like any other fact.
+ */
+function configChangeContent(job: NotificationJob, change: NonNullable<NotificationJob['configChange']>): Content {
+  const when = formatEpochSeconds(job.occurredAt);
+  const loud = change.warnings.length > 0;
+  const item = oneLine(truncate(change.itemId, 60));
+  const title = `${loud ? 'WARNING: the response was weakened: ' : ''}configuration item ${item} ${change.kind}`;
+  const facts: Fact[] = [
+    { label: 'Item', value: capped(change.itemId) },
+    { label: 'When', value: `${when.iso} (${when.readable})` },
+    { label: 'Changed by', value: capped(change.changedBy ?? CHANGED_BY_UNKNOWN, MAX.detail), wide: true },
+    ...change.warnings.map((warning) => ({ label: 'Warning', value: capped(warning, MAX.detail), wide: true })),
+    ...change.changes.map((c) => ({ label: `${c.field}`, value: capped(`${c.before ?? '(none)'} \u2192 ${c.after ?? '(none)'}`, MAX.detail), wide: true })),
+    { label: 'Stream record', value: capped(job.entryId), wide: true },
+  ];
+  return {
+    subject: `${SUBJECT_PREFIX} ${title}`,
+    title,
+    paragraphs: [ADMIN_HEADLINE.config_changed('', undefined), ...(loud ? ['Check that this change was intended; if it was not, undo it and find who made it (see "Changed by").'] : [])],
+    facts,
+    footer: 'Sent automatically by slack-anomaly-responder.',
+  };
+}
+
+const CHANGED_BY_UNKNOWN =
+  'Not in the change record (DynamoDB streams do not name who wrote an item). Look it up in CloudTrail: with data events enabled for the config table, the PutItem/UpdateItem/DeleteItem event at this time names the principal.';
+
 const DRY_RUN_HEADLINE = (who: string): string =>
   `Slack reported an anomaly for ${who}. The response rules say to end their sessions, but the responder runs in dry run (safety.dryRun): nothing was done and they were not told.`;
 
@@ -173,6 +205,7 @@ const ADMIN_TITLE: Record<NotificationType, (who: string, anomaly: string) => st
   action_failed: (who, anomaly) => `Automatic response FAILED for ${who} — ${anomaly}`,
   app_anomaly: (who, anomaly) => `${anomaly} anomaly detected for the app ${who}`,
   anomaly_response_changed: () => 'Slack\u2019s built-in anomaly event response settings were changed',
+  config_changed: () => 'The responder\u2019s configuration was changed',
 };
 
 const ENDED: Record<NonNullable<NotificationJob['response']['scope']>, string> = {
@@ -189,6 +222,7 @@ const ADMIN_HEADLINE: Record<NotificationType, (who: string, scope: Notification
     `Slack reported an anomaly for ${who}, and the automatic response FAILED: their sessions may still be active. Investigate, and end their sessions by hand if needed.`,
   app_anomaly: (who) => `Slack reported an anomaly for ${who}. Apps have no sessions to end, so nothing was acted on; review the details below.`,
   anomaly_response_changed: () => 'Slack\u2019s audit log records a change to the settings of its built-in anomaly event response (pref.anomaly_event_response_changed).',
+  config_changed: () => 'An item of the responder\u2019s configuration (the config table) was changed. Every change is recorded in the response log (npm run history -- --config-changes).',
 };
 
 /**
