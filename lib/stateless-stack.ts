@@ -2,7 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'a
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
+import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
 
@@ -45,6 +45,10 @@ export class StatelessStack extends Stack {
   readonly poller: ResponderFunction;
   readonly respond: ResponderFunction;
   readonly notify: ResponderFunction;
+  /** Records every change to the config table (its stream) and tells the security admins. */
+  readonly configChanges: ResponderFunction;
+  /** Stream records config-changes could not record after its retries (their position in the stream, for a replay). */
+  readonly configChangesDeadLetters: sqs.Queue;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -127,6 +131,13 @@ export class StatelessStack extends Stack {
     ses.EmailIdentity.fromEmailIdentityName(this, 'SenderAddress', props.senderEmail).grantSendEmail(this.notify.role);
     ses.EmailIdentity.fromEmailIdentityName(this, 'SenderDomain', senderDomain).grantSendEmail(this.notify.role);
 
+    ({ fn: this.configChanges, deadLetters: this.configChangesDeadLetters } = this.configChangeRecorder(
+      configTable,
+      ledgerItems,
+      key,
+      props.ledgerTable.tableName,
+    ));
+
     this.schedulePoller(this.poller.function);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -134,12 +145,67 @@ export class StatelessStack extends Stack {
       poller: this.poller,
       respond: this.respond,
       notify: this.notify,
+      configChanges: this.configChanges,
+      configChangesDeadLetters: this.configChangesDeadLetters,
       queues: [
         { name: 'Anomalies', ...this.anomalies },
         { name: 'Notifications', ...this.notifications },
       ],
       alarmEmail: props.alarmEmail,
     });
+  }
+
+  /**
+   * config-changes: the config table's stream → the response log and a config_changed
+   * notification. It reads no config and no Slack token: its grants are the stream, the ledger's
+   * items, sending to the notifications queue and its own dead-letter queue.
+   */
+  private configChangeRecorder(
+    configTable: dynamodb.ITable,
+    ledgerItems: dynamodb.ITable,
+    key: kms.IKey,
+    ledgerTableName: string,
+  ): { fn: ResponderFunction; deadLetters: sqs.Queue } {
+    const fn = new ResponderFunction(this, 'ConfigChanges', {
+      definition: FUNCTIONS.configChanges,
+      environment: { LEDGER_TABLE_NAME: ledgerTableName, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl },
+    });
+    ledgerItems.grantReadWriteData(fn.role);
+    this.notifications.queue.grantSendMessages(fn.role);
+    const deadLetters = new sqs.Queue(this, 'ConfigChangesDeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUES.notifications.deadLetterRetentionSeconds),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the on-failure destination of the config table\u2019s stream: a dead-letter queue itself, which nag cannot see through an event source mapping.',
+    });
+    new CfnOutput(this, 'ConfigChangesDeadLetterQueueArn', { value: deadLetters.queueArn });
+    fn.function.addEventSource(
+      new lambdaEventSources.DynamoEventSource(configTable, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: CONFIG_STREAM.batchSize,
+        maxBatchingWindow: Duration.seconds(CONFIG_STREAM.maxBatchingWindowSeconds),
+        bisectBatchOnError: true,
+        retryAttempts: CONFIG_STREAM.retryAttempts,
+        maxRecordAge: Duration.hours(CONFIG_STREAM.maxRecordAgeHours),
+        reportBatchItemFailures: true,
+        onFailure: new lambdaEventSources.SqsDlq(deadLetters),
+      }),
+    );
+    Validations.of(fn.role).acknowledge(
+      ...['kms:GenerateDataKey*', 'kms:ReEncrypt*'].map((action) => ({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${action} comes with the CDK grants on the KMS-encrypted ledger table and queues (SSE data keys); it applies to the project key only.`,
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'dynamodb:ListStreams takes no resource (it lists stream ARNs, no data); the DynamoDB event source needs it. Reading records is granted on the config table’s stream only.',
+      },
+    );
+    return { fn, deadLetters };
   }
 
   private schedulePoller(poller: lambda.Function): void {

@@ -62,8 +62,11 @@ function targetOf(resource: unknown): string {
     ['poller logs', built.stateless.poller.logGroup],
     ['respond logs', built.stateless.respond.logGroup],
     ['notify logs', built.stateless.notify.logGroup],
+    ['config-changes logs', built.stateless.configChanges.logGroup],
+    ['config-changes DLQ', built.stateless.configChangesDeadLetters],
     ['poller function', built.stateless.poller.function],
   ];
+  if (json.includes(logicalId(built.stateful.configTable)) && json.includes('StreamArn')) return 'config table stream';
   const match = named.find(([, construct]) => json.includes(logicalId(construct)));
   if (!match) throw new Error(`Unrecognised resource in a policy: ${json}`);
   const suffix = /"(\/index\/\*|:\*)"/.exec(json)?.[1] ?? '';
@@ -81,7 +84,12 @@ function permissionsOf(roleLogicalId: string): Record<string, string[]> {
     expect(statement.Effect).toBe('Allow');
     expect(statement.Condition).toBeUndefined();
     for (const resource of [statement.Resource].flat()) {
-      expect(resource).not.toBe('*');
+      // The one action that takes no resource: the stream event source's ListStreams (it lists ARNs, no data).
+      if (resource === '*') {
+        expect(statement.Action).toBe('dynamodb:ListStreams');
+        (permissions['*'] ??= new Set()).add(statement.Action);
+        continue;
+      }
       const actions = (permissions[targetOf(resource)] ??= new Set());
       for (const action of [statement.Action].flat()) actions.add(action);
     }
@@ -94,7 +102,7 @@ function functionPermissions(fn: ResponderFunction): Record<string, string[]> {
 }
 
 test('function roles are assumable by Lambda only, with no managed or inline policies', () => {
-  for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify]) {
+  for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify, built.stateless.configChanges]) {
     const role = resources[logicalId(fn.role)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role.Properties.Policies).toBeUndefined();
@@ -142,6 +150,18 @@ test('notify: reads config, writes the ledger, consumes notifications, sends e-m
   });
 });
 
+test('config-changes: reads the config stream, writes the ledger, sends notification jobs and to its DLQ — no config read, no Slack secret, no e-mail', () => {
+  expect(functionPermissions(built.stateless.configChanges)).toEqual({
+    'config-changes logs': LOG_WRITE,
+    'config table stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+    '*': ['dynamodb:ListStreams'],
+    'ledger table': LEDGER_READ_WRITE,
+    key: KEY_USE,
+    'notifications queue': QUEUE_SEND,
+    'config-changes DLQ': QUEUE_SEND,
+  });
+});
+
 test('the scheduler role can only invoke the poller', () => {
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   const roleLogicalId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
@@ -153,7 +173,7 @@ test('the scheduler role can only invoke the poller', () => {
 
 test('no other role or policy in the stateless stack', () => {
   const roles = Object.keys(resources).filter((id) => resources[id].Type === 'AWS::IAM::Role');
-  const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify].map((fn) => logicalId(fn.role));
+  const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify, built.stateless.configChanges].map((fn) => logicalId(fn.role));
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
 });

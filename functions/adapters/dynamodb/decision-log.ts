@@ -23,8 +23,10 @@ export interface DecisionRecord {
   outcome?: string;
   /** What was done and why, as data (the notifier's words: functions/notify/explain.ts). */
   response?: Record<string, unknown>;
-  /** Why an entry was rejected: each invalid field. */
+  /** Why an entry was rejected: each invalid field; for a config change, its one-line summary. */
   detail?: string;
+  /** A change to the config table (reason config_changed): item, before → after per field, warnings, who if known. */
+  configChange?: Record<string, unknown>;
   /** Notification type queued for this entry, or none. */
   notification?: string;
   notificationQueued?: boolean;
@@ -146,5 +148,27 @@ export class DecisionLog {
       }),
     );
     return (out.Items ?? []) as DecisionRecord[];
+  }
+
+  /** The config table's changes recorded on one UTC day (YYYY-MM-DD), in time order, every page. */
+  async configChangesOnDay(day: string): Promise<DecisionRecord[]> {
+    const found: DecisionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byDay',
+          KeyConditionExpression: '#day = :d',
+          FilterExpression: 'reason = :configChanged',
+          ExpressionAttributeNames: { '#day': 'day' },
+          ExpressionAttributeValues: { ':d': day, ':configChanged': 'config_changed' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...((out.Items ?? []) as DecisionRecord[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 }
