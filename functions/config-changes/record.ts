@@ -17,6 +17,8 @@ export interface ConfigChangeDeps {
 export type ConfigChangeOutcome =
   | { kind: 'recorded'; entryId: string; change: ConfigChange }
   | { kind: 'duplicate'; entryId: string }
+  /** A write that changed nothing (npm run seed rewrites every item): not a change, not told. */
+  | { kind: 'unchanged'; entryId: string; itemId: string }
   | { kind: 'rejected'; entryId: string; issues: string[] };
 
 /** The response log's id of a stream record: a redelivered record has the same eventID, so it is recorded once. */
@@ -33,6 +35,12 @@ export function configChangeEntryId(eventId: string): string {
  */
 export async function recordConfigChange(raw: unknown, deps: ConfigChangeDeps): Promise<ConfigChangeOutcome> {
   const parsed = parseStreamRecord(raw);
+  if (parsed.ok) {
+    const described = describeConfigChange(parsed.record.before, parsed.record.after);
+    if (described.kind === 'changed' && described.changes.length === 0) {
+      return { kind: 'unchanged', entryId: configChangeEntryId(parsed.record.eventId), itemId: described.itemId };
+    }
+  }
   const entryId = configChangeEntryId(parsed.ok ? parsed.record.eventId : (parsed.eventId ?? parsed.sequenceNumber ?? 'unknown'));
   const claim = await deps.decisions.claimEntry(entryId, deps.leaseMs ?? 60_000);
   if (!claim.claimed) {
