@@ -302,6 +302,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             },
           });
     cleanups.push(() => configStream?.stop());
+    if (configStream) {
+      log(`config     changes are recorded and told: npm run seed -- --file <json> --table ${resources.tables.config} --endpoint ${emulators.endpoints.dynamodb}`);
+    }
 
     // Progress only prints: without a log it would only cost (it re-reads the SES store every second).
     const progress = options.log ? startProgress({ clients, resources, simulator, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
