@@ -45,7 +45,7 @@ describe('npm run seed', () => {
       ].sort(),
     );
     // The manifest says every item is there on purpose: deleting one in the console fails safe.
-    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(13 + MORE_EVENT_NAMES.length + 3);
+    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(14 + MORE_EVENT_NAMES.length + 3);
     expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: [] });
     expect(written.find((i) => i.id === 'safety')).toMatchObject({ dryRun: false });
     await expect(new DynamoConfigSource(clients.documents, table).load()).resolves.toEqual(defaultConfig());
