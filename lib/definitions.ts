@@ -92,6 +92,12 @@ export const FUNCTIONS = {
   },
 } as const satisfies Record<string, FunctionDefinition>;
 
+/**
+ * Every function's log group is named `<prefix><service name>`: the project key's policy lets
+ * CloudWatch Logs use the key for log groups under this prefix only.
+ */
+export const LOG_GROUP_PREFIX = '/slack-anomaly-responder/';
+
 /** CloudWatch namespace of every custom metric the functions emit (EMF) and the alarms read. */
 export const METRICS_NAMESPACE = 'SlackAnomalyResponder';
 

@@ -4,12 +4,22 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { TABLES, type TableDefinition } from './definitions';
+import type { TokenName } from '../functions/adapters/slack/errors';
+import { LOG_GROUP_PREFIX, TABLES, type TableDefinition } from './definitions';
 
-const SLACK_SECRET_DESCRIPTION =
-  'Slack tokens of slack-anomaly-responder, as one JSON object: ' +
-  '{"auditToken":"xoxp-… (org owner, auditlogs:read)","adminToken":"xoxp-… (admin.users:read/write, admin.roles:read, usergroups:read)","botToken":"xoxb-… (chat:write, im:write)"}. ' +
-  'Set it with: aws secretsmanager put-secret-value --secret-id <this secret> --secret-string file://slack-tokens.json';
+/** One secret per Slack token, so each function's role can be given exactly the tokens it uses. */
+export const TOKEN_SECRETS: Record<TokenName, { id: string; description: string }> = {
+  audit: { id: 'AuditTokenSecret', description: 'the org owner\u2019s user token with auditlogs:read (xoxp-…); read by poller (poll-audit-logs) only' },
+  admin: {
+    id: 'AdminTokenSecret',
+    description: 'an org admin\u2019s user token with admin.users:write, admin.users:read, admin.roles:read, admin.teams:read, usergroups:read, users:read, users:read.email (xoxp-…); read by respond only: it ends sessions',
+  },
+  directory: {
+    id: 'DirectoryTokenSecret',
+    description: 'an org admin\u2019s user token with read scopes only: admin.users:read, admin.roles:read, users:read, users:read.email (xoxp-…); read by notify to find recipients',
+  },
+  bot: { id: 'BotTokenSecret', description: 'the bot token with chat:write, im:write (xoxb-…); read by notify only' },
+};
 
 /**
  * Everything that holds data and must outlive any redeploy of the code: the encryption key, the
@@ -19,7 +29,7 @@ export class StatefulStack extends Stack {
   readonly key: kms.Key;
   readonly configTable: dynamodb.Table;
   readonly ledgerTable: dynamodb.Table;
-  readonly slackSecret: secretsmanager.Secret;
+  readonly tokenSecrets: Record<TokenName, secretsmanager.Secret>;
   /** For the security team: edit the response configuration (the config table) and nothing else. */
   readonly configEditorPolicy: iam.ManagedPolicy;
 
@@ -37,20 +47,40 @@ export class StatefulStack extends Stack {
       'kms:Decrypt',
       'kms:GenerateDataKey*',
     );
+    // The functions' log groups are encrypted with this key (they hold e-mail addresses and IP
+    // addresses). CloudWatch Logs uses it in their name, for log groups under our prefix only.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfTheFunctions',
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${LOG_GROUP_PREFIX}*` },
+        },
+      }),
+    );
 
     this.configTable = this.table('ConfigTable', TABLES.config);
     this.ledgerTable = this.table('LedgerTable', TABLES.ledger);
 
-    this.slackSecret = new secretsmanager.Secret(this, 'SlackTokens', {
-      description: SLACK_SECRET_DESCRIPTION,
-      encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.slackSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Slack tokens cannot be rotated by a Secrets Manager rotation Lambda: they are issued and revoked in the Slack app settings by an org owner, who then puts the new JSON value into this secret.',
-    });
+    this.tokenSecrets = Object.fromEntries(
+      (Object.keys(TOKEN_SECRETS) as TokenName[]).map((name) => {
+        const { id, description } = TOKEN_SECRETS[name];
+        const secret = new secretsmanager.Secret(this, id, {
+          description: `slack-anomaly-responder: ${description}. Holds the bare token. Set it with: aws secretsmanager put-secret-value --secret-id <this secret> --secret-string <token>`,
+          encryptionKey: this.key,
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Slack tokens cannot be rotated by a Secrets Manager rotation Lambda: they are issued and revoked in the Slack app settings by an org admin, who then puts the new token into this secret.',
+        });
+        new CfnOutput(this, `${id}Arn`, { value: secret.secretArn, description: `Put ${description.split(';')[0]} here` });
+        return [name, secret];
+      }),
+    ) as Record<TokenName, secretsmanager.Secret>;
 
     this.configEditorPolicy = this.configEditor();
 
@@ -60,10 +90,6 @@ export class StatefulStack extends Stack {
       description: 'Attach to the security team\u2019s role or group: it may read and edit the response configuration, nothing else',
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName });
-    new CfnOutput(this, 'SlackSecretArn', {
-      value: this.slackSecret.secretArn,
-      description: 'Put the Slack tokens here: aws secretsmanager put-secret-value --secret-id <arn> --secret-string file://slack-tokens.json',
-    });
   }
 
   /**

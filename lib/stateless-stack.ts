@@ -7,18 +7,21 @@ import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { TokenName } from '../functions/adapters/slack/errors';
+import { ledgerPartitionsOf, type LedgerWriter } from '../functions/adapters/dynamodb/keys';
 import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
+import type { AlertSettings } from '../functions/domain/config/schema';
 
 export interface StatelessStackProps extends StackProps {
   key: kms.IKey;
   configTable: dynamodb.ITable;
   ledgerTable: dynamodb.ITable;
-  slackSecret: secretsmanager.ISecret;
+  /** One secret per Slack token; each function's role may read only the ones it uses. */
+  tokenSecrets: Record<TokenName, secretsmanager.ISecret>;
   /** SES "From" address of notification e-mails; must be verified in SES, or be on a verified domain. */
   senderEmail: string;
   alarmEmail?: string;
@@ -28,6 +31,8 @@ export interface StatelessStackProps extends StackProps {
    * lease already keeps one poll at a time.
    */
   pollerReservedConcurrency?: boolean;
+  /** Alert settings from the context (org name, sender name, reply-to, security contact). */
+  alerts?: AlertSettings;
 }
 
 export interface QueueWithDeadLetters {
@@ -36,8 +41,27 @@ export interface QueueWithDeadLetters {
 }
 
 /**
+ * Item-level actions on the ledger. Each role gets them on its own records only (a
+ * `dynamodb:LeadingKeys` condition over the partition keys keys.ts gives its records); no
+ * Scan, Query, index or stream access: no function lists the ledger.
+ */
+export const LEDGER_ITEM_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+
+/**
  * The pipeline: schedule → poller → anomalies queue → respond → notifications queue → notify,
  * and the alarms on it. Holds no data a redeploy could lose: messages live for days at most.
+ *
+ * Every permission a function has is written out here, one statement per purpose, rather than
+ * taken from the CDK's grant helpers: those add key actions the functions never use
+ * (kms:Encrypt, kms:ReEncrypt*) and whole-table access. test/infra/permissions.test.ts holds the
+ * exact list of each role.
  */
 export class StatelessStack extends Stack {
   readonly anomalies: QueueWithDeadLetters;
@@ -53,30 +77,47 @@ export class StatelessStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { key, configTable } = props;
+    const { key, configTable, ledgerTable, tokenSecrets } = props;
+    const via = (...services: string[]) => ({ StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${Aws.REGION}.amazonaws.com`) } });
 
-    // The functions only touch ledger items; its GSIs (the response log by person and by day) are
-    // for operators. Granting through a view without the indexes keeps `index/*` out of the roles.
-    const ledgerItems = dynamodb.Table.fromTableAttributes(this, 'LedgerItems', {
-      tableArn: props.ledgerTable.tableArn,
-      encryptionKey: key,
-    });
-    // Secret.grantRead on the stateful secret would add each role to the key policy (kms:ViaService):
-    // a reference from the stateful stack back to this one, a dependency cycle. So grant the
-    // secret's own actions through a key-less view, and decryption as a plain key grant.
-    const slackSecret = secretsmanager.Secret.fromSecretAttributes(this, 'SlackSecret', {
-      secretCompleteArn: props.slackSecret.secretArn,
-    });
-    const grantCommon = (fn: ResponderFunction) => {
-      ledgerItems.grantReadWriteData(fn.role);
-      slackSecret.grantRead(fn.role);
-      key.grantDecrypt(fn.role);
-      Validations.of(fn.role).acknowledge(
-        ...['kms:GenerateDataKey*', 'kms:ReEncrypt*'].map((action) => ({
-          id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: `${action} comes with the CDK grants on the KMS-encrypted ledger table and queues (SSE data keys); it applies to the project key only.`,
-        })),
+    /**
+     * What every function needs: its ledger records, its tokens (if any), and the key to read
+     * them and its queues. Decryption through the services that hold its data only, never a direct call.
+     */
+    const grantCommon = (fn: ResponderFunction, writer: LedgerWriter, tokens: TokenName[]) => {
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'OwnLedgerRecords',
+          actions: LEDGER_ITEM_ACTIONS,
+          resources: [ledgerTable.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ledgerPartitionsOf(writer) },
+            // ForAllValues holds on a request with no key at all: require one.
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
+        }),
       );
+      if (tokens.length) {
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'OwnSlackTokens', actions: ['secretsmanager:GetSecretValue'], resources: tokens.map((name) => tokenSecrets[name].secretArn) }),
+        );
+      }
+      // The tables, the secrets and the queues are encrypted with the project key.
+      const services = tokens.length ? ['dynamodb', 'secretsmanager', 'sqs'] : ['dynamodb', 'sqs'];
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'DecryptThroughServices', actions: ['kms:Decrypt'], resources: [key.keyArn], conditions: via(...services) }),
+      );
+    };
+    /** SendMessage to KMS-encrypted queues: SQS asks for a data key in the sender's name. */
+    const grantSend = (fn: ResponderFunction, ...queues: sqs.IQueue[]) => {
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendToQueue', actions: ['sqs:SendMessage'], resources: queues.map((queue) => queue.queueArn) }));
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'QueueDataKeys', actions: ['kms:GenerateDataKey'], resources: [key.keyArn], conditions: via('sqs') }),
+      );
+    };
+    /** The config table is read whole (a handful of items, one Scan) and never written. */
+    const grantConfigRead = (fn: ResponderFunction) => {
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadConfig', actions: ['dynamodb:Scan'], resources: [configTable.tableArn] }));
     };
 
     this.anomalies = this.queueWithDeadLetters('Anomalies', QUEUES.anomalies, key);
@@ -84,13 +125,18 @@ export class StatelessStack extends Stack {
 
     const common = {
       CONFIG_TABLE_NAME: configTable.tableName,
-      LEDGER_TABLE_NAME: props.ledgerTable.tableName,
-      SLACK_SECRET_ID: props.slackSecret.secretArn,
+      LEDGER_TABLE_NAME: ledgerTable.tableName,
     };
 
     this.poller = new ResponderFunction(this, 'Poller', {
       definition: FUNCTIONS.pollAuditLogs,
-      environment: { ...common, ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl },
+      environment: {
+        ...common,
+        SLACK_AUDIT_TOKEN_SECRET_ID: tokenSecrets.audit.secretArn,
+        SLACK_ADMIN_TOKEN_SECRET_ID: tokenSecrets.admin.secretArn,
+        ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl,
+      },
+      logKey: key,
       // Two polls at once would race on the checkpoint: the poller takes a lease in the ledger
       // (an invocation that finds it held does not poll). Reserved concurrency only if asked for.
       ...(props.pollerReservedConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
@@ -98,45 +144,65 @@ export class StatelessStack extends Stack {
     // The scheduler invokes asynchronously. A failed or throttled run is not worth retrying
     // later: the next scheduled run, a minute on, resumes from the checkpoint.
     this.poller.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
-    grantCommon(this.poller);
-    this.anomalies.queue.grantSendMessages(this.poller.role);
+    // audit: the audit log; admin: Slack's anomaly allow-list (trustedNetworks.syncToSlack).
+    grantCommon(this.poller, 'poll-audit-logs', ['audit', 'admin']);
+    grantSend(this.poller, this.anomalies.queue);
     // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config.
-    configTable.grantReadData(this.poller.role);
+    grantConfigRead(this.poller);
 
     this.respond = new ResponderFunction(this, 'Respond', {
       definition: FUNCTIONS.respond,
       environment: {
         ...common,
+        SLACK_ADMIN_TOKEN_SECRET_ID: tokenSecrets.admin.secretArn,
         ANOMALIES_QUEUE_URL: this.anomalies.queue.queueUrl,
         NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl,
       },
+      logKey: key,
     });
-    grantCommon(this.respond);
-    configTable.grantReadData(this.respond.role);
-    this.notifications.queue.grantSendMessages(this.respond.role);
+    grantCommon(this.respond, 'respond', ['admin']);
+    grantConfigRead(this.respond);
+    grantSend(this.respond, this.notifications.queue);
     // The event source grants consuming, which includes ChangeMessageVisibility: respond and
     // notify use it to give a message back with a delay when Slack answers 429.
-    this.respond.function.addEventSource(sqsEventSource(this.anomalies.queue, EVENT_SOURCES.respond));
+    this.respond.function.addEventSource(sqsEventSource(this, this.anomalies.queue, EVENT_SOURCES.respond));
 
     this.notify = new ResponderFunction(this, 'Notify', {
       definition: FUNCTIONS.notify,
-      environment: { ...common, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl, SENDER_EMAIL: props.senderEmail },
+      environment: {
+        ...common,
+        SLACK_DIRECTORY_TOKEN_SECRET_ID: tokenSecrets.directory.secretArn,
+        SLACK_BOT_TOKEN_SECRET_ID: tokenSecrets.bot.secretArn,
+        NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl,
+        SENDER_EMAIL: props.senderEmail,
+        ...alertEnvironment(props.alerts ?? {}),
+      },
+      logKey: key,
     });
-    grantCommon(this.notify);
-    configTable.grantReadData(this.notify.role);
-    this.notify.function.addEventSource(sqsEventSource(this.notifications.queue, EVENT_SOURCES.notify));
+    // Not the audit token, nor the admin token that ends sessions: notify renders text an attacker influences.
+    grantCommon(this.notify, 'notify', ['directory', 'bot']);
+    grantConfigRead(this.notify);
+    this.notify.function.addEventSource(sqsEventSource(this, this.notifications.queue, EVENT_SOURCES.notify));
     // SES authorizes a send against the address identity if the address itself is verified, else
-    // against its domain's identity: grant both, so either way of verifying works, and no other sender.
+    // against its domain's identity: allow both, so either way of verifying works, and only with
+    // the configured sender as From (a verified domain would otherwise let it send as anyone@domain).
     const senderDomain = props.senderEmail.split('@')[1];
-    ses.EmailIdentity.fromEmailIdentityName(this, 'SenderAddress', props.senderEmail).grantSendEmail(this.notify.role);
-    ses.EmailIdentity.fromEmailIdentityName(this, 'SenderDomain', senderDomain).grantSendEmail(this.notify.role);
+    const identityArn = (identity: string) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity });
+    this.notify.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SendAsTheSender',
+        actions: ['ses:SendEmail'],
+        resources: [identityArn(props.senderEmail), identityArn(senderDomain)],
+        conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
+      }),
+    );
 
-    ({ fn: this.configChanges, deadLetters: this.configChangesDeadLetters } = this.configChangeRecorder(
-      configTable,
-      ledgerItems,
-      key,
-      props.ledgerTable.tableName,
-    ));
+    // config-changes: the config table's stream → the response log (its own config-change#
+    // records) and a config_changed notification. No config read, no Slack token.
+    ({ fn: this.configChanges, deadLetters: this.configChangesDeadLetters } = this.configChangeRecorder(configTable, key, ledgerTable.tableName));
+    grantCommon(this.configChanges, 'config-changes', []);
+    // The notifications queue, and the dead-letter queue Lambda sends a record it gave up on to, in this role's name.
+    grantSend(this.configChanges, this.notifications.queue, this.configChangesDeadLetters);
 
     this.schedulePoller(this.poller.function);
 
@@ -156,22 +222,17 @@ export class StatelessStack extends Stack {
   }
 
   /**
-   * config-changes: the config table's stream → the response log and a config_changed
-   * notification. It reads no config and no Slack token: its grants are the stream, the ledger's
-   * items, sending to the notifications queue and its own dead-letter queue.
+   * config-changes and its stream. The mapping is wired by hand rather than with the CDK's
+   * DynamoEventSource, whose grants include kms:Decrypt on the key with no condition and send
+   * rights with kms:Encrypt/ReEncrypt*: the stream read is written out here, the rest is
+   * granted by the caller like every other function's.
    */
-  private configChangeRecorder(
-    configTable: dynamodb.ITable,
-    ledgerItems: dynamodb.ITable,
-    key: kms.IKey,
-    ledgerTableName: string,
-  ): { fn: ResponderFunction; deadLetters: sqs.Queue } {
+  private configChangeRecorder(configTable: dynamodb.ITable, key: kms.IKey, ledgerTableName: string): { fn: ResponderFunction; deadLetters: sqs.Queue } {
     const fn = new ResponderFunction(this, 'ConfigChanges', {
       definition: FUNCTIONS.configChanges,
       environment: { LEDGER_TABLE_NAME: ledgerTableName, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl },
+      logKey: key,
     });
-    ledgerItems.grantReadWriteData(fn.role);
-    this.notifications.queue.grantSendMessages(fn.role);
     const deadLetters = new sqs.Queue(this, 'ConfigChangesDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
@@ -183,28 +244,28 @@ export class StatelessStack extends Stack {
       reason: 'This queue is the on-failure destination of the config table\u2019s stream: a dead-letter queue itself, which nag cannot see through an event source mapping.',
     });
     new CfnOutput(this, 'ConfigChangesDeadLetterQueueArn', { value: deadLetters.queueArn });
-    fn.function.addEventSource(
-      new lambdaEventSources.DynamoEventSource(configTable, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: CONFIG_STREAM.batchSize,
-        maxBatchingWindow: Duration.seconds(CONFIG_STREAM.maxBatchingWindowSeconds),
-        bisectBatchOnError: true,
-        retryAttempts: CONFIG_STREAM.retryAttempts,
-        maxRecordAge: Duration.hours(CONFIG_STREAM.maxRecordAgeHours),
-        reportBatchItemFailures: true,
-        onFailure: new lambdaEventSources.SqsDlq(deadLetters),
-      }),
+    const streamArn = configTable.tableStreamArn;
+    if (!streamArn) throw new Error('The config table has no stream: config-changes needs TABLES.config.stream (lib/definitions.ts).');
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadConfigStream', actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
     );
-    Validations.of(fn.role).acknowledge(
-      ...['kms:GenerateDataKey*', 'kms:ReEncrypt*'].map((action) => ({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: `${action} comes with the CDK grants on the KMS-encrypted ledger table and queues (SSE data keys); it applies to the project key only.`,
-      })),
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'dynamodb:ListStreams takes no resource (it lists stream ARNs, no data); the DynamoDB event source needs it. Reading records is granted on the config table’s stream only.',
-      },
-    );
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStreams', actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams takes no resource (it lists stream ARNs, no data); the stream event source needs it. Reading records is granted on the config table\u2019s stream only.',
+    });
+    fn.function.addEventSourceMapping('ConfigStream', {
+      eventSourceArn: streamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: CONFIG_STREAM.batchSize,
+      maxBatchingWindow: Duration.seconds(CONFIG_STREAM.maxBatchingWindowSeconds),
+      bisectBatchOnError: true,
+      retryAttempts: CONFIG_STREAM.retryAttempts,
+      maxRecordAge: Duration.hours(CONFIG_STREAM.maxRecordAgeHours),
+      reportBatchItemFailures: true,
+      // The destination only: sending to it is granted with the function's other sends.
+      onFailure: { bind: () => ({ destination: deadLetters.queueArn }) },
+    });
     return { fn, deadLetters };
   }
 
@@ -252,13 +313,28 @@ export class StatelessStack extends Stack {
 }
 
 function sqsEventSource(
-  queue: sqs.IQueue,
+  scope: Construct,
+  queue: sqs.Queue,
   settings: { batchSize: number; maxBatchingWindowSeconds: number; maxConcurrency: number },
 ): lambdaEventSources.SqsEventSource {
-  return new lambdaEventSources.SqsEventSource(queue, {
+  // Through a view of the queue without its key: the event source would otherwise grant
+  // kms:Decrypt on the key with no condition; grantCommon allows it through SQS only.
+  const keyless = sqs.Queue.fromQueueAttributes(scope, `${queue.node.id}Keyless`, { queueArn: queue.queueArn, queueUrl: queue.queueUrl, queueName: queue.queueName });
+  return new lambdaEventSources.SqsEventSource(keyless, {
     batchSize: settings.batchSize,
     maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
     maxConcurrency: settings.maxConcurrency,
     reportBatchItemFailures: true,
   });
+}
+
+/** Only the settings given: an unset one stays out of the function's environment. */
+function alertEnvironment(alerts: AlertSettings): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    ALERT_ORG_NAME: alerts.orgName,
+    ALERT_SENDER_NAME: alerts.senderName,
+    ALERT_REPLY_TO: alerts.replyTo,
+    ALERT_SECURITY_CONTACT: alerts.securityContact,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

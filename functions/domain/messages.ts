@@ -50,8 +50,19 @@ export const notificationJobSchema = z.object({
   type: z.enum(NOTIFICATION_TYPES),
   /** Anomaly time (epoch seconds) as reported by Slack. */
   occurredAt: z.number().int(),
+  /** When the responder decided and acted (epoch seconds); absent in jobs queued before it was recorded. */
+  respondedAt: z.number().int().optional(),
   /** The person the anomaly is about; absent for an app's anomaly. */
-  user: z.object({ id: z.string().min(1), name: z.string().optional(), email: z.string().optional() }).optional(),
+  user: z
+    .object({
+      id: z.string().min(1),
+      /** The handle from the audit entry. */
+      name: z.string().optional(),
+      email: z.string().optional(),
+      /** The person's real name from the directory, filled in by notify when it looks them up. */
+      realName: z.string().optional(),
+    })
+    .optional(),
   /** The app an app_anomaly is about (its id and name, as the audit entry gives them). */
   app: z.object({ id: z.string().min(1), name: z.string().optional() }).optional(),
   /** anomaly_response_changed: who changed Slack's built-in response, and the entry's details as Slack gave them (JSON, capped). */

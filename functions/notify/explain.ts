@@ -1,5 +1,42 @@
 import { eventLabel } from '../domain/anomaly-catalogue';
-import type { ResponseFacts } from '../domain/messages';
+import type { NotificationJob, ResponseFacts } from '../domain/messages';
+
+/**
+ * Marks a value from the audit entry, the directory or Slack's answer inside an English sentence,
+ * so the templates show it as a value (inert: code span, `<code>`, defanged), never as our words.
+ * The markers are private-use characters, removed from the value itself so it cannot close them.
+ */
+const VALUE_OPEN = '\ue000';
+const VALUE_CLOSE = '\ue001';
+export function untrusted(value: string): string {
+  return VALUE_OPEN + value.replace(/[\ue000\ue001]/g, '') + VALUE_CLOSE;
+}
+
+/** A sentence from this file split into our words (strings) and marked values. */
+export function splitUntrusted(sentence: string): (string | { value: string })[] {
+  return sentence
+    .split(/(\ue000[^\ue000\ue001]*\ue001)/)
+    .filter((piece) => piece !== '')
+    .map((piece) => (piece.startsWith(VALUE_OPEN) ? { value: piece.slice(1, -1) } : piece.replace(/[\ue000\ue001]/g, '')));
+}
+
+/** How urgent an alert is, in words as well as colour (colour alone tells nothing to many readers). */
+export interface Severity {
+  level: 'critical' | 'warning' | 'info';
+  label: string;
+}
+
+/**
+ * Failed, or the primary owner who is never signed out automatically: act now. Ended or held
+ * on purpose, or an app: review. A dry run: information. (Slack's own alerts, like Google's and Okta's, lead with this line.)
+ */
+export function severityOf(job: Pick<NotificationJob, 'type' | 'response'>): Severity {
+  // A dry run changed nothing: information, whatever it would have done.
+  if (job.response.dryRun) return { level: 'info', label: 'Dry run' };
+  if (job.type === 'action_failed') return { level: 'critical', label: 'Action needed' };
+  if (job.response.outcome === 'protected') return { level: 'critical', label: 'Action needed' };
+  return { level: 'warning', label: 'Review' };
+}
 
 /**
  * What the responder did and why, in the words the alerts use. The respond function sends only
@@ -74,7 +111,7 @@ function explainRefusal(code: string): string {
     case 'user_not_found':
       return 'Slack does not know this user (deleted or outside the org).';
     default:
-      return `Slack answered ${code}.`;
+      return `Slack answered ${untrusted(code)}.`;
   }
 }
 
@@ -116,13 +153,13 @@ function describeExternal(external: ResponseFacts['external']): string {
     case 'stranger':
       return 'Slack\u2019s directory marks the person as a stranger';
     case 'other_enterprise':
-      return `the person belongs to another organisation (${external.value})`;
+      return `the person belongs to another organisation (${untrusted(external.value ?? '')})`;
     case 'entity_team':
-      return `the audit entry\u2019s entity_team ${external.value} is not one of the org\u2019s workspaces`;
+      return `the audit entry\u2019s entity_team ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case 'entry_team':
-      return `the audit entry\u2019s entity team ${external.value} is not one of the org\u2019s workspaces`;
+      return `the audit entry\u2019s entity team ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case 'directory_team':
-      return `the directory\u2019s team_id ${external.value} is not one of the org\u2019s workspaces`;
+      return `the directory\u2019s team_id ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case undefined:
       return 'Slack says so';
   }

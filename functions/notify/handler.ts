@@ -10,13 +10,23 @@ import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
+import { alertsSchema } from '../domain/config/schema';
 
 // Once per container: clients, the token cache, the config cache and the directory cache.
 const env = loadEnv(notifyEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.notify.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
+// Validated like the config item: a bad value stops the cold start with the field's name.
+const alertDefaults = alertsSchema.parse({
+  orgName: env.ALERT_ORG_NAME || undefined,
+  senderName: env.ALERT_SENDER_NAME || undefined,
+  replyTo: env.ALERT_REPLY_TO || undefined,
+  securityContact: env.ALERT_SECURITY_CONTACT || undefined,
+});
+// Only the tokens notify uses: a read-only one for recipients, the bot's for messages; not the one that ends sessions.
+const tokens = new SecretsManagerTokens(secretsClient(), { directory: env.SLACK_DIRECTORY_TOKEN_SECRET_ID, bot: env.SLACK_BOT_TOKEN_SECRET_ID });
+const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory' });
 
 export const handler = withObservability(
   makeNotifyHandler({
@@ -26,6 +36,7 @@ export const handler = withObservability(
       slack,
       mailer: new SesMailer(sesClient(), env.SENDER_EMAIL),
       ledger: new Deliveries(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
+      alertDefaults,
     },
     sqs,
     queueUrl: env.NOTIFICATIONS_QUEUE_URL,

@@ -4,6 +4,7 @@ import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import { ConfigError, PermanentFailure, RetryLaterError } from '../domain/errors';
 import { defaultConfig, type ResponseConfig } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
+import type { AlertSettings } from '../domain/config/schema';
 import { isSlackError } from '../adapters/slack/errors';
 import type { SlackApi } from '../adapters/slack/web-api';
 import { mapLimit } from '../runtime/map-limit';
@@ -27,6 +28,8 @@ export interface NotifyDeps {
   leaseMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** The deployment's alert settings (CDK context); the config table's `alerts` item wins field by field. */
+  alertDefaults?: AlertSettings;
 }
 
 export interface DeliveryRef {
@@ -74,8 +77,9 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
     deps.logger?.warn('Recipient lookup failed', { entryId: job.entryId, recipient: failure.recipient, error: describe(failure.error) });
   }
 
-  const renderJob = withDirectoryFacts(job, plan.affectedUser);
-  const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience), slack: renderSlackMessage(renderJob, audience) }));
+  const renderJob = withDirectoryFacts(job, plan.affectedUser ?? (plan.deliveries.length ? await realNameLookup(job, deps) : undefined));
+  const settings = alertSettings(deps.alertDefaults, config.alerts);
+  const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience, settings), slack: renderSlackMessage(renderJob, audience, settings) }));
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
 
   await mapLimit(plan.deliveries, deps.concurrency ?? DEFAULT_CONCURRENCY, async (delivery) => {
@@ -94,7 +98,7 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
 
     let detail: string;
     try {
-      detail = await send(delivery, render(delivery.audience), deps);
+      detail = await send(delivery, render(delivery.audience), settings, deps);
     } catch (error) {
       const code = permanentCode(error);
       if (code) {
@@ -143,9 +147,9 @@ async function configFor(job: NotificationJob, deps: NotifyDeps): Promise<Respon
   }
 }
 
-async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, deps: NotifyDeps): Promise<string> {
+async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, settings: AlertSettings, deps: NotifyDeps): Promise<string> {
   if (delivery.channel === 'email') {
-    const { messageId } = await deps.mailer.send({ to: [delivery.address], ...rendered.email });
+    const { messageId } = await deps.mailer.send({ to: [delivery.address], ...rendered.email, ...(settings.senderName ? { senderName: settings.senderName } : {}), ...(settings.replyTo ? { replyTo: settings.replyTo } : {}) });
     return `ses:${messageId}`;
   }
   const channel = delivery.recipientKey.startsWith('slack-dm:') ? await deps.slack.openDirectMessage(delivery.address) : delivery.address;
@@ -177,10 +181,30 @@ function errorToRethrow(errors: unknown[]): unknown {
   return errors[0];
 }
 
-/** Fill in what the job lacks (name, email) from the directory record looked up for delivery. */
+/** Fill in what the job lacks (real name, handle, email) from the person's directory record. */
 function withDirectoryFacts(job: NotificationJob, user: { realName?: string; name?: string; email?: string } | undefined): NotificationJob {
   if (!user || !job.user) return job;
-  return { ...job, user: { ...job.user, name: job.user.name ?? user.realName ?? user.name, email: job.user.email ?? user.email } };
+  return { ...job, user: { ...job.user, name: job.user.name ?? user.name, email: job.user.email ?? user.email, realName: job.user.realName ?? user.realName } };
+}
+
+/**
+ * The person's directory record, for their real name (alerts greet and name people by it, not
+ * by handle). Best effort: the directory is cached, and a failed lookup only means the handle is shown.
+ */
+async function realNameLookup(job: NotificationJob, deps: NotifyDeps): Promise<{ realName?: string; name?: string; email?: string } | undefined> {
+  if (!job.user || job.user.realName) return undefined;
+  try {
+    return await deps.directory.user(job.user.id);
+  } catch (error) {
+    deps.logger?.warn('Directory lookup for the person’s name failed; alerts name them by handle', { entryId: job.entryId, error: describe(error) });
+    return undefined;
+  }
+}
+
+/** Deployment defaults, then the config item's fields that are set. */
+export function alertSettings(defaults: AlertSettings | undefined, configured: AlertSettings): AlertSettings {
+  const set = Object.fromEntries(Object.entries(configured).filter(([, value]) => value !== undefined));
+  return { ...(defaults ?? {}), ...set };
 }
 
 function memoize<K, V>(compute: (key: K) => V): (key: K) => V {

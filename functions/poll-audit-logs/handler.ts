@@ -15,7 +15,8 @@ import { makePollHandler } from './app';
 // Everything below runs once per container: clients and caches are reused across invocations.
 const env = loadEnv(pollerEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.pollAuditLogs.serviceName);
-const tokens = new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID);
+// The audit token reads the audit log; the admin token keeps Slack's anomaly allow-list in sync.
+const tokens = new SecretsManagerTokens(secretsClient(), { audit: env.SLACK_AUDIT_TOKEN_SECRET_ID, admin: env.SLACK_ADMIN_TOKEN_SECRET_ID });
 const pollState = new PollState(documentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = withObservability(

@@ -17,7 +17,7 @@ const env = loadEnv(respondEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.respond.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), env.SLACK_SECRET_ID), apiUrl: env.SLACK_API_URL });
+const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), { admin: env.SLACK_ADMIN_TOKEN_SECRET_ID }), apiUrl: env.SLACK_API_URL });
 
 export const handler = withObservability(
   makeRespondHandler({

@@ -225,7 +225,8 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
-  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts) : undefined;
+  const respondedAt = Math.floor((deps.now ?? Date.now)() / 1000);
+  const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts, respondedAt) : undefined;
   return deps.decisions.completeDecision({
     entryId: entry.id,
     userId: userIdOf(entry),
@@ -250,13 +251,15 @@ async function finishNotification(deps: RespondDeps, record: DecisionRecord): Pr
   await deps.decisions.markNotificationQueued(record.entryId);
 }
 
-function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts): NotificationJob {
+function buildJob(entry: AnomalyEntry, type: NotificationType, decision: Decision, response: ResponseFacts, respondedAt: number): NotificationJob {
   const { entity } = entry;
   const { sessionId: _sessionId, asn: _asn, ...context } = entry.context;
   return {
     entryId: entry.id,
     type,
     occurredAt: entry.dateCreate,
+    // When the decision (and, for sessions_ended, Slack's answer) was recorded: alerts say when we acted.
+    respondedAt,
     // Only people's and apps' anomalies are ever told (decide ignores every other entity).
     ...(entity.kind === 'user' ? { user: { id: entity.userId, name: entity.name, email: entity.email } } : {}),
     ...(entity.kind === 'app' ? { app: { id: entity.appId, name: entity.name } } : {}),

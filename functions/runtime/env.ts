@@ -4,14 +4,14 @@ import { parseOrThrow } from '../domain/validation';
 /**
  * Environment of the three functions, validated once per container. Names here are the
  * contract with lib/ (the CDK stack sets them) and local/ (local mode sets them).
- * No secrets: tokens come from Secrets Manager by `SLACK_SECRET_ID`.
+ * No secrets: tokens come from Secrets Manager, one secret per token, and each function is told
+ * the ids of only the secrets it uses (its role can read no other).
  */
 const seconds = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 const common = {
   CONFIG_TABLE_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
-  SLACK_SECRET_ID: z.string().min(1),
   /** Slack Web API base, e.g. https://slack.com/api/ (override for simulators). */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
   /** Ledger decision records are kept this long (days). */
@@ -20,6 +20,10 @@ const common = {
 
 export const pollerEnvSchema = z.object({
   ...common,
+  /** The org owner's audit-logs token (auditlogs:read). */
+  SLACK_AUDIT_TOKEN_SECRET_ID: z.string().min(1),
+  /** The admin token: Slack's anomaly allow-list (trustedNetworks.syncToSlack). */
+  SLACK_ADMIN_TOKEN_SECRET_ID: z.string().min(1),
   ANOMALIES_QUEUE_URL: z.string().min(1),
   /** Audit Logs API base, e.g. https://api.slack.com/audit/v1/ */
   SLACK_AUDIT_API_URL: z.url().default('https://api.slack.com/audit/v1/'),
@@ -42,6 +46,8 @@ export const pollerEnvSchema = z.object({
 
 export const respondEnvSchema = z.object({
   ...common,
+  /** The admin token: ends sessions and reads the directory. */
+  SLACK_ADMIN_TOKEN_SECRET_ID: z.string().min(1),
   /** The queue respond consumes: it gives messages back with a delay on Slack 429s. */
   ANOMALIES_QUEUE_URL: z.string().min(1),
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
@@ -51,9 +57,17 @@ export const respondEnvSchema = z.object({
 
 export const notifyEnvSchema = z.object({
   ...common,
+  /** A read-only directory token (recipients and their addresses) and the bot token (messages). */
+  SLACK_DIRECTORY_TOKEN_SECRET_ID: z.string().min(1),
+  SLACK_BOT_TOKEN_SECRET_ID: z.string().min(1),
   /** The queue notify consumes. */
   NOTIFICATIONS_QUEUE_URL: z.string().min(1),
   SENDER_EMAIL: z.email(),
+  /** Alert settings from the CDK context (README, "Alert settings"); the config table's `alerts` item wins. */
+  ALERT_ORG_NAME: z.string().optional(),
+  ALERT_SENDER_NAME: z.string().optional(),
+  ALERT_REPLY_TO: z.string().optional(),
+  ALERT_SECURITY_CONTACT: z.string().optional(),
   DIRECTORY_CACHE_SECONDS: seconds(900),
   CONFIG_CACHE_SECONDS: seconds(60),
 });

@@ -118,7 +118,7 @@ export class Monitoring extends Construct {
     for (const fn of slackFunctions) {
       this.alarm(`${fn.node.id}SlackAuthFailures`, {
         metric: customMetric(METRIC.slackAuthFailures, fn.serviceName, cloudwatch.Stats.SUM),
-        description: `Slack rejected a token used by ${fn.serviceName} (revoked, expired or missing a scope). Update the Slack secret.`,
+        description: `Slack rejected a token used by ${fn.serviceName} (revoked, expired or missing a scope). The log names the token: update its secret.`,
       });
     }
 

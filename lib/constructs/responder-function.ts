@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_BUNDLING, type FunctionDefinition } from '../definitions';
+import { LAMBDA_BUNDLING, LOG_GROUP_PREFIX, type FunctionDefinition } from '../definitions';
 
 /** Repository root: FUNCTIONS[*].entry paths and the npm lock file are relative to it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -17,6 +18,8 @@ export interface ResponderFunctionProps {
   /** Also gives the Powertools service name: the `service` dimension of the function's custom metrics. */
   definition: FunctionDefinition;
   environment: Record<string, string>;
+  /** Encrypts the log group: it holds e-mail addresses and IP addresses of the people involved. */
+  logKey: kms.IKey;
   reservedConcurrentExecutions?: number;
 }
 
@@ -37,7 +40,12 @@ export class ResponderFunction extends Construct {
     const { serviceName } = definition;
     this.serviceName = serviceName;
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: LOG_RETENTION });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // A fixed name under the prefix the key policy lets CloudWatch Logs use the key for.
+      logGroupName: `${LOG_GROUP_PREFIX}${serviceName}`,
+      retention: LOG_RETENTION,
+      encryptionKey: props.logKey,
+    });
 
     // Our own role instead of AWSLambdaBasicExecutionRole: that managed policy lets the function
     // create and write any log group in the account; this one writes only to its own.

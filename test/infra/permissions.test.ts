@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { ResponderFunction } from '../../lib/constructs/responder-function';
+import { LEDGER_KEYS, ledgerPartitionsOf, type LedgerWriter } from '../../functions/adapters/dynamodb/keys';
 import { buildResponderApp, logicalId } from './responder-app';
 
 /**
@@ -14,47 +15,39 @@ beforeAll(() => {
   resources = Template.fromStack(built.stateless).toJSON().Resources;
 });
 
-const LEDGER_READ_WRITE = [
+const LEDGER_ITEMS = [
   'dynamodb:BatchGetItem',
   'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
   'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
   'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
   'dynamodb:UpdateItem',
 ];
-const TABLE_READ = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-];
-const KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
-const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
-const QUEUE_SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+const SECRET_READ = ['secretsmanager:GetSecretValue'];
+/** The config editor policy (people, through the console): the key as DynamoDB asks for it. */
+const EDITOR_KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+const QUEUE_SEND = ['sqs:SendMessage'];
 const QUEUE_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-const SES_SEND = ['ses:SendEmail', 'ses:SendRawEmail'];
 
-/** Names a statement's resource by the logical id its ARN expression mentions (local, or an output of the stateful stack). */
+/** A statement's condition with `${Region}` standing for the deploy-time region. */
+type Condition = Record<string, Record<string, unknown>>;
+const viaServices = (...services: string[]): Condition => ({ StringEquals: { 'kms:ViaService': services.map((service) => `${service}.\${Region}.amazonaws.com`) } });
+const ownRecords = (...partitions: string[]): Condition => ({
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions },
+  Null: { 'dynamodb:LeadingKeys': 'false' },
+});
+
+/** Names a statement's resource by the logical id its ARN expression mentions (local, or an export of the stateful stack). */
 function targetOf(resource: unknown): string {
   const json = JSON.stringify(resource);
-  const sesIdentity = /:identity\/([^"]+)"/.exec(json);
+  const sesIdentity = /identity\/([^"]+)"/.exec(json);
   if (sesIdentity) return `ses identity ${sesIdentity[1]}`;
   const named: [string, IConstruct][] = [
     ['ledger table', built.stateful.ledgerTable],
     ['config table', built.stateful.configTable],
     ['key', built.stateful.key],
-    ['slack secret', built.stateful.slackSecret],
+    ...Object.entries(built.stateful.tokenSecrets).map(([name, secret]): [string, IConstruct] => [`${name} token`, secret]),
     ['anomalies queue', built.stateless.anomalies.queue],
     ['anomalies DLQ', built.stateless.anomalies.deadLetterQueue],
     ['notifications queue', built.stateless.notifications.queue],
@@ -73,7 +66,21 @@ function targetOf(resource: unknown): string {
   return match[0] + suffix;
 }
 
-/** { target: sorted actions } over every policy attached to the role. */
+/** A condition as written, with the region expression shown as `${Region}`. */
+function readableCondition(condition: unknown): Condition | undefined {
+  if (condition === undefined) return undefined;
+  const region = JSON.stringify({ Ref: 'AWS::Region' });
+  return JSON.parse(
+    JSON.stringify(condition).replace(/\{"Fn::Join":\["",\[("[^"]*"),\{"Ref":"AWS::Region"\},("[^"]*")\]\]\}/g, (_all, before: string, after: string) =>
+      JSON.stringify(`${JSON.parse(before)}\${Region}${JSON.parse(after)}`),
+    ).replaceAll(region, '"${Region}"'),
+  );
+}
+
+/**
+ * { target: sorted actions } over every policy attached to the role; a conditioned statement is
+ * listed as `target if <condition>`, so a condition dropped or changed fails as surely as an action.
+ */
 function permissionsOf(roleLogicalId: string): Record<string, string[]> {
   const permissions: Record<string, Set<string>> = {};
   const policies = Object.values(resources).filter(
@@ -82,23 +89,35 @@ function permissionsOf(roleLogicalId: string): Record<string, string[]> {
   expect(policies.length).toBeGreaterThan(0);
   for (const statement of policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement)) {
     expect(statement.Effect).toBe('Allow');
-    expect(statement.Condition).toBeUndefined();
+    const condition = readableCondition(statement.Condition);
     for (const resource of [statement.Resource].flat()) {
       // The one action that takes no resource: the stream event source's ListStreams (it lists ARNs, no data).
       if (resource === '*') {
-        expect(statement.Action).toBe('dynamodb:ListStreams');
+        expect(statement).toEqual({ Sid: 'ListStreams', Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' });
         (permissions['*'] ??= new Set()).add(statement.Action);
         continue;
       }
-      const actions = (permissions[targetOf(resource)] ??= new Set());
+      const target = targetOf(resource) + (condition ? ` if ${JSON.stringify(condition)}` : '');
+      const actions = (permissions[target] ??= new Set());
       for (const action of [statement.Action].flat()) actions.add(action);
     }
   }
   return Object.fromEntries(Object.entries(permissions).map(([target, actions]) => [target, [...actions].sort()]));
 }
 
+const when = (target: string, condition: Condition) => `${target} if ${JSON.stringify(condition)}`;
+
 function functionPermissions(fn: ResponderFunction): Record<string, string[]> {
   return permissionsOf(logicalId(fn.role));
+}
+
+/** Every statement of the role that allows `action`, with its resource names and condition. */
+function statementsAllowing(fn: ResponderFunction, action: string): { targets: string[]; condition?: Condition }[] {
+  return Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: logicalId(fn.role) }]))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .filter((statement) => [statement.Action].flat().some((allowed: string) => allowed === action || (allowed.endsWith('*') && action.startsWith(allowed.slice(0, -1)))))
+    .map((statement) => ({ targets: [statement.Resource].flat().map(targetOf), condition: readableCondition(statement.Condition) }));
 }
 
 test('function roles are assumable by Lambda only, with no managed or inline policies', () => {
@@ -112,51 +131,116 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
   }
 });
 
-// The ledger's GSIs are for operators; no function queries them, so none may.
-test('poller: its log group, the ledger, reading the config (trusted networks to sync), the Slack secret, and sending to the anomalies queue — nothing else', () => {
+// No function lists the ledger or reads its GSIs (they are for operators): item access only, to
+// its own records (keys.ts LEDGER_RECORDS); decryption only through the services that hold data.
+test('poller: its log group, its own ledger records, scanning the config (trusted networks to sync), the audit and admin tokens, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
-    'config table': TABLE_READ,
-    'ledger table': LEDGER_READ_WRITE,
-    key: KEY_USE,
-    'slack secret': SECRET_READ,
+    'config table': ['dynamodb:Scan'],
+    [when('ledger table', ownRecords('allow-list', 'poller', 'seen#*'))]: LEDGER_ITEMS,
+    // The admin token keeps Slack's anomaly allow-list in sync (trustedNetworks.syncToSlack).
+    'audit token': SECRET_READ,
+    'admin token': SECRET_READ,
+    [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
+    [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
     'anomalies queue': QUEUE_SEND,
   });
 });
 
-test('respond: reads config, writes the ledger, consumes anomalies, sends notification jobs — no e-mail', () => {
+test('respond: scans config, its own ledger records, the admin token, consumes anomalies, sends notification jobs — no e-mail', () => {
   expect(functionPermissions(built.stateless.respond)).toEqual({
     'respond logs': LOG_WRITE,
-    'config table': TABLE_READ,
-    'ledger table': LEDGER_READ_WRITE,
-    key: KEY_USE,
-    'slack secret': SECRET_READ,
+    'config table': ['dynamodb:Scan'],
+    [when('ledger table', ownRecords('breaker', 'entry#*', 'user#*'))]: LEDGER_ITEMS,
+    'admin token': SECRET_READ,
+    [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
+    [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
     // Consuming includes ChangeMessageVisibility: a Slack 429 gives the message back with a delay.
     'anomalies queue': QUEUE_CONSUME,
     'notifications queue': QUEUE_SEND,
   });
 });
 
-test('notify: reads config, writes the ledger, consumes notifications, sends e-mail as the sender only', () => {
+test('notify: scans config, its own delivery records, the directory and bot tokens, consumes notifications, e-mails as the sender only', () => {
+  const fromSender = { StringEquals: { 'ses:FromAddress': 'security-alerts@corp.example' } };
   expect(functionPermissions(built.stateless.notify)).toEqual({
     'notify logs': LOG_WRITE,
-    'config table': TABLE_READ,
-    'ledger table': LEDGER_READ_WRITE,
-    key: KEY_USE,
-    'slack secret': SECRET_READ,
+    'config table': ['dynamodb:Scan'],
+    [when('ledger table', ownRecords('delivery#*'))]: LEDGER_ITEMS,
+    'directory token': SECRET_READ,
+    'bot token': SECRET_READ,
+    [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
     'notifications queue': QUEUE_CONSUME,
-    'ses identity security-alerts@corp.example': SES_SEND,
-    'ses identity corp.example': SES_SEND,
+    [when('ses identity security-alerts@corp.example', fromSender)]: ['ses:SendEmail'],
+    [when('ses identity corp.example', fromSender)]: ['ses:SendEmail'],
   });
 });
 
-test('config-changes: reads the config stream, writes the ledger, sends notification jobs and to its DLQ — no config read, no Slack secret, no e-mail', () => {
+describe('what each role cannot do', () => {
+  const fns = () => ({ poller: built.stateless.poller, respond: built.stateless.respond, notify: built.stateless.notify, configChanges: built.stateless.configChanges });
+
+  test('each token is readable by the functions that use it and no other', () => {
+    const readers = (token: string) =>
+      Object.entries(fns())
+        .filter(([, fn]) => statementsAllowing(fn, 'secretsmanager:GetSecretValue').some((statement) => statement.targets.includes(`${token} token`)))
+        .map(([name]) => name);
+    expect({ audit: readers('audit'), admin: readers('admin'), directory: readers('directory'), bot: readers('bot') }).toEqual({
+      audit: ['poller'],
+      // respond ends sessions with it; the poller writes Slack's anomaly allow-list with it.
+      admin: ['poller', 'respond'],
+      // notify renders attacker-influenced text: it holds neither the org owner's audit token nor the token that ends sessions.
+      directory: ['notify'],
+      bot: ['notify'],
+    });
+  });
+
+  test.each(LEDGER_ITEMS)('every statement allowing %s on the ledger carries a LeadingKeys condition of its own records', (action) => {
+    for (const fn of Object.values(fns())) {
+      const onLedger = statementsAllowing(fn, action).filter((statement) => statement.targets.some((target) => target.startsWith('ledger table')));
+      expect(onLedger).toEqual([{ targets: ['ledger table'], condition: ownRecords(...ledgerPartitionsOf(fn.serviceName as LedgerWriter)) }]);
+    }
+  });
+
+  test('the respond role may put items under breaker, entry#…, user#… only: not the checkpoint, seen markers or deliveries', () => {
+    const [statement] = statementsAllowing(built.stateless.respond, 'dynamodb:PutItem');
+    const allowed = statement.condition!['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[];
+    const matches = (pk: string) => allowed.some((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`).test(pk));
+    expect([LEDGER_KEYS.decision('E1'), LEDGER_KEYS.lastReset('U1'), LEDGER_KEYS.breaker()].map((key) => matches(key.pk))).toEqual([true, true, true]);
+    expect([LEDGER_KEYS.checkpoint(), LEDGER_KEYS.seen('E1'), LEDGER_KEYS.delivery('E1', 'x'), LEDGER_KEYS.configChange('config-change-1')].map((key) => matches(key.pk))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  test.each(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream'])('no role may %s the ledger', (action) => {
+    for (const fn of Object.values(fns())) {
+      expect(statementsAllowing(fn, action).filter((statement) => statement.targets.some((target) => target.startsWith('ledger table')))).toEqual([]);
+    }
+  });
+
+  test.each(['kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:Encrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant'])('no role may %s with the key', (action) => {
+    for (const fn of Object.values(fns())) expect(statementsAllowing(fn, action)).toEqual([]);
+  });
+
+  test('no role may decrypt with the key directly, only through DynamoDB, Secrets Manager (a role holding tokens) and SQS', () => {
+    for (const [name, fn] of Object.entries(fns())) {
+      const services = name === 'configChanges' ? ['dynamodb', 'sqs'] : ['dynamodb', 'secretsmanager', 'sqs'];
+      expect(statementsAllowing(fn, 'kms:Decrypt')).toEqual([{ targets: ['key'], condition: viaServices(...services) }]);
+    }
+  });
+});
+
+test('config-changes: reads the config stream, its own config-change records, sends notification jobs and to its stream DLQ — no config read, no Slack token, no e-mail', () => {
   expect(functionPermissions(built.stateless.configChanges)).toEqual({
     'config-changes logs': LOG_WRITE,
     'config table stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
     '*': ['dynamodb:ListStreams'],
-    'ledger table': LEDGER_READ_WRITE,
-    key: KEY_USE,
+    [when('ledger table', ownRecords('config-change#*'))]: LEDGER_ITEMS,
+    // The stream and the ledger through DynamoDB, the queues through SQS; no secret to read.
+    [when('key', viaServices('dynamodb', 'sqs'))]: ['kms:Decrypt'],
+    [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
     'notifications queue': QUEUE_SEND,
     'config-changes DLQ': QUEUE_SEND,
   });
@@ -217,7 +301,7 @@ describe('the config editor policy (for the security team)', () => {
       {
         sid: 'UseTheKeyThroughDynamoDBOnly',
         effect: 'Allow',
-        actions: KEY_USE,
+        actions: EDITOR_KEY_USE,
         resource: 'key',
         condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
       },

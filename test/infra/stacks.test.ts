@@ -3,7 +3,7 @@ import type { IConstruct } from 'constructs';
 import type { z } from 'zod';
 import { configChangesEnvSchema, notifyEnvSchema, pollerEnvSchema, respondEnvSchema } from '../../functions/runtime/env';
 import { METRIC } from '../../functions/runtime/observability';
-import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, LAMBDA_BUNDLING, METRICS_NAMESPACE, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
+import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, LAMBDA_BUNDLING, LOG_GROUP_PREFIX, METRICS_NAMESPACE, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
 import type { ResponderFunction } from '../../lib/constructs/responder-function';
 import { buildResponderApp, logicalId } from './responder-app';
 
@@ -68,15 +68,33 @@ describe('stateful stack', () => {
     expect(props.TimeToLiveSpecification).toBeUndefined();
   });
 
-  test('one Slack secret, KMS-encrypted with the key, retained, describing its JSON shape', () => {
-    stateful.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    stateful.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
-      Properties: {
-        KmsKeyId: { 'Fn::GetAtt': [logicalId(built.stateful.key), 'Arn'] },
-        Description: Match.stringLikeRegexp('auditToken.*adminToken.*botToken.*put-secret-value'),
-      },
-    });
+  test('one secret per Slack token, KMS-encrypted with the key, retained, each saying what it holds and who reads it', () => {
+    stateful.resourceCountIs('AWS::SecretsManager::Secret', 4);
+    const readers = { audit: 'poller', admin: 'respond', directory: 'notify', bot: 'notify' };
+    for (const [name, secret] of Object.entries(built.stateful.tokenSecrets)) {
+      const resource = stateful.toJSON().Resources[logicalId(secret)];
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalId(built.stateful.key), 'Arn'] });
+      expect(resource.Properties.Description).toMatch(new RegExp(`read by ${readers[name as keyof typeof readers]}.*put-secret-value`));
+    }
+  });
+
+  test('CloudWatch Logs may use the key for the functions\u2019 log groups only', () => {
+    const statements = stateful.toJSON().Resources[logicalId(built.stateful.key)].Properties.KeyPolicy.Statement;
+    const logs = statements.filter((statement: any) => JSON.stringify(statement.Principal).includes('logs.'));
+    expect(logs).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': {
+              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:${LOG_GROUP_PREFIX}*`]],
+            },
+          },
+        },
+      }),
+    ]);
   });
 
   test('CloudWatch alarms may use the key, to publish to the encrypted alarm topic', () => {
@@ -96,7 +114,7 @@ describe('queues', () => {
     const definition = QUEUES[name];
     const { queue, deadLetterQueue } = built.stateless[name];
     const resources = stateless.toJSON().Resources;
-    const keyArn = expect.objectContaining({ 'Fn::GetStackOutput': expect.anything() });
+    const keyArn = { 'Fn::ImportValue': expect.stringMatching(/^SlackAnomalyResponderStateful:.*Key/) };
     expect(resources[logicalId(queue)].Properties).toEqual({
       KmsMasterKeyId: keyArn,
       VisibilityTimeout: definition.visibilityTimeoutSeconds,
@@ -140,7 +158,12 @@ describe('functions', () => {
     expect(props.MemorySize).toBe(FUNCTIONS[key].memoryMiB);
     expect(props.Handler).toBe('index.handler');
     expect(props.LoggingConfig).toEqual(expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: logicalId(fn.logGroup) } }));
-    expect(stateless.toJSON().Resources[logicalId(fn.logGroup)].Properties.RetentionInDays).toBe(90);
+    expect(stateless.toJSON().Resources[logicalId(fn.logGroup)].Properties).toEqual({
+      LogGroupName: `${LOG_GROUP_PREFIX}${FUNCTIONS[key].serviceName}`,
+      RetentionInDays: 90,
+      // They hold e-mail and IP addresses: encrypted with the project key.
+      KmsKeyId: { 'Fn::ImportValue': expect.stringMatching(/^SlackAnomalyResponderStateful:.*Key.*Arn/) },
+    });
     expect(props.Environment.Variables).toEqual(expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }));
     // The handlers pass service name and namespace to Powertools themselves (which overrides
     // these variables): set here too, they would be a second source that does nothing.
@@ -306,7 +329,7 @@ describe('alarms', () => {
   });
 
   test('alarm topic: KMS-encrypted, TLS enforced, CloudWatch may publish, e-mail subscription from context', () => {
-    stateless.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Key') }) } });
+    stateless.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('Key') } });
     stateless.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [topicRef()],
       PolicyDocument: {
@@ -386,6 +409,49 @@ describe('alarms', () => {
 
   test('a dashboard', () => {
     stateless.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cross-stack references', () => {
+  // Strong references (CloudFormation exports and Fn::ImportValue): CloudFormation refuses to
+  // change or delete an export another stack imports, so a stateful resource can never be
+  // replaced or removed under the functions (with weak Fn::GetStackOutput references they would
+  // keep the old name until their own stack's next update). README: "Changing a stateful resource".
+  const imports = () => [...JSON.stringify(stateless.toJSON()).matchAll(/"Fn::ImportValue":"([^"]+)"/g)].map((match) => match[1]);
+
+  test('cdk.json asks for strong references, and the stateless stack reads the stateful one only through imports', () => {
+    expect(built.app.node.tryGetContext('@aws-cdk/core:defaultCrossStackReferences')).toBe('strong');
+    expect(JSON.stringify(stateless.toJSON())).not.toContain('Fn::GetStackOutput');
+    expect(JSON.stringify(stateless.toJSON())).not.toMatch(/Fn::GetAtt":\["(Key|ConfigTable|LedgerTable)/);
+    expect(imports().length).toBeGreaterThan(0);
+  });
+
+  test('every import is an export of the stateful stack, and every such export is imported', () => {
+    const exported = Object.values(stateful.toJSON().Outputs as Record<string, { Export?: { Name: string } }>)
+      .map((output) => output.Export?.Name)
+      .filter((name): name is string => name !== undefined);
+    expect([...new Set(imports())].sort()).toEqual(exported.sort());
+  });
+
+  test('the functions are wired to the stateful stack\u2019s tables and token secrets by import', () => {
+    const exportOf = (construct: IConstruct, attribute: 'Ref' | 'Arn') =>
+      expect.stringMatching(new RegExp(`^SlackAnomalyResponderStateful:ExportsOutput${attribute === 'Ref' ? 'Ref' : 'FnGetAtt'}${logicalId(construct)}`));
+    const env = (fn: ResponderFunction) => functionProperties(fn).Environment.Variables;
+    for (const fn of Object.values(functionsByKey())) {
+      // config-changes reads the config table's stream, not the table: no CONFIG_TABLE_NAME.
+      if (fn === built.stateless.configChanges) expect(env(fn).CONFIG_TABLE_NAME).toBeUndefined();
+      else expect(env(fn).CONFIG_TABLE_NAME).toEqual({ 'Fn::ImportValue': exportOf(built.stateful.configTable, 'Ref') });
+      expect(env(fn).LEDGER_TABLE_NAME).toEqual({ 'Fn::ImportValue': exportOf(built.stateful.ledgerTable, 'Ref') });
+    }
+    const secret = (name: keyof typeof built.stateful.tokenSecrets) => ({ 'Fn::ImportValue': exportOf(built.stateful.tokenSecrets[name], 'Ref') });
+    expect(env(built.stateless.poller).SLACK_AUDIT_TOKEN_SECRET_ID).toEqual(secret('audit'));
+    expect(env(built.stateless.respond).SLACK_ADMIN_TOKEN_SECRET_ID).toEqual(secret('admin'));
+    expect(env(built.stateless.notify).SLACK_DIRECTORY_TOKEN_SECRET_ID).toEqual(secret('directory'));
+    expect(env(built.stateless.notify).SLACK_BOT_TOKEN_SECRET_ID).toEqual(secret('bot'));
+  });
+
+  test('the stateless stack is deployed after the stateful one', () => {
+    expect(built.stateless.dependencies).toEqual([built.stateful]);
   });
 });
 

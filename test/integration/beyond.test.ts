@@ -73,15 +73,16 @@ describe('beyond Slack\u2019s built-in response, on the real local pipeline', ()
     expect(sim.resetRequests['W08HANNA01']).toBeUndefined();
 
     // The alerts say it too.
+    // Alerts name people by their real name from the directory, not by handle.
     const adminMail = (about: string) => emails.find((e) => e.to.includes(SECURITY_ADMIN) && e.subject.includes(about))!;
-    expect(adminMail('david.holm').text).toMatch(/names no session: all sessions were ended instead/);
-    expect(adminMail('clara.moe').text).toMatch(/Ended the one Slack session the anomaly was seen in/);
-    expect(adminMail('anja.lund').text).toMatch(/trusted network \(198\.51\.100\.0\/24\)/);
+    expect(adminMail('David Holm').text).toMatch(/names no session: all sessions were ended instead/);
+    expect(adminMail('Clara Moe').text).toMatch(/Ended the one Slack session the anomaly was seen in/);
+    expect(adminMail('Anja Lund').text).toMatch(/trusted network \(198\.51\.100\.0\/24\)/);
     const app = adminMail('the app Ledger Export');
     expect(app.text).toMatch(/App ID:\s+A08LEDGEX1/);
     expect(emails.filter((e) => e.subject.includes('the app Ledger Export')).flatMap((e) => e.to).sort()).toEqual([SECURITY_ADMIN, 'soc@fjordline.example']);
     expect(emails.find((e) => e.to.includes('eva.strand@fjordline.example'))?.subject).toBe('[Slack security] You were signed out of Slack in your web browsers');
-    expect(adminMail('hanna.dahl').text).toMatch(/by Slack’s built-in anomaly event response; not ending them again/);
+    expect(adminMail('Hanna Dahl').text).toMatch(/by Slack’s built-in anomaly event response; not ending them again/);
     const settings = adminMail('built-in anomaly event response settings were changed');
     expect(settings.text).toMatch(/Changed by:\s+W08SAMIR01/);
     expect(settings.text).toMatch(/tor:notify_only/);

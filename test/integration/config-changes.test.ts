@@ -49,6 +49,8 @@ test('switching a rule off with npm run seed: one response-log record, one loud 
 
   const changes = await log.configChangesOnDay(today());
   expect(changes).toHaveLength(1);
+  // Its own partition: respond's role (entry#*) cannot rewrite it, the config-changes role can write nothing else.
+  expect((changes[0] as unknown as { pk: string }).pk).toMatch(/^config-change#config-change-/);
   expect(changes[0]).toMatchObject({
     decision: 'recorded',
     reason: 'config_changed',

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
-import { main } from '../../tools/cli/history';
+import { isUtcDay, main } from '../../tools/cli/history';
+import { writeLocalState } from '../../tools/shared/local-state';
 import { createLocalClients, createResources, endpointsFromEnv, type LocalClients } from '../../tools/local/aws';
 
 let clients: LocalClients;
@@ -54,5 +58,61 @@ describe('npm run history (the response log)', () => {
     expect((await run('--user', 'W0ANAXXX01', '--day', '2026-11-20')).code).toBe(2);
     expect((await run('--user', 'ana')).code).toBe(2);
     jest.restoreAllMocks();
+  });
+
+  it('validates --day as a calendar day and says which option is wrong, in one line', async () => {
+    const errors: string[] = [];
+    jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    expect((await run('--day', '2026-02-30')).code).toBe(2);
+    expect((await run('--day', '2026-13-01')).code).toBe(2);
+    expect((await run('--day', '20261120')).code).toBe(2);
+    expect((await run('--day', '2026-11-20', '--limit', 'lots')).code).toBe(2);
+    jest.restoreAllMocks();
+    expect(errors).toEqual([
+      '--day 2026-02-30: not a calendar day as YYYY-MM-DD (e.g. 2026-11-24)',
+      '--day 2026-13-01: not a calendar day as YYYY-MM-DD (e.g. 2026-11-24)',
+      '--day 20261120: not a calendar day as YYYY-MM-DD (e.g. 2026-11-24)',
+      '--limit lots: a whole number of at least 1',
+    ]);
+    expect([isUtcDay('2024-02-29'), isUtcDay('2025-02-29')]).toEqual([true, false]);
+  });
+
+  it('reports a missing table in one line, not an SDK stack', async () => {
+    const errors: string[] = [];
+    jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    const code = await main(['--day', '2026-11-20', '--table', 'no-such-table', '--endpoint', endpointsFromEnv().dynamodb], () => undefined);
+    jest.restoreAllMocks();
+    expect(code).toBe(1);
+    expect(errors).toEqual([`history: no table no-such-table at ${endpointsFromEnv().dynamodb} (pass --table with the stack output LedgerTableName, or --local)`]);
+  });
+
+  describe('--local', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'history-local-'));
+    const previous = process.env.LOCAL_MODE_STATE_FILE;
+    beforeAll(() => {
+      process.env.LOCAL_MODE_STATE_FILE = join(dir, 'state.json');
+    });
+    afterAll(() => {
+      if (previous === undefined) delete process.env.LOCAL_MODE_STATE_FILE;
+      else process.env.LOCAL_MODE_STATE_FILE = previous;
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('queries the running local mode, found through the file it writes', async () => {
+      // This process stands in for `npm start`: the file names a live pid, the endpoint and the table.
+      writeLocalState({ pid: process.pid, dynamodbEndpoint: endpointsFromEnv().dynamodb, region: 'us-east-1', ledgerTable: table, configTable: 'unused' });
+      const lines: string[] = [];
+      expect(await main(['--local', '--user', 'W0BENXXX01', '--json'], (line) => lines.push(line))).toBe(0);
+      expect(lines.map((l) => JSON.parse(l).entryId)).toEqual(['h-2']);
+    });
+
+    it('says in one line when no local mode is running', async () => {
+      rmSync(join(dir, 'state.json'), { force: true });
+      const errors: string[] = [];
+      jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+      expect(await main(['--local', '--user', 'W0BENXXX01'], () => undefined)).toBe(1);
+      jest.restoreAllMocks();
+      expect(errors).toEqual([expect.stringMatching(/^history: no local mode is running \(no .*state\.json\): start one with `npm start`$/)]);
+    });
   });
 });

@@ -125,7 +125,8 @@ describe('local pipeline, real handlers end to end', () => {
     expect(state.messages.filter((m) => m.channel === 'C0SECALRT1')).toHaveLength(1);
     // What a security admin reads: who, which anomaly, from where, what was done.
     const adminEmail = summary.emails.find((e) => e.to === 'olga@testco.example')!;
-    expect(adminEmail.subject).toMatch(/Sessions ended for ana .*Tor exit node/);
+    // By real name from the directory, not by handle (ana).
+    expect(adminEmail.subject).toMatch(/Sessions ended for Ana Tester — Tor exit node/);
   });
 
   it('records a malformed entry as rejected while the rest of its batch goes through', async () => {

@@ -42,7 +42,7 @@ describe('npm run replay, over local mode', () => {
     const target = {
       table: pipeline.resources.tables.ledger,
       queueUrl: pipeline.resources.queues.anomalies.url,
-      secretId: process.env.SLACK_SECRET_ID!,
+      secretId: process.env.SLACK_AUDIT_TOKEN_SECRET_ID!,
       auditUrl: process.env.SLACK_AUDIT_API_URL!,
     };
     const now = Math.floor(Date.now() / 1000);
@@ -102,7 +102,7 @@ describe('npm run replay: its command line', () => {
     try {
       delete process.env.LEDGER_TABLE_NAME;
       delete process.env.ANOMALIES_QUEUE_URL;
-      delete process.env.SLACK_SECRET_ID;
+      delete process.env.SLACK_AUDIT_TOKEN_SECRET_ID;
       await expect(main(argv, () => undefined)).resolves.toBe(2);
       expect(errors.join('\n')).toMatch(message);
     } finally {

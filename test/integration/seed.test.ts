@@ -40,7 +40,7 @@ describe('npm run seed', () => {
       [
         'event#excessive_downloads', 'event#session_fingerprint', 'event#spoofed_user_agent', 'event#tor', 'event#unexpected_api_call_volume',
         'event#unexpected_scraping', 'event#unexpected_user_agent', 'exclusions', 'notify#action_failed', 'notify#affected_user',
-        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'notify#app_anomaly', 'notify#anomaly_response_changed', 'notify#config_changed', 'safety', 'trustedNetworks', 'manifest',
+        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'notify#app_anomaly', 'notify#anomaly_response_changed', 'notify#config_changed', 'safety', 'trustedNetworks', 'manifest', 'alerts',
         ...MORE_EVENT_NAMES.map((event) => `event#${event}`),
       ].sort(),
     );

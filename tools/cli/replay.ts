@@ -24,7 +24,7 @@ enqueued before are dropped (seen records), and entries decided before are skipp
 Target (the deployed stack; values from its outputs, or these environment variables):
   --table NAME     ledger table (LEDGER_TABLE_NAME; output LedgerTableName)
   --queue-url URL  anomalies queue (ANOMALIES_QUEUE_URL; output AnomaliesQueueUrl)
-  --secret-id ID   the Slack secret (SLACK_SECRET_ID; output SlackSecretArn): the audit token is read from it
+  --secret-id ID   the audit token's secret (SLACK_AUDIT_TOKEN_SECRET_ID; output AuditTokenSecretArn)
   --audit-url URL  Audit Logs API base (SLACK_AUDIT_API_URL; default https://api.slack.com/audit/v1/)
   AWS endpoints and credentials come from the SDK's usual settings (AWS_PROFILE, AWS_ENDPOINT_URL, …).
 
@@ -49,7 +49,7 @@ export async function replayInto(
   dryRun: boolean,
   print: (line: string) => void,
 ): Promise<ReplayProgress> {
-  const tokens = new SecretsManagerTokens(secretsClient(), target.secretId);
+  const tokens = new SecretsManagerTokens(secretsClient(), { audit: target.secretId });
   const started = Date.now();
   const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
   print(`replay     ${iso(window.oldest)} → ${iso(window.latest)}${dryRun ? ' (dry run: nothing is enqueued)' : ''}`);
@@ -121,7 +121,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
   const target = {
     table: args.table ?? process.env.LEDGER_TABLE_NAME,
     queueUrl: args['queue-url'] ?? process.env.ANOMALIES_QUEUE_URL,
-    secretId: args['secret-id'] ?? process.env.SLACK_SECRET_ID,
+    secretId: args['secret-id'] ?? process.env.SLACK_AUDIT_TOKEN_SECRET_ID,
     auditUrl: args['audit-url'] ?? process.env.SLACK_AUDIT_API_URL ?? 'https://api.slack.com/audit/v1/',
   };
   const missing = (['table', 'queueUrl', 'secretId'] as const).filter((key) => !target[key]);
@@ -151,7 +151,7 @@ async function replayLocally(window: { oldest: number; latest: number }, dryRun:
     const before = await pipeline.summary();
     log(`before the replay: ${before.entriesSeen} entries seen by the poller, ${Object.values(before.outcomes).reduce((a, b) => a + b, 0)} decided`);
     await replayInto(
-      { table: pipeline.resources.tables.ledger, queueUrl: pipeline.resources.queues.anomalies.url, secretId: process.env.SLACK_SECRET_ID!, auditUrl: process.env.SLACK_AUDIT_API_URL! },
+      { table: pipeline.resources.tables.ledger, queueUrl: pipeline.resources.queues.anomalies.url, secretId: process.env.SLACK_AUDIT_TOKEN_SECRET_ID!, auditUrl: process.env.SLACK_AUDIT_API_URL! },
       window,
       dryRun,
       log,

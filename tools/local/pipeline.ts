@@ -30,6 +30,8 @@ import {
   type StreamSource,
 } from './aws';
 import { startSecretsManager, type LocalSecretsManager } from './secrets-manager';
+import type { SlackTokens } from '../../functions/adapters/slack/tokens';
+import type { TokenName } from '../../functions/adapters/slack/errors';
 import { DEFAULT_SCENARIO_PATH, DEFAULT_TOKENS, loadScenario, startSlackSimulator, type Scenario, type ScenarioInput, type SlackSimulator } from './slack-simulator';
 
 /**
@@ -48,7 +50,7 @@ export interface LocalPipelineOptions {
   /** An external Slack-compatible server instead of the simulator: Web API at URL/api/, audit logs at URL/audit/v1/. */
   slackUrl?: string;
   /** Tokens for an external server, in the Slack secret's shape (default: the simulator's defaults). */
-  slackTokens?: { auditToken: string; adminToken: string; botToken: string };
+  slackTokens?: SlackTokens;
   /** Divide the scenario's times (ages, late arrivals) by this, to replay an hour in a minute. */
   timeScale?: number;
   /** Poll period of the scheduler in continuous mode (default: 5 s). */
@@ -142,7 +144,13 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-const SECRET_ID = 'local/slack-anomaly-responder/slack-tokens';
+/** One secret per token, as deployed (lib/stateful-stack.ts). */
+const SECRET_IDS: Record<TokenName, string> = {
+  audit: 'local/slack-anomaly-responder/audit-token',
+  admin: 'local/slack-anomaly-responder/admin-token',
+  directory: 'local/slack-anomaly-responder/directory-token',
+  bot: 'local/slack-anomaly-responder/bot-token',
+};
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type ScheduledHandler = (event: unknown, context: Context) => Promise<{ rounds: PollResult[] }>;
@@ -161,7 +169,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const prefix = `sar-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     const resources = await createResources({ dynamodb: clients.dynamodb, sqs: clients.sqs }, { prefix, queueOverrides: options.queueOverrides });
-    log(`resources  tables ${Object.values(resources.tables).join(', ')}; queues ${Object.values(resources.queues).map((q) => q.name).join(', ')} (+ DLQs)`);
+    log(`resources  DynamoDB Local ${emulators.endpoints.dynamodb}: tables ${Object.values(resources.tables).join(', ')}; queues ${Object.values(resources.queues).map((q) => q.name).join(', ')} (+ DLQs)`);
 
     let simulator: SlackSimulator | undefined;
     let scenario: Scenario | undefined;
@@ -189,7 +197,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const sender = `anomaly-responder+${prefix}@example.com`;
     const sentEmails = async () => (await new SesStore(emulators.endpoints.ses).emails()).filter((e) => e.from.includes(sender));
 
-    const secrets: LocalSecretsManager = await startSecretsManager({ [SECRET_ID]: JSON.stringify(tokens) });
+    // One local secret per token, as deployed. The simulator knows three tokens: without a
+    // directory token of its own, notify reads the directory with the admin token.
+    const tokenValues: Record<TokenName, string> = { audit: tokens.auditToken, admin: tokens.adminToken, directory: tokens.directoryToken ?? tokens.adminToken, bot: tokens.botToken };
+    const secrets: LocalSecretsManager = await startSecretsManager(
+      Object.fromEntries((Object.keys(SECRET_IDS) as TokenName[]).map((name) => [SECRET_IDS[name], tokenValues[name]])),
+    );
     cleanups.push(() => secrets.stop());
 
     const configFile = options.config ? undefined : (options.configFile ?? scenarioConfigFile(scenario) ?? resolve(__dirname, '../../config/default-config.json'));
@@ -201,7 +214,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ...emulators.env,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       ...resourceEnv(resources),
-      SLACK_SECRET_ID: SECRET_ID,
+      SLACK_AUDIT_TOKEN_SECRET_ID: SECRET_IDS.audit,
+      SLACK_ADMIN_TOKEN_SECRET_ID: SECRET_IDS.admin,
+      SLACK_DIRECTORY_TOKEN_SECRET_ID: SECRET_IDS.directory,
+      SLACK_BOT_TOKEN_SECRET_ID: SECRET_IDS.bot,
       SLACK_API_URL: slackApiUrl,
       SLACK_AUDIT_API_URL: slackAuditUrl,
       SENDER_EMAIL: sender,
@@ -237,7 +253,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       pollTotals.duplicatesDropped += dropped;
       pollTotals.lastEnqueued = enqueued;
       pollTotals.lastQuiet = enqueued === 0 && result.rounds.every((r) => r.completed);
-      if (enqueued || dropped) log(`poll       ${enqueued} new anomaly entries enqueued${dropped ? `, ${dropped} already seen dropped` : ''}`);
+      // Idle polls stay quiet: every poll re-reads its overlap window, so "already seen" alone is no news.
+      if (enqueued) log(`poll       ${enqueued} new anomaly entries enqueued${dropped ? `, ${dropped} already seen dropped` : ''}`);
       return result;
     };
     let scheduler: Scheduler | undefined;
@@ -307,7 +324,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     }
 
     // Progress only prints: without a log it would only cost (it re-reads the SES store every second).
-    const progress = options.log ? startProgress({ clients, resources, simulator, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
+    const progress = options.log ? startProgress({ clients, resources, simulator, names: scenario ? directoryNames(scenario) : {}, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
     cleanups.push(() => progress.stop());
 
     const pipeline: LocalPipeline = {
@@ -531,7 +548,16 @@ async function queueDepth(clients: LocalClients, queueUrl: string): Promise<numb
  * Prints what the pipeline did, read back from its effects: ledger decisions, sessions the
  * Slack server saw reset, emails in the SES emulator, Slack messages posted.
  */
-function startProgress(input: { clients: LocalClients; resources: LocalResources; simulator?: SlackSimulator; sentEmails: () => Promise<SentEmail[]>; log: (line: string) => void }) {
+function startProgress(input: {
+  clients: LocalClients;
+  resources: LocalResources;
+  simulator?: SlackSimulator;
+  /** People and channels by id, to say who rather than which id. */
+  names: Record<string, string>;
+  sentEmails: () => Promise<SentEmail[]>;
+  log: (line: string) => void;
+}) {
+  const who = (id: string) => (input.names[id] ? `${input.names[id]} (${id})` : id);
   const printedDecisions = new Set<string>();
   let resetsPrinted = 0;
   let messagesPrinted = 0;
@@ -565,9 +591,13 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
     }
     if (input.simulator) {
       const state = input.simulator.state();
-      for (const reset of state.resets.slice(resetsPrinted)) input.log(`slack      sessions ended for ${reset.userId}`);
+      for (const reset of state.resets.slice(resetsPrinted)) input.log(`slack      sessions ended for ${who(reset.userId)}`);
       resetsPrinted = state.resets.length;
-      for (const message of state.messages.slice(messagesPrinted)) input.log(`slack      message posted to ${message.channel}: ${(message.text ?? '').slice(0, 80)}`);
+      for (const message of state.messages.slice(messagesPrinted)) {
+        const to = message.userId ? `DM to ${who(message.userId)}` : `post in ${who(message.channel)}`;
+        const text = (message.text ?? '').replace(/<@([UW][A-Z0-9]+)>/g, (_m, id: string) => `@${input.names[id] ?? id}`);
+        input.log(`slack      ${to}: ${text.slice(0, 100)}`);
+      }
       messagesPrinted = state.messages.length;
     }
     const emails = await input.sentEmails();
@@ -584,6 +614,14 @@ function startProgress(input: { clients: LocalClients; resources: LocalResources
       await running;
     },
   };
+}
+
+/** Real names of the scenario's people and `#names` of its channels, by id. */
+function directoryNames(scenario: Scenario): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const user of scenario.org.users) names[user.id] = user.real_name;
+  for (const channel of scenario.org.channels) names[channel.id] = `#${channel.name}`;
+  return names;
 }
 
 function describe(error: unknown): string {

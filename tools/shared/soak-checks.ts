@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import { DELIVERY_PREFIX } from '../../functions/adapters/dynamodb/keys';
 import { scanAll } from './dynamodb-pages';
 import type { SentEmail } from '../local/aws';
 import type { LocalPipeline } from '../local/pipeline';
@@ -12,7 +13,7 @@ import type { MessageRecord, ResetRecord } from '../local/slack-simulator';
  * users touched. Shared by test/integration/*.test.ts and tools/cli/soak.ts.
  */
 
-/** One notification delivery receipt in the ledger: entry#<id> / sent#<type>#<channel>#<recipientKey>. */
+/** One notification delivery receipt in the ledger: delivery#<id> / sent#<type>#<channel>#<recipientKey>. */
 export interface DeliveryReceipt {
   entryId: string;
   type: string;
@@ -49,7 +50,7 @@ export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
       // sent#<type>#<channel>#<recipientKey>; the recipient key (kind:address) holds no '#'.
       const [, type, channel, ...rest] = String(item.sk).split('#');
       return {
-        entryId: String(item.pk).slice('entry#'.length),
+        entryId: String(item.pk).slice(DELIVERY_PREFIX.length),
         type,
         channel,
         recipientKey: rest.join('#'),
@@ -79,11 +80,13 @@ export function entryIdOfEmail(email: Pick<SentEmail, 'text' | 'html'>): string 
   return /^(?:Audit entry ID|Reference):\s+(\S+)\s*$/m.exec(text)?.[1];
 }
 
-/** The audit entry a Slack message is about, from its Block Kit fields. */
+/** The audit entry a Slack message is about, from its context line ("Reference `…`"). */
 export function entryIdOfMessage(message: Pick<MessageRecord, 'blocks'>): string | undefined {
-  for (const block of (message.blocks ?? []) as { text?: { text?: string } }[]) {
-    const match = /^\*(?:Audit entry ID|Reference)\*\n(\S+)$/.exec(block.text?.text ?? '');
-    if (match) return match[1];
+  for (const block of (message.blocks ?? []) as { elements?: { text?: string }[] }[]) {
+    for (const element of block.elements ?? []) {
+      const match = /^Reference `([^`]+)`$/.exec(element.text ?? '');
+      if (match) return match[1];
+    }
   }
   return undefined;
 }
@@ -228,8 +231,8 @@ function scanLedgerEntries(pipeline: LocalPipeline): Promise<Record<string, unkn
   return scanAll(pipeline.clients.documents, {
     TableName: pipeline.resources.tables.ledger,
     // Decisions and delivery receipts only (not seen# markers, checkpoint, counters).
-    FilterExpression: 'begins_with(pk, :entry)',
-    ExpressionAttributeValues: { ':entry': 'entry#' },
+    FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :delivery)',
+    ExpressionAttributeValues: { ':entry': 'entry#', ':delivery': DELIVERY_PREFIX },
   });
 }
 

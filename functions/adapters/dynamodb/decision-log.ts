@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
-import { expiresAfter, LEDGER_KEYS } from './keys';
+import { expiresAfter, LEDGER_KEYS, type LedgerKey } from './keys';
 
 export type DecisionStatus = 'in_progress' | 'done';
 
@@ -50,6 +50,8 @@ export class DecisionLog {
     private readonly tableName: string,
     private readonly retentionDays = 400,
     private readonly now: () => number = Date.now,
+    /** Where a record lives: audit entries under entry#, config changes under their own prefix (keys.ts). */
+    private readonly keyOf: (entryId: string) => LedgerKey = LEDGER_KEYS.decision,
   ) {}
 
   /**
@@ -63,7 +65,7 @@ export class DecisionLog {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: LEDGER_KEYS.decision(entryId),
+          Key: this.keyOf(entryId),
           UpdateExpression: 'SET #status = :inProgress, leaseUntil = :lease, entryId = :id',
           ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inProgress AND leaseUntil < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -82,7 +84,7 @@ export class DecisionLog {
   }
 
   async getDecision(entryId: string): Promise<DecisionRecord | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: LEDGER_KEYS.decision(entryId), ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: this.keyOf(entryId), ConsistentRead: true }));
     return out.Item as DecisionRecord | undefined;
   }
 
@@ -92,7 +94,7 @@ export class DecisionLog {
       .send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: LEDGER_KEYS.decision(entryId),
+          Key: this.keyOf(entryId),
           ConditionExpression: '#status = :inProgress',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':inProgress': 'in_progress' },
@@ -106,7 +108,7 @@ export class DecisionLog {
     const decidedAt = new Date(this.now()).toISOString();
     const item: DecisionRecord & { pk: string; sk: string } = {
       ...record,
-      ...LEDGER_KEYS.decision(record.entryId),
+      ...this.keyOf(record.entryId),
       status: 'done',
       decidedAt,
       day: decidedAt.slice(0, 10),
@@ -120,7 +122,7 @@ export class DecisionLog {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: LEDGER_KEYS.decision(entryId),
+        Key: this.keyOf(entryId),
         UpdateExpression: 'SET notificationQueued = :true',
         ExpressionAttributeValues: { ':true': true },
       }),

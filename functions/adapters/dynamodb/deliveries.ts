@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
-import { expiresAfter, LEDGER_KEYS } from './keys';
+import { DELIVERY_PREFIX, expiresAfter, LEDGER_KEYS } from './keys';
 
 /** Notification deliveries (entry × type × channel × recipient), each sent at most once. */
 export class Deliveries {
@@ -39,7 +39,7 @@ export class Deliveries {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (itemOfFailedCondition<{ status?: string }>(error)?.status === 'sent') return false;
-      throw new LeaseHeldError(`entry#${entryId}/sent#${deliveryKey}`);
+      throw new LeaseHeldError(`${DELIVERY_PREFIX}${entryId}/sent#${deliveryKey}`);
     }
   }
 

@@ -5,10 +5,17 @@
  *   poller / lease                      the poller invocation that may poll now (one at a time)
  *   seen#<entryId> / -                  the poller enqueued this entry (TTL > overlap window)
  *   entry#<entryId> / decision          the decision and outcome for one audit entry (the response log)
- *   entry#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
+ *   config-change#<entryId> / decision  one change to the config table, recorded in the response log
+ *                                       (the config-changes function; entryId config-change-<stream eventID>)
+ *   delivery#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
  *   allow-list / slack                  the anomaly allow-list last written to Slack (trusted networks sync)
+ *
+ * Each kind of record has one writer, and the partition key's prefix says which: IAM holds each
+ * function's role to its own prefixes (`dynamodb:LeadingKeys`, see LEDGER_RECORDS), so no function
+ * can read or rewrite another's records. That is why deliveries have a partition of their own
+ * rather than sitting beside the decision under entry#<entryId>.
  */
 export interface LedgerKey {
   pk: string;
@@ -20,7 +27,9 @@ export const LEDGER_KEYS = {
   pollerLease: (): LedgerKey => ({ pk: 'poller', sk: 'lease' }),
   seen: (entryId: string): LedgerKey => ({ pk: `seen#${entryId}`, sk: '-' }),
   decision: (entryId: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: 'decision' }),
-  delivery: (entryId: string, deliveryKey: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: `sent#${deliveryKey}` }),
+  /** A config change's response-log record: a decision record in shape, in a partition of its own so respond's role cannot rewrite it. */
+  configChange: (entryId: string): LedgerKey => ({ pk: `${CONFIG_CHANGE_PREFIX}${entryId}`, sk: 'decision' }),
+  delivery: (entryId: string, deliveryKey: string): LedgerKey => ({ pk: `${DELIVERY_PREFIX}${entryId}`, sk: `sent#${deliveryKey}` }),
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
   breaker: (): LedgerKey => ({ pk: 'breaker', sk: 'window' }),
@@ -29,6 +38,37 @@ export const LEDGER_KEYS = {
 
 /** The seen-record prefix, for reading an entry id back out of its key. */
 export const SEEN_PREFIX = 'seen#';
+/** The config-change record prefix (not under entry#: respond's role owns entry#*). */
+export const CONFIG_CHANGE_PREFIX = 'config-change#';
+/** The delivery-receipt prefix, for reading an entry id back out of its key. */
+export const DELIVERY_PREFIX = 'delivery#';
+
+/** The function that writes a kind of ledger record (its Powertools service name). */
+export type LedgerWriter = 'poll-audit-logs' | 'respond' | 'notify' | 'config-changes';
+
+/**
+ * Who owns each kind of record, and the partition keys it lives under as an IAM `StringLike`
+ * pattern (`*` matches anything). The CDK stack grants each function item access to the
+ * patterns of its own records only (lib/stateless-stack.ts); a new kind of record does not
+ * compile until it is given an owner here, and test/unit/adapters/ledger-keys.test.ts checks
+ * every key the adapters build falls under its owner's patterns and no one else's.
+ */
+export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWriter; partition: string }> = {
+  checkpoint: { writer: 'poll-audit-logs', partition: 'poller' },
+  pollerLease: { writer: 'poll-audit-logs', partition: 'poller' },
+  seen: { writer: 'poll-audit-logs', partition: `${SEEN_PREFIX}*` },
+  decision: { writer: 'respond', partition: 'entry#*' },
+  configChange: { writer: 'config-changes', partition: `${CONFIG_CHANGE_PREFIX}*` },
+  delivery: { writer: 'notify', partition: `${DELIVERY_PREFIX}*` },
+  lastReset: { writer: 'respond', partition: 'user#*' },
+  breaker: { writer: 'respond', partition: 'breaker' },
+  allowList: { writer: 'poll-audit-logs', partition: 'allow-list' },
+};
+
+/** The partition-key patterns one function may touch, for its `dynamodb:LeadingKeys` condition. */
+export function ledgerPartitionsOf(writer: LedgerWriter): string[] {
+  return [...new Set(Object.values(LEDGER_RECORDS).filter((record) => record.writer === writer).map((record) => record.partition))].sort();
+}
 
 /** DynamoDB TTL (epoch seconds) `seconds` from `epochMs`. */
 export function expiresAfter(epochMs: number, seconds: number): number {

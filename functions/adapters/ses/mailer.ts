@@ -8,6 +8,10 @@ export interface OutgoingMail {
   subject: string;
   html: string;
   text: string;
+  /** The From display name, e.g. "Acme Security" (the address is the deployment's sender). */
+  senderName?: string;
+  /** Where replies go. */
+  replyTo?: string;
 }
 
 export interface Mailer {
@@ -42,8 +46,9 @@ export class SesMailer implements Mailer {
     try {
       const out = await this.client.send(
         new SendEmailCommand({
-          Source: this.sender,
+          Source: mail.senderName ? withDisplayName(mail.senderName, this.sender) : this.sender,
           Destination: { ToAddresses: [...mail.to] },
+          ...(mail.replyTo ? { ReplyToAddresses: [mail.replyTo] } : {}),
           Message: { Subject: utf8(mail.subject), Body: { Html: utf8(mail.html), Text: utf8(mail.text) } },
         }),
       );
@@ -52,6 +57,16 @@ export class SesMailer implements Mailer {
       throw mapSesError(error, this.sender);
     }
   }
+}
+
+/**
+ * `"Name" <address>`: SES takes RFC 5322 addresses, with a non-ASCII name as an RFC 2047
+ * encoded word. The name is operator-set (validated one line, no `<>"`), quoted all the same.
+ */
+export function withDisplayName(name: string, address: string): string {
+  const bare = (/<([^>]+)>/.exec(address)?.[1] ?? address).trim();
+  const display = /^[\x20-\x7e]*$/.test(name) ? `"${name.replace(/[\\"]/g, '\\$&')}"` : `=?utf-8?B?${Buffer.from(name, 'utf8').toString('base64')}?=`;
+  return `${display} <${bare}>`;
 }
 
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException']);

@@ -1,5 +1,5 @@
-/** Which of the three Slack tokens a call used; named in logs, never the token itself. */
-export type TokenName = 'audit' | 'admin' | 'bot';
+/** Which Slack token a call used; named in logs, never the token itself. */
+export type TokenName = 'audit' | 'admin' | 'directory' | 'bot';
 
 /**
  * How a failure should be handled:

@@ -16,38 +16,54 @@ const tokenSlot = (prefix: 'xoxp-' | 'xoxb-', kind: string) =>
     .min(prefix.length + 1, `must be a ${kind} token (${prefix}…)`);
 
 /**
- * The Slack secret: one JSON object with the three tokens.
- *   auditToken — org owner user token (xoxp-), auditlogs:read (Audit Logs API)
- *   adminToken — org admin user token (xoxp-), admin.users:write/read, admin.roles:read, usergroups:read
- *   botToken   — bot token (xoxb-), chat:write, im:write (notifications)
+ * The Slack tokens, as one JSON object: local mode's `--slack-tokens` file and the simulator's
+ * defaults. Deployed, each token is a secret of its own (see SecretsManagerTokens).
+ *   auditToken     — org owner user token (xoxp-), auditlogs:read (Audit Logs API): the poller
+ *   adminToken     — org admin user token (xoxp-), admin.users:write/read, admin.roles:read, usergroups:read: respond
+ *   directoryToken — org admin user token (xoxp-) with read scopes only (admin.users:read,
+ *                    admin.roles:read, users:read, users:read.email): notify's recipient lookups;
+ *                    the admin token itself when absent (local mode)
+ *   botToken       — bot token (xoxb-), chat:write, im:write (notifications): notify
  */
 export const slackSecretSchema = z.object({
   auditToken: tokenSlot('xoxp-', 'user'),
   adminToken: tokenSlot('xoxp-', 'user'),
+  directoryToken: tokenSlot('xoxp-', 'user').optional(),
   botToken: tokenSlot('xoxb-', 'bot'),
 });
 export type SlackTokens = z.infer<typeof slackSecretSchema>;
 
+/** The name of each token's field in the tokens file, named in error messages. */
+const TOKEN_FIELD: Record<TokenName, keyof SlackTokens> = { audit: 'auditToken', admin: 'adminToken', directory: 'directoryToken', bot: 'botToken' };
+
+/** How each token's secret is checked: the same rule as its slot in the tokens file. */
+const TOKEN_SCHEMA: Record<TokenName, z.ZodType<string>> = {
+  audit: slackSecretSchema.shape.auditToken,
+  admin: slackSecretSchema.shape.adminToken,
+  directory: slackSecretSchema.shape.directoryToken.unwrap(),
+  bot: slackSecretSchema.shape.botToken,
+};
+
 export interface TokenProvider {
   get(name: TokenName): Promise<string>;
-  /** Forget the cached secret, e.g. after invalid_auth, so a rotated token is picked up. */
+  /** Forget the cached tokens, e.g. after invalid_auth, so a rotated token is picked up. */
   invalidate(): void;
 }
 
-const FIELD: Record<TokenName, keyof SlackTokens> = { audit: 'auditToken', admin: 'adminToken', bot: 'botToken' };
-
 /**
- * Reads the secret once and caches it for `ttlMs`; concurrent callers share one read. Each slot
- * is checked when it is asked for, so a bad bot token does not stop the poller, and a bad slot
- * is an `auth` SlackError naming the slot (counted as SlackAuthFailures, retried slowly), never a
- * network error. A secret with a bad slot is not kept: the fix is read on the next attempt.
+ * One secret per token, and a function is given the ids of only the secrets it uses (its role
+ * can read no other): asking for any other token is a wiring bug and fails without a read.
+ * Each secret holds the bare token as its string. Reads each once and caches it for `ttlMs`;
+ * concurrent callers share one read. A bad token is an `auth` SlackError naming the slot
+ * (counted as SlackAuthFailures, retried slowly), never the value, and is not kept: the fix is
+ * read on the next attempt.
  */
 export class SecretsManagerTokens implements TokenProvider {
-  private readonly cache: TtlCache<Record<string, unknown>>;
+  private readonly cache: TtlCache<string>;
 
   constructor(
     private readonly client: SecretsManagerClient,
-    private readonly secretId: string,
+    private readonly secretIds: Partial<Record<TokenName, string>>,
     ttlMs = 15 * 60_000,
     now: () => number = Date.now,
   ) {
@@ -55,36 +71,24 @@ export class SecretsManagerTokens implements TokenProvider {
   }
 
   async get(name: TokenName): Promise<string> {
-    const secret = await this.cache.get(this.secretId, () => this.load(name));
-    const field = FIELD[name];
-    const slot = slackSecretSchema.shape[field].safeParse(secret[field]);
-    if (!slot.success) {
-      this.cache.clear();
-      throw new SlackError('invalid_token', 'auth', name, `secret ${this.secretId}`, {
-        problem: `${field}: ${slot.error.issues[0]?.message ?? 'is invalid'}`,
-      });
-    }
-    return slot.data;
+    const secretId = this.secretIds[name];
+    if (!secretId) throw new Error(`This function is given no ${name} token`);
+    return this.cache.get(name, () => this.load(name, secretId));
   }
 
   invalidate(): void {
     this.cache.clear();
   }
 
-  private async load(name: TokenName): Promise<Record<string, unknown>> {
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
-    let json: unknown;
-    try {
-      json = JSON.parse(out.SecretString ?? '');
-    } catch {
-      json = undefined;
-    }
-    if (!json || typeof json !== 'object' || Array.isArray(json)) {
+  private async load(name: TokenName, secretId: string): Promise<string> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const parsed = TOKEN_SCHEMA[name].safeParse(out.SecretString);
+    if (!parsed.success) {
       // Never echo the secret's text: it may hold a token.
-      throw new SlackError('invalid_token', 'auth', name, `secret ${this.secretId}`, {
-        problem: '(secret): is not a JSON object with auditToken, adminToken and botToken',
+      throw new SlackError('invalid_token', 'auth', name, `secret ${secretId}`, {
+        problem: `${TOKEN_FIELD[name]}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
       });
     }
-    return json as Record<string, unknown>;
+    return parsed.data;
   }
 }

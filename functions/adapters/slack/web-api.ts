@@ -76,6 +76,11 @@ export interface SlackWebApiOptions {
   apiUrl?: string;
   /** Per-request timeout. Retries are ours (by error kind), not the SDK's thirty-minute default. */
   timeoutMs?: number;
+  /**
+   * The token directory reads use (users, groups, roles, teams): `admin` in respond, which holds
+   * it anyway to end sessions; `directory` in notify, a token that can read but sign nobody out.
+   */
+  readToken?: Extract<TokenName, 'admin' | 'directory'>;
   fetch?: typeof fetch;
 }
 
@@ -98,9 +103,11 @@ function nextCursor(page: { response_metadata?: { next_cursor?: string } }): str
  */
 export class SlackWebApi implements SlackApi {
   private readonly client: WebClient;
+  private readonly readToken: Extract<TokenName, 'admin' | 'directory'>;
   private org?: Promise<OrgIdentity>;
 
   constructor(private readonly options: SlackWebApiOptions) {
+    this.readToken = options.readToken ?? 'admin';
     this.client = new WebClient(undefined, {
       slackApiUrl: options.apiUrl ?? 'https://slack.com/api/',
       retryConfig: { retries: 0 },
@@ -128,7 +135,7 @@ export class SlackWebApi implements SlackApi {
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     try {
-      const result = await this.call('admin', 'users.info', (token) => this.client.users.info({ token, user: userId }));
+      const result = await this.call(this.readToken, 'users.info', (token) => this.client.users.info({ token, user: userId }));
       return result.user ? fromUsersInfo(result.user) : undefined;
     } catch (error) {
       if (error instanceof SlackError && error.code === 'user_not_found') return undefined;
@@ -139,10 +146,10 @@ export class SlackWebApi implements SlackApi {
   async usergroupMembers(group: UserGroupRef): Promise<string[]> {
     const teamId = group.teamId ?? (await this.orgIdentity()).enterpriseId;
     const args: OrgTokenArguments<UsergroupsUsersListArguments> = { usergroup: group.id, team_id: teamId };
-    const result = await this.call('admin', 'usergroups.users.list', (token) => this.client.usergroups.users.list({ ...args, token }));
+    const result = await this.call(this.readToken, 'usergroups.users.list', (token) => this.client.usergroups.users.list({ ...args, token }));
     if (!Array.isArray(result.users)) {
       // A success without the member list cannot tell us who is excluded: never read it as "nobody".
-      throw new SlackError('malformed_response', 'permanent', 'admin', 'usergroups.users.list');
+      throw new SlackError('malformed_response', 'permanent', this.readToken, 'usergroups.users.list');
     }
     return result.users;
   }
@@ -159,7 +166,7 @@ export class SlackWebApi implements SlackApi {
   async primaryOwner(): Promise<DirectoryUser | undefined> {
     let cursor: string | undefined;
     do {
-      const page = await this.call('admin', 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      const page = await this.call(this.readToken, 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
       const owner = page.users?.find((u) => u.is_primary_owner === true && u.id);
       if (owner) {
         return {
@@ -183,7 +190,7 @@ export class SlackWebApi implements SlackApi {
     const ids = new Set<string>();
     let cursor: string | undefined;
     do {
-      const page = await this.call('admin', 'admin.roles.listAssignments', (token) =>
+      const page = await this.call(this.readToken, 'admin.roles.listAssignments', (token) =>
         this.client.admin.roles.listAssignments({ token, role_ids: [SECURITY_ADMIN_ROLE_ID], limit: 200, ...(cursor ? { cursor } : {}) }),
       );
       // Filtered by role again: who gets security alerts must not depend on the server honouring role_ids.
@@ -241,16 +248,16 @@ export class SlackWebApi implements SlackApi {
   }
 
   private async loadOrgIdentity(): Promise<OrgIdentity> {
-    const auth = await this.call('admin', 'auth.test', (token) => this.client.auth.test({ token }));
+    const auth = await this.call(this.readToken, 'auth.test', (token) => this.client.auth.test({ token }));
     const enterpriseId = auth.enterprise_id;
     if (!enterpriseId) {
       // Every decision about "is this person ours" needs the org: without it, act on nobody.
-      throw new SlackError('not_an_enterprise', 'auth', 'admin', 'auth.test');
+      throw new SlackError('not_an_enterprise', 'auth', this.readToken, 'auth.test');
     }
     const teamIds = new Set<string>([enterpriseId]);
     let cursor: string | undefined;
     do {
-      const page = await this.call('admin', 'admin.teams.list', (token) => this.client.admin.teams.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      const page = await this.call(this.readToken, 'admin.teams.list', (token) => this.client.admin.teams.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
       for (const team of page.teams ?? []) if (team.id) teamIds.add(team.id);
       cursor = nextCursor(page);
     } while (cursor);

@@ -14,6 +14,8 @@ import { NOTIFICATION_TYPES, responseConfigSchema, type ResponseConfig } from '.
  *   safety                   { cooldownMinutes, maxSessionResetsPerHour, dryRun }
  *   trustedNetworks          { cidrs, asns, syncToSlack }
  *   manifest                 { items: [ids of the items above that are present on purpose] }
+ *   alerts                   { orgName, senderName, replyTo, securityContact, timeZone, auditLogUrl, adminPersonUrl }
+ *                            (optional: never required, never in the manifest)
  * Items may carry a `description` for people reading the console; it is ignored on load.
  *
  * A missing item is an error, not a quiet return to Slack's defaults: deleting `exclusions` in
@@ -27,6 +29,8 @@ const EVENT_PREFIX = 'event#';
 const NOTIFY_PREFIX = 'notify#';
 const NOTIFY_ITEMS: readonly string[] = ['affected_user', ...NOTIFICATION_TYPES];
 const MANIFEST_ID = 'manifest';
+/** Optional whatever the manifest says (see configToItems). */
+const ALERTS_ID = 'alerts';
 
 /** Every item a complete configuration has (the manifest aside), in the order configToItems writes them. */
 export const CONFIG_ITEM_IDS: readonly string[] = [
@@ -71,6 +75,9 @@ export function configToItems(config: ResponseConfig): ConfigItem[] {
       description: 'The items present on purpose: deleting a listed item makes the configuration invalid (fail safe); an unlisted item takes its default',
       items: items.map((item) => item.id),
     },
+    // Outside the manifest: how alerts look never decides whether sessions are ended, so a
+    // deleted `alerts` item only brings back the deployment's defaults.
+    { id: ALERTS_ID, description: 'How alerts present themselves: orgName, senderName, replyTo, securityContact, timeZone, auditLogUrl, adminPersonUrl', ...config.alerts },
   ];
 }
 
@@ -86,7 +93,7 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
   }
   const issues: string[] = [];
   let manifest: readonly string[] | undefined;
-  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown; trustedNetworks?: unknown } = {
+  const doc: { events: Record<string, unknown>; exclusions?: unknown; notifications: Record<string, unknown>; safety?: unknown; trustedNetworks?: unknown; alerts?: unknown } = {
     events: {},
     notifications: {},
   };
@@ -117,6 +124,8 @@ export function configFromItems(items: readonly Record<string, unknown>[]): Resp
       doc.safety = attributes;
     } else if (id === 'trustedNetworks') {
       doc.trustedNetworks = attributes;
+    } else if (id === ALERTS_ID) {
+      doc.alerts = attributes;
     } else if (id === MANIFEST_ID) {
       const parsed = manifestSchema.safeParse(attributes);
       if (parsed.success) manifest = parsed.data.items;

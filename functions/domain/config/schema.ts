@@ -128,6 +128,48 @@ export const trustedNetworksSchema = z
   })
   .strict();
 
+/** An IANA time zone the runtime knows (Intl is part of the language, not an I/O dependency). */
+const timeZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as UTC or Europe/Berlin');
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).max(2000);
+
+/**
+ * How alerts present themselves: operator-set text and links (never from an audit entry).
+ * Every field is optional; the deployment's CDK context gives defaults (see README, "Alert
+ * settings") and a value here wins over it.
+ */
+export const alertsSchema = z
+  .object({
+    /** The organisation's name as people know it, e.g. "Acme": in greetings' footers and subjects. */
+    orgName: z.string().trim().min(1).max(100).optional(),
+    /** The From display name of alert emails, e.g. "Acme Security". */
+    senderName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[^\r\n<>"]+$/, 'must be one line without < > or "')
+      .optional(),
+    /** Where replies to alert emails go, e.g. the security team's mailbox. */
+    replyTo: z.email('must be an email address').optional(),
+    /** Whom the affected person and admins should contact: an email address or an https:// page. */
+    securityContact: z.union([z.email(), httpsUrl], { error: 'must be an email address or an https:// URL' }).optional(),
+    /** Time zone for times in emails (Slack shows each reader their own). */
+    timeZone: timeZone.optional(),
+    /** The org's audit log page (Organisation settings → Security → Audit logs), copied from the browser. */
+    auditLogUrl: httpsUrl.optional(),
+    /** A person's page in the org's admin dashboard, with `{userId}` where their ID goes. */
+    adminPersonUrl: httpsUrl.refine((url) => url.includes('{userId}'), 'must contain {userId} where the person\u2019s ID goes').optional(),
+  })
+  .strict();
+export type AlertSettings = z.output<typeof alertsSchema>;
+
 const eventsShape = Object.fromEntries(
   RULE_EVENT_NAMES.map((event) => [
     event,
@@ -184,6 +226,7 @@ export const responseConfigSchema = z
       .prefault({}),
     safety: safetySchema.prefault({}),
     trustedNetworks: trustedNetworksSchema.prefault({}),
+    alerts: alertsSchema.prefault({}),
   })
   .strict();
 

@@ -1,4 +1,5 @@
-import { SlackError } from '../../../functions/adapters/slack/errors';
+import { SlackError, type TokenName } from '../../../functions/adapters/slack/errors';
+import { SlackWebApi } from '../../../functions/adapters/slack/web-api';
 import { SECURITY_ADMIN_ROLE_ID, startSlackSimulator, type SlackSimulator } from '../../../tools/local/slack-simulator';
 import { FakeClock, rawApi, webApi } from './helpers';
 
@@ -220,6 +221,28 @@ describe('Web API, driven by the project SlackWebApi client', () => {
   });
 
   describe('tokens and scopes', () => {
+    it("notify's wiring: directory reads use the directory token, messages the bot token, and it has no token to end sessions with", async () => {
+      const asked: string[] = [];
+      // As deployed: notify is given the directory and bot secrets only (the simulator's directory token is its admin token).
+      const given: Partial<Record<TokenName, string>> = { directory: sim.tokens.admin, bot: sim.tokens.bot };
+      const tokens = {
+        get: async (name: TokenName) => {
+          asked.push(name);
+          const token = given[name];
+          if (!token) throw new Error(`This function is given no ${name} token`);
+          return token;
+        },
+        invalidate: () => undefined,
+      };
+      const api = new SlackWebApi({ tokens, apiUrl: sim.url + '/api/', timeoutMs: 5000, readToken: 'directory' });
+      expect(await api.primaryOwner()).toMatchObject({ id: PRIMARY_OWNER });
+      expect(await api.getUser(SOFIA)).toMatchObject({ id: SOFIA });
+      await api.postMessage('C07SECALRT', { text: 'hi' });
+      expect([...new Set(asked)].sort()).toEqual(['bot', 'directory']);
+      await expect(api.resetSessions(SOFIA)).rejects.toThrow('This function is given no admin token');
+      expect(sim.state().resets).toEqual([]);
+    });
+
     it('refuses admin methods with the bot token (not_allowed_token_type, an auth error)', async () => {
       const { api } = webApi(sim, { overrides: { admin: sim.tokens.bot } });
       const error = await slackError(api.resetSessions(SOFIA));

@@ -39,6 +39,20 @@ describe('batchWrite', () => {
     expect(calls).toBeLessThan(20); // bounded, not a loop forever
   });
 
+  it('retries unprocessed writes 8 times (the documented bound) before it fails', async () => {
+    const leftover = { UnprocessedItems: { [TABLE]: [put('x')] } };
+    const eightTimes = documents.on(BatchWriteCommand);
+    for (let i = 0; i < 8; i++) eightTimes.resolvesOnce(leftover);
+    eightTimes.resolves({});
+    await expect(batchWrite(db, TABLE, [put('x')], noSleep)).resolves.toBeUndefined();
+    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(9);
+
+    documents.reset();
+    documents.on(BatchWriteCommand).resolves(leftover);
+    await expect(batchWrite(db, TABLE, [put('x')], noSleep)).rejects.toThrow(/unprocessed/);
+    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(9);
+  });
+
   it('writes in chunks of 25', async () => {
     documents.on(BatchWriteCommand).resolves({});
     await batchWrite(db, TABLE, Array.from({ length: 30 }, (_, i) => put(`n${i}`)), noSleep);
@@ -59,6 +73,23 @@ describe('batchGet', () => {
     expect(asked.map((request) => request?.Keys)).toEqual([[key('a'), key('b'), key('c')], [key('b'), key('c')]]);
     expect(asked.every((request) => request?.ConsistentRead === true && request.ProjectionExpression === 'pk')).toBe(true);
     expect(noSleep).toHaveBeenCalledTimes(1);
+  });
+
+  it('retries unprocessed keys 8 times (the documented bound) before it fails', async () => {
+    const leftover = { Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: [key('a')] } } };
+    const eightTimes = documents.on(BatchGetCommand);
+    for (let i = 0; i < 8; i++) eightTimes.resolvesOnce(leftover);
+    eightTimes.resolves({ Responses: { [TABLE]: [{ pk: 'seen#a' }] } });
+    await expect(batchGet(db, TABLE, [key('a')], 'pk', noSleep)).resolves.toEqual([{ pk: 'seen#a' }]);
+    expect(documents.commandCalls(BatchGetCommand)).toHaveLength(9);
+  });
+
+  it('reads in chunks of 100 (DynamoDB refuses more keys per request)', async () => {
+    documents.on(BatchGetCommand).callsFake(async (input) => ({ Responses: { [TABLE]: input.RequestItems[TABLE].Keys.map((k: { pk: string }) => ({ pk: k.pk })) } }));
+    const keys = Array.from({ length: 130 }, (_, i) => key(`n${i}`));
+    const found = await batchGet(db, TABLE, keys, 'pk', noSleep);
+    expect(documents.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems?.[TABLE]?.Keys)).toEqual([keys.slice(0, 100), keys.slice(100)]);
+    expect(found.map((item) => item.pk)).toEqual(keys.map((k) => k.pk));
   });
 
   it('fails when DynamoDB keeps leaving keys unprocessed past the retry limit (an unread key is not "unseen")', async () => {

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { SesConfigurationError, SesMailer, mapSesError } from '../../../functions/adapters/ses/mailer';
+import { SesConfigurationError, SesMailer, mapSesError, withDisplayName } from '../../../functions/adapters/ses/mailer';
 import { PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
 
 const SENDER = 'Slack security <alerts@example.com>';
@@ -36,6 +36,18 @@ describe('SesMailer', () => {
       },
     });
     expect(ses.commandCalls(SendEmailCommand)[0].args[0].input).not.toHaveProperty('ConfigurationSetName');
+  });
+
+  it('sends from the configured display name and with the reply-to address', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-message-2' });
+    await mailer().send({ ...mail, senderName: 'Acme Security', replyTo: 'security@acme.example' });
+    expect(ses).toHaveReceivedCommandWith(SendEmailCommand, { Source: '"Acme Security" <alerts@example.com>', ReplyToAddresses: ['security@acme.example'] });
+    expect(ses.commandCalls(SendEmailCommand)[0].args[0].input).not.toHaveProperty('ConfigurationSetName');
+  });
+
+  it('quotes a display name, and encodes a non-ASCII one as RFC 2047', () => {
+    expect(withDisplayName('Acme "Sec" \\ Team', 'alerts@example.com')).toBe('"Acme \\"Sec\\" \\\\ Team" <alerts@example.com>');
+    expect(withDisplayName('Sécurité Acme', 'Old <alerts@example.com>')).toBe(`=?utf-8?B?${Buffer.from('Sécurité Acme').toString('base64')}?= <alerts@example.com>`);
   });
 
   it('refuses more than one recipient per email', async () => {

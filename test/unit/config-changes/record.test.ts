@@ -170,7 +170,8 @@ describe('the config_changed alert', () => {
     const email = renderEmail(job({ id: 'safety', dryRun: false }, { id: 'safety', dryRun: true }), 'admin');
     expect(email.subject).toBe('[Slack security] WARNING: the response was weakened: configuration item safety changed');
     expect(email.text).toContain('false \u2192 true');
-    expect(email.text).toContain('safety.dryRun switched on');
+    // The warning quotes the table (item and field names), so it is shown inert: a dotted name defanged like a host.
+    expect(email.text).toContain('safety[.]dryRun switched on');
     expect(email.text).toContain('CloudTrail');
     const quiet = renderEmail(job({ id: 'event#tor', action: 'off' }, { id: 'event#tor', action: 'end_sessions' }), 'admin');
     expect(quiet.subject).toBe('[Slack security] configuration item event#tor changed');

@@ -53,6 +53,11 @@ describe('parseAuditEntry: valid entries', () => {
     ]);
   });
 
+  it('reads an empty session_id as none, as it does every empty text Slack sends', () => {
+    expect(ok(parseAuditEntry(withField('context.session_id', ''))).context.sessionId).toBeUndefined();
+    expect(ok(parseAuditEntry(withField('context.session_id', 0))).context.sessionId).toBe('0');
+  });
+
   it('turns a numeric session_id into a string', () => {
     expect(ok(parseAuditEntry(withField('context.session_id', 847288190092))).context.sessionId).toBe('847288190092');
   });

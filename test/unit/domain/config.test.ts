@@ -1,6 +1,6 @@
 import { ANOMALY_EVENT_NAMES, MORE_EVENT_NAMES } from '../../../functions/domain/anomaly-catalogue';
 import { CONFIG_ITEM_IDS, configFromItems, configToItems } from '../../../functions/domain/config/items';
-import { defaultConfig, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
+import { defaultConfig, NOTIFICATION_TYPES, parseGroupKey, responseConfigSchema, type ResponseConfig } from '../../../functions/domain/config/schema';
 import { ConfigError, ValidationError } from '../../../functions/domain/errors';
 
 const SLACK_DEFAULTS: ResponseConfig = {
@@ -26,6 +26,7 @@ const SLACK_DEFAULTS: ResponseConfig = {
   },
   safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 25, dryRun: false },
   trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
+  alerts: {},
 };
 
 /** A config that differs from the defaults everywhere it can. */
@@ -43,6 +44,15 @@ function customConfig(): ResponseConfig {
   config.notifications.app_anomaly = { primaryOwner: ['slack'], securityAdmins: [], extraEmails: [] };
   config.safety = { cooldownMinutes: 0, maxSessionResetsPerHour: 500, dryRun: true };
   config.trustedNetworks = { cidrs: ['198.51.100.0/24', '2001:db8::/32'], asns: [64500], syncToSlack: true };
+  config.alerts = {
+    orgName: 'Acme',
+    senderName: 'Acme Security',
+    replyTo: 'security@acme.example',
+    securityContact: 'https://intranet.acme.example/security',
+    timeZone: 'Europe/Berlin',
+    auditLogUrl: 'https://acme.enterprise.slack.com/admin/audit_logs',
+    adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people/{userId}',
+  };
   return config;
 }
 
@@ -107,6 +117,7 @@ describe('configToItems', () => {
       'safety',
       'trustedNetworks',
       'manifest',
+      'alerts',
     ]);
     expect(item(itemsOf(defaultConfig()), 'manifest').items).toEqual(CONFIG_ITEM_IDS);
   });
@@ -133,6 +144,16 @@ describe('configToItems', () => {
     expect(item(items, 'notify#sessions_ended')).toMatchObject({ slackChannel: 'C0SECALERT', extraEmails: ['soc@example.com'] });
     expect(item(items, 'safety')).toMatchObject({ cooldownMinutes: 0, maxSessionResetsPerHour: 500 });
     expect(Object.keys(item(items, 'notify#action_failed'))).not.toContain('slackChannel');
+  });
+
+  it('describes every item for the person reading the console, each notification type in words', () => {
+    const items = itemsOf(defaultConfig());
+    for (const i of items) expect(String(i.description).trim()).not.toBe('');
+    expect(new Set(items.map((i) => i.description)).size).toBe(items.length);
+    expect(item(items, 'notify#anomaly_not_acted_on').description).toContain('"anomaly not acted on"');
+    expect(item(items, 'notify#affected_user').description).toMatch(/affected user/);
+    expect(item(items, 'exclusions').description).toMatch(/excluded/);
+    expect(item(items, 'safety').description).toMatch(/circuit breaker/);
   });
 
   it('mentions the event\u2019s name in its description', () => {
@@ -186,6 +207,13 @@ describe('configFromItems', () => {
     ]);
   });
 
+  it('takes the alerts item as optional, with or without a manifest: how alerts look never blocks a response', () => {
+    const withoutAlerts = itemsOf(customConfig()).filter((i) => i.id !== 'alerts');
+    expect(configFromItems(withoutAlerts).alerts).toEqual({});
+    expect(configFromItems(withoutAlerts.filter((i) => i.id !== 'manifest')).alerts).toEqual({});
+    expect(item(itemsOf(customConfig()), 'manifest').items).not.toContain('alerts');
+  });
+
   it('refuses an empty table: an unseeded deployment must not end sessions', () => {
     expect(configIssues([])).toEqual([expect.stringMatching(/^\(table\): the config table is empty/)]);
   });
@@ -231,9 +259,24 @@ describe('configFromItems', () => {
     ['unknown attribute on a recipients item', { id: 'notify#sessions_ended', primaryOwners: ['email'] }, /^notify#sessions_ended: Unrecognized key: "primaryOwners"$/],
     ['unknown attribute on affected_user', { id: 'notify#affected_user', primaryOwner: ['email'] }, /^notify#affected_user: Unrecognized key: "primaryOwner"$/],
     ['unknown attribute on safety', { id: 'safety', cooldown: 5 }, /^safety: Unrecognized key: "cooldown"$/],
+    ['unknown time zone', { id: 'alerts', timeZone: 'Mars/Olympus' }, /^alerts\.timeZone: must be an IANA time zone/],
+    ['http audit log link', { id: 'alerts', auditLogUrl: 'http://acme.enterprise.slack.com/admin' }, /^alerts\.auditLogUrl: must be an https:\/\/ URL$/],
+    ['person link without {userId}', { id: 'alerts', adminPersonUrl: 'https://acme.enterprise.slack.com/admin/people' }, /^alerts\.adminPersonUrl: must contain \{userId\}/],
+    ['bad reply-to', { id: 'alerts', replyTo: 'security team' }, /^alerts\.replyTo: must be an email address$/],
+    ['contact neither email nor https', { id: 'alerts', securityContact: 'call Bob' }, /^alerts\.securityContact: must be an email address or an https:\/\/ URL$/],
+    ['sender name with a header break', { id: 'alerts', senderName: 'Acme\r\nBcc: x@evil.example' }, /^alerts\.senderName: must be one line/],
+    ['unknown attribute on alerts', { id: 'alerts', from: 'x' }, /^alerts: Unrecognized key: "from"$/],
   ])('names the item and field: %s', (_name, bad, expected) => {
     const found = configIssues(itemsWith(bad));
     expect(found).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('names every item it knows when an item is unknown', () => {
+    expect(configIssues(itemsWith({ id: 'notify#bogus' }))).toEqual([`notify#bogus: unknown notification item "bogus" (known: affected_user, ${NOTIFICATION_TYPES.join(', ')})`]);
+  });
+
+  it('quotes an unknown attribute as written, even one that looks like a path it rewrites', () => {
+    expect(configIssues(itemsWith({ id: 'safety', 'notifications.sessions_ended': 1, 'events.tor': 2 }))).toEqual(['safety: Unrecognized keys: "notifications.sessions_ended", "events.tor"']);
   });
 
   it('reports every problem at once', () => {
@@ -335,6 +378,7 @@ describe('responseConfigSchema (the seed file document)', () => {
       },
       safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 5, dryRun: false },
       trustedNetworks: { cidrs: [], asns: [], syncToSlack: false },
+      alerts: {},
     });
   });
 
@@ -362,6 +406,13 @@ describe('responseConfigSchema (the seed file document)', () => {
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['notifications', 'notifications.sessions_ended.primaryOwner.0', 'events.tor.excludedUsers.0']));
+  });
+
+  it('refuses a recipients rule that is not an object (null, a string, a list) rather than fill it with defaults', () => {
+    for (const [rule, received] of [[null, 'null'], ['email', 'string'], [['email'], 'array']] as const) {
+      const result = responseConfigSchema.safeParse({ notifications: { sessions_ended: rule } });
+      expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['notifications.sessions_ended', `Invalid input: expected object, received ${received}`]]);
+    }
   });
 
   it('refuses a non-object document', () => {

@@ -399,6 +399,8 @@ describe('applySafety', () => {
 
   it('a cooldown of 0 disables loop protection', () => {
     expect(applySafety(ending, { lastResetAt: NOW, budgetExhausted: false }, config(0), NOW)).toBe(ending);
+    // Even when the ledger's clock, which stamped the last reset, runs ahead of ours.
+    expect(applySafety(ending, { lastResetAt: NOW + 5000, budgetExhausted: false }, config(0), NOW)).toBe(ending);
   });
 
   it('uses the configured cooldown, not a fixed one', () => {

@@ -94,3 +94,74 @@ describe('reportResponse: the notification and the words for each outcome', () =
     expect(() => outcomeOf(decided(['tor']), config)).toThrow(/once Slack has answered/);
   });
 });
+
+describe('reportResponse: each fact only for its own reason', () => {
+  const config = configWith({ tor: { action: 'end_sessions' }, excessive_downloads: { action: 'notify_only' }, unexpected_scraping: { action: 'notify_only' } });
+  const hold = (reason: Extract<Decision, { action: 'notify_only' }>['reason'], more: Partial<Extract<Decision, { action: 'notify_only' }>> = {}): Decision => ({
+    action: 'notify_only',
+    reason,
+    events: ['tor', 'unexpected_scraping', 'excessive_downloads'],
+    otherReasons: [],
+    heldEvents: ['tor'],
+    exclusions: [],
+    ...more,
+  });
+
+  it('names the notify-only events (only those whose rule is notify only) for rule_notify_only, and nothing else', () => {
+    expect(reportResponse(hold('rule_notify_only'), { kind: 'held' }, config)).toEqual({
+      outcome: { kind: 'held' },
+      notification: 'anomaly_not_acted_on',
+      facts: { outcome: 'held', holdReason: 'rule_notify_only', notifyOnlyEvents: ['unexpected_scraping', 'excessive_downloads'] },
+    });
+  });
+
+  it('gives the cooldown for loop protection and the hourly limit for the circuit breaker, each only there', () => {
+    expect(reportResponse(hold('cooldown'), { kind: 'held' }, config).facts).toEqual({ outcome: 'held', holdReason: 'cooldown', cooldownMinutes: config.safety.cooldownMinutes });
+    expect(reportResponse(hold('circuit_breaker'), { kind: 'held' }, config).facts).toEqual({
+      outcome: 'held',
+      holdReason: 'circuit_breaker',
+      maxSessionResetsPerHour: config.safety.maxSessionResetsPerHour,
+    });
+  });
+
+  it('lists the matching exclusions and the external evidence only when there are some', () => {
+    expect(reportResponse(hold('excluded', { exclusions: ['user U0TARGET01 (tor)'] }), { kind: 'held' }, config).facts).toEqual({
+      outcome: 'held',
+      holdReason: 'excluded',
+      exclusions: ['user U0TARGET01 (tor)'],
+    });
+    expect(reportResponse(hold('external_user', { externalBecause: { fact: 'stranger' } }), { kind: 'held' }, config).facts).toEqual({
+      outcome: 'held',
+      holdReason: 'external_user',
+      external: { fact: 'stranger' },
+    });
+    expect(reportResponse(hold('not_in_directory'), { kind: 'held' }, config).facts).toEqual({ outcome: 'held', holdReason: 'not_in_directory' });
+  });
+
+  it('reports a protected person as protected (a deliberate hold, not a failure), and a hold as held', () => {
+    expect(reportResponse(hold('protected'), { kind: 'protected' }, config)).toEqual({
+      outcome: { kind: 'protected' },
+      notification: 'anomaly_not_acted_on',
+      facts: { outcome: 'protected', holdReason: 'protected' },
+    });
+    expect(outcomeOf(hold('excluded'), config)).toEqual({ kind: 'held' });
+    expect(outcomeOf(hold('protected'), config)).toEqual({ kind: 'protected' });
+  });
+
+  it('refuses a held or protected outcome for a decision that was not to hold', () => {
+    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], scope: { kind: 'all' } };
+    expect(() => reportResponse(ended, { kind: 'held' }, config)).toThrow(/a held outcome needs a notify_only decision/);
+    expect(() => reportResponse(ended, { kind: 'protected' }, config)).toThrow(/a protected outcome needs a notify_only decision/);
+  });
+
+  it('tells about a refused reset with Slack\u2019s error, and about ended sessions, with the sessions\u2019 scope and nothing more', () => {
+    const ended: Decision = { action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], scope: { kind: 'all' } };
+    expect(reportResponse(ended, { kind: 'reset_refused', code: 'user_not_found' }, config)).toEqual({
+      outcome: { kind: 'reset_refused', code: 'user_not_found' },
+      notification: 'action_failed',
+      facts: { outcome: 'reset_refused', errorCode: 'user_not_found', scope: 'all' },
+    });
+    expect(reportResponse(ended, { kind: 'sessions_ended' }, config)).toEqual({ outcome: { kind: 'sessions_ended' }, notification: 'sessions_ended', facts: { outcome: 'sessions_ended', scope: 'all' } });
+    expect(reportResponse({ action: 'ignore', reason: 'rules_off', events: [], otherReasons: [] }, { kind: 'ignored' }, config)).toEqual({ outcome: { kind: 'ignored' } });
+  });
+});

@@ -1,5 +1,5 @@
 import { LeaseHeldError } from '../../../functions/domain/errors';
-import { expiresAfter, type LedgerKey } from '../../../functions/adapters/dynamodb/keys';
+import { expiresAfter, LEDGER_KEYS, type LedgerKey } from '../../../functions/adapters/dynamodb/keys';
 import type { Mailer, OutgoingMail } from '../../../functions/adapters/ses/mailer';
 import { responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
 import type { ConfigSource } from '../../../functions/adapters/dynamodb/config-table';
@@ -149,6 +149,12 @@ export class FakeMailer implements Mailer {
   }
 }
 
+/** Where a delivery is held: the key Deliveries writes it under, as one string. */
+function recordKey(entryId: string, deliveryKey: string): string {
+  const key = LEDGER_KEYS.delivery(entryId, deliveryKey);
+  return `${key.pk}/${key.sk}`;
+}
+
 /**
  * The ledger's delivery claims in memory, with the DynamoDB implementation's semantics (Deliveries):
  * held to it by test/support/ledger-contract.ts. `stored()` shows the item Deliveries would hold.
@@ -161,7 +167,7 @@ export class FakeLedger {
   constructor(readonly retentionDays = 400) {}
 
   async claimDelivery(entryId: string, deliveryKey: string, leaseMs: number): Promise<boolean> {
-    const key = `entry#${entryId}/sent#${deliveryKey}`;
+    const key = recordKey(entryId, deliveryKey);
     const existing = this.records.get(key);
     if (existing?.status === 'sent') return false;
     // DynamoDB's condition: taken over only when `leaseUntil < now`.
@@ -172,19 +178,19 @@ export class FakeLedger {
 
   async markDelivered(entryId: string, deliveryKey: string, detail?: string): Promise<void> {
     // An UpdateItem: the TTL set by the claim stays, the lease goes.
-    const key = `entry#${entryId}/sent#${deliveryKey}`;
+    const key = recordKey(entryId, deliveryKey);
     const next = { ...this.records.get(key), status: 'sent' as const, sentAt: this.now, detail: detail ?? '' };
     delete next.leaseUntil;
     this.records.set(key, next);
   }
 
   async releaseDelivery(entryId: string, deliveryKey: string): Promise<void> {
-    const record = this.records.get(`entry#${entryId}/sent#${deliveryKey}`);
+    const record = this.records.get(recordKey(entryId, deliveryKey));
     if (record?.status === 'sending') record.leaseUntil = 0;
   }
 
   record(entryId: string, deliveryKey: string) {
-    return this.records.get(`entry#${entryId}/sent#${deliveryKey}`);
+    return this.records.get(recordKey(entryId, deliveryKey));
   }
 
   /** The item Deliveries would hold under `key` (undefined: none). */

@@ -79,7 +79,7 @@ describe('notify', () => {
     expect(mailer.sent.find((m) => m.to[0] === 'ana@example.com')!.subject).toBe('[Slack security] You were signed out of Slack on all devices');
     expect(mailer.sent.find((m) => m.to[0] === 'soc@example.com')!.subject).toBe('[Slack security] Sessions ended for Ana Silva — Tor exit node');
     expect(mailer.sent.every((m) => m.html.includes('<html') && m.text.length > 0)).toBe(true);
-    expect(slack.posted.find((p) => p.channel === 'D-U0AFFECTED')!.text).toBe('You were signed out of Slack on all devices');
+    expect(slack.posted.find((p) => p.channel === 'D-U0AFFECTED')!.text).toBe('Security notice: You were signed out of Slack on all devices — <@U0AFFECTED>');
     expect(slack.posted.find((p) => p.channel === 'C0ALERTS')!.blocks).toBeDefined();
     expect(slack.calls.openDirectMessage).toBe(3); // DMs only; the channel is posted to directly
 
@@ -242,7 +242,34 @@ describe('notify', () => {
     expect(mailer.sent.map((m) => m.to[0])).toContain('ana.silva@example.com');
     const adminMail = mailer.sent.find((m) => m.to[0] === 'soc@example.com')!;
     expect(adminMail.subject).toBe('[Slack security] Sessions ended for Ana Silva — Tor exit node');
-    expect(adminMail.text).toContain('ana.silva@example.com');
+    expect(adminMail.text).toContain('ana[.]silva@example[.]com');
+  });
+
+  it('names and greets the person by the real name in the directory, not by handle', async () => {
+    const { deps, mailer } = setup();
+    await notify(makeJob({ user: { id: 'U0AFFECTED', name: 'ana.s', email: 'ana@example.com' } }), deps);
+    expect(mailer.sent.find((m) => m.to[0] === 'ana@example.com')!.text).toContain('Hi Ana Silva,');
+    expect(mailer.sent.find((m) => m.to[0] === 'soc@example.com')!.subject).toBe('[Slack security] Sessions ended for Ana Silva — Tor exit node');
+  });
+
+  it('still sends, naming the person by handle, when the directory cannot say their name', async () => {
+    const { deps, mailer, slack } = setup();
+    slack.lookupFailure = new SlackError('internal_error', 'transient', 'admin', 'users.info');
+    const job = makeJob({ user: { id: 'U0AFFECTED', name: 'ana.s', email: 'ana@example.com' } });
+    // The owner and admin lookups fail too and are retried; the name lookup alone never fails the job.
+    await expect(notify(job, deps)).rejects.toBeDefined();
+    const adminMail = mailer.sent.find((m) => m.to[0] === 'soc@example.com')!;
+    expect(adminMail.subject).toBe('[Slack security] Sessions ended for ana.s — Tor exit node');
+    expect(mailer.sent.find((m) => m.to[0] === 'ana@example.com')!.text).toContain('Hello,');
+  });
+
+  it('sends with the deployment’s sender name and reply-to, the config item winning field by field', async () => {
+    const { deps, mailer } = setup();
+    const configured = makeConfig({ ...config, alerts: { replyTo: 'soc-replies@example.com', orgName: 'Acme' } });
+    await notify(makeJob(), { ...deps, config: staticConfig(configured), alertDefaults: { senderName: 'Acme Security', replyTo: 'noreply@example.com', orgName: 'ACME Inc' } });
+    const adminMail = mailer.sent.find((m) => m.to[0] === 'soc@example.com')!;
+    expect(adminMail).toMatchObject({ senderName: 'Acme Security', replyTo: 'soc-replies@example.com' });
+    expect(adminMail.subject).toBe('[Slack security] Acme: Sessions ended for Ana Silva — Tor exit node');
   });
 
   it('keeps at most `concurrency` deliveries in flight', async () => {

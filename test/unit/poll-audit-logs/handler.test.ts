@@ -141,7 +141,7 @@ describe('poll-audit-logs handler', () => {
 });
 
 describe('poller environment', () => {
-  const base = { CONFIG_TABLE_NAME: 'c', LEDGER_TABLE_NAME: 'l', SLACK_SECRET_ID: 's', ANOMALIES_QUEUE_URL: 'q' };
+  const base = { CONFIG_TABLE_NAME: 'c', LEDGER_TABLE_NAME: 'l', SLACK_AUDIT_TOKEN_SECRET_ID: 's', SLACK_ADMIN_TOKEN_SECRET_ID: 'a', ANOMALIES_QUEUE_URL: 'q' };
   it('has safe defaults: a 15-minute overlap and seen records that outlive it', () => {
     expect(loadEnv(pollerEnvSchema, base)).toMatchObject({ POLL_OVERLAP_SECONDS: 900, SEEN_RETENTION_HOURS: 72 });
   });

@@ -1,0 +1,185 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { AlertSettings } from '../../functions/domain/config/schema';
+import type { NotificationJob } from '../../functions/domain/messages';
+import { renderEmail, renderSlackMessage } from '../../functions/notify/templates';
+import { blocksToHtml } from '../shared/block-kit-html';
+import { parseCommandLine } from '../shared/cli';
+
+const run = promisify(execFile);
+
+const USAGE = `Usage: npm run screenshots -- [--out docs/alerts] [--chromium /usr/bin/chromium] [--html-only]
+
+Renders every alert kind for the demo org (Halvard Logistics) to HTML — the emails exactly as
+sent, the Slack messages through a Block Kit preview — and to PNG with headless Chromium
+(Debian: apt-get install -y chromium). Emails at 600 px, the person's email also at 375 px (a phone).
+
+  --out        output folder (default: docs/alerts)
+  --chromium   the Chromium binary (default: chromium on the PATH)
+  --html-only  write the HTML only`;
+
+/** The demo org's alert settings, as tools/local/scenarios/default-config.json sets them. */
+const SETTINGS: AlertSettings = {
+  orgName: 'Halvard Logistics',
+  securityContact: 'security@halvard.example',
+  auditLogUrl: 'https://halvard.enterprise.slack.com/admin/audit_logs',
+  adminPersonUrl: 'https://halvard.enterprise.slack.com/admin/people/{userId}',
+  timeZone: 'Europe/Berlin',
+};
+
+/** Mentions as Slack would show them to a reader in the demo org. */
+const NAMES: Record<string, string> = { W07GRACE01: 'Grace Liu', W07AISHA01: 'Aisha Bello', W07TOMBK01: 'Tom Becker', W07PRIYA01: 'Priya Raman' };
+
+const AT = 1796222577; // Wednesday 2 December 2026, 14:42:57 UTC
+const base = (overrides: Partial<NotificationJob>): NotificationJob => ({
+  entryId: '7ee09a44-96e0-4ed7-afce-aa86dc3f3464',
+  type: 'sessions_ended',
+  occurredAt: AT,
+  respondedAt: AT + 41,
+  user: { id: 'W07GRACE01', name: 'grace.liu', realName: 'Grace Liu', email: 'grace.liu@halvard.example' },
+  events: ['tor'],
+  otherReasons: ['ip_address'],
+  context: {
+    ipAddress: '185.220.101.4',
+    userAgent: 'Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0',
+    location: 'Frankfurt am Main, Germany',
+    workspace: 'Halvard HQ (T07HLVHQ01)',
+    previousIpAddress: '203.0.113.27',
+    previousUserAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Slack/4.41.105',
+  },
+  response: { outcome: 'sessions_ended' },
+  ...overrides,
+});
+
+/** Every alert kind the responder sends today, for one sample person each. */
+export const SAMPLES: { kind: string; job: NotificationJob; person?: boolean }[] = [
+  { kind: 'sessions-ended', job: base({}), person: true },
+  {
+    kind: 'not-acted-on',
+    job: base({
+      type: 'anomaly_not_acted_on',
+      entryId: 'bbd14288-0e84-427a-aeec-12975fd55911',
+      user: { id: 'W07AISHA01', name: 'aisha.bello', realName: 'Aisha Bello', email: 'aisha.bello@halvard.example' },
+      events: ['excessive_downloads'],
+      otherReasons: [],
+      context: { ipAddress: '192.0.2.45', location: 'London, England', workspace: 'Halvard HQ (T07HLVHQ01)', userAgent: 'Slack/4.41.105 (Macintosh)' },
+      response: { outcome: 'held', holdReason: 'rule_notify_only', notifyOnlyEvents: ['excessive_downloads'] },
+    }),
+  },
+  {
+    kind: 'failed',
+    job: base({
+      type: 'action_failed',
+      entryId: '5f0c2d8e-33a1-4c6e-9a57-0d1f1e2a7b90',
+      user: { id: 'W07TOMBK01', name: 'tom.becker', realName: 'Tom Becker', email: 'tom.becker@halvard.example' },
+      events: ['unexpected_scraping'],
+      otherReasons: [],
+      context: { ipAddress: '198.51.100.44', location: 'Ashburn, Virginia', workspace: 'Halvard Operations (T07HLVOPS1)', userAgent: 'python-requests/2.32.3' },
+      response: { outcome: 'reset_refused', errorCode: 'user_session_reset_failed' },
+    }),
+  },
+  {
+    kind: 'protected',
+    job: base({
+      type: 'anomaly_not_acted_on',
+      entryId: 'ea468c64-14ce-49da-801e-0c0d1a0dc00f',
+      user: { id: 'W07PRIYA01', name: 'priya.raman', realName: 'Priya Raman', email: 'priya.raman@halvard.example' },
+      events: ['session_fingerprint'],
+      otherReasons: [],
+      response: { outcome: 'protected', holdReason: 'protected' },
+    }),
+  },
+];
+
+export interface RenderedFile {
+  name: string;
+  html: string;
+  /** Viewport width for the PNG. */
+  width: number;
+}
+
+/** Every file the script writes, as HTML. */
+export function renderSamples(): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  for (const sample of SAMPLES) {
+    files.push({ name: `${sample.kind}.admin-email`, html: renderEmail(sample.job, 'admin', SETTINGS).html, width: 600 });
+    const slack = renderSlackMessage(sample.job, 'admin', SETTINGS);
+    files.push({ name: `${sample.kind}.slack`, html: blocksToHtml(slack, { names: NAMES, postedAt: '14:43' }), width: 760 });
+    if (sample.person) files.push({ name: `${sample.kind}.person-email.375`, html: renderEmail(sample.job, 'affected_user', SETTINGS).html, width: 375 });
+  }
+  return files;
+}
+
+async function chromium(binary: string, args: string[], profile: string): Promise<string> {
+  const { stdout } = await run(
+    binary,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--hide-scrollbars', '--force-device-scale-factor=1', `--user-data-dir=${profile}`, ...args],
+    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+/**
+ * The window height that shows the whole page at `width`: a first pass writes the content's
+ * height, and how much of the window is not page, into the DOM, which Chromium dumps.
+ */
+/** The probe's window height; the page's viewport is smaller by the window's own chrome. */
+const PROBE_HEIGHT = 800;
+
+async function pageHeight(binary: string, file: string, html: string, width: number, profile: string): Promise<number> {
+  const probe = `${file}.probe.html`;
+  const script =
+    '<script>document.body.setAttribute("data-height", String(Math.ceil(document.body.getBoundingClientRect().bottom + parseFloat(getComputedStyle(document.body).marginBottom)) + (PROBE_HEIGHT - window.innerHeight)))</script>'.replace('PROBE_HEIGHT', String(PROBE_HEIGHT));
+  await writeFile(probe, html.replace('</body>', `${script}</body>`));
+  try {
+    const dom = await chromium(binary, [`--window-size=${width},${PROBE_HEIGHT}`, '--dump-dom', `file://${probe}`], profile);
+    const height = Number(/data-height="(\d+)"/.exec(dom)?.[1]);
+    if (!Number.isFinite(height) || height <= 0) throw new Error(`could not measure ${file}`);
+    return height;
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine(argv, { out: { type: 'string', default: 'docs/alerts' }, chromium: { type: 'string', default: 'chromium' }, 'html-only': { type: 'boolean', default: false } }, USAGE);
+  if (parsed.exitCode !== undefined) return parsed.exitCode;
+  const out = resolve(parsed.values.out);
+  await mkdir(out, { recursive: true });
+  const profile = await mkdtemp(join(tmpdir(), 'screenshots-chromium-'));
+  try {
+    for (const file of renderSamples()) {
+      const htmlPath = join(out, `${file.name}.html`);
+      await writeFile(htmlPath, file.html);
+      if (parsed.values['html-only']) {
+        console.log(`wrote ${htmlPath}`);
+        continue;
+      }
+      const height = await pageHeight(parsed.values.chromium, htmlPath, file.html, file.width, profile);
+      const pngPath = join(out, `${file.name}.png`);
+      await chromium(parsed.values.chromium, [`--window-size=${file.width},${height}`, `--screenshot=${pngPath}`, `file://${htmlPath}`], profile);
+      console.log(`wrote ${htmlPath} and ${pngPath} (${file.width}×${height}, ${Math.round((await stat(pngPath)).size / 1024)} KB)`);
+    }
+  } catch (error) {
+    const message = (error as { code?: string }).code === 'ENOENT' ? `Chromium not found (${parsed.values.chromium}): apt-get install -y chromium, or pass --chromium` : (error as Error).message.split('\n')[0];
+    console.error(`screenshots: ${message}`);
+    return 1;
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+  console.log(`${(await readdir(out)).length} files in ${out}`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`screenshots: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
