@@ -414,8 +414,8 @@ function configChangeContent(ctx: Ctx, change: NonNullable<NotificationJob['conf
     severity: loud ? { level: 'critical', label: 'Action needed' } : { level: 'warning', label: 'Review' },
     subject: [loud ? 'WARNING: the response was weakened: ' : '', 'configuration item ', item, ` ${change.kind}`],
     title,
-    lead: ['The configuration item ', item, ` was ${change.kind}`, loud ? ', and the change weakens the response.' : '.'],
-    when: job.occurredAt,
+    // The time in the lead itself: Slack's line after the lead says "Anomaly at", which this is not.
+    lead: ['The configuration item ', item, ` was ${change.kind} at `, { time: job.occurredAt }, loud ? ', and the change weakens the response.' : '.'],
     sections: [
       {
         heading: 'What happened',
