@@ -39,7 +39,8 @@ function manifestScopes(): { user: string[]; bot: string[] } {
 /** The Web API methods the adapter calls, with the token it calls each with. */
 function calledMethods(): { method: string; token: string }[] {
   const source = readFileSync(join(root, 'functions/adapters/slack/web-api.ts'), 'utf8');
-  return [...source.matchAll(/this\.call\('(admin|bot)', '([a-zA-Z.]+)'/g)].map((m) => ({ token: m[1] === 'bot' ? 'bot' : 'user', method: m[2] }));
+  // this.readToken is the admin token (respond) or the read-only directory token (notify): both user tokens.
+  return [...source.matchAll(/this\.call\((?:'(admin|bot)'|this\.readToken), '([a-zA-Z.]+)'/g)].map((m) => ({ token: m[1] === 'bot' ? 'bot' : 'user', method: m[2] }));
 }
 
 describe('slack-app-manifest.yaml', () => {

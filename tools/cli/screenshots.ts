@@ -92,6 +92,50 @@ export const SAMPLES: { kind: string; job: NotificationJob; person?: boolean }[]
       response: { outcome: 'protected', holdReason: 'protected' },
     }),
   },
+  {
+    // safety.dryRun: the same decision, marked "dry run: nothing was done"; the person gets nothing.
+    kind: 'dry-run',
+    job: base({
+      entryId: '2c9a7d31-5be0-4f7e-8a0d-61c4e9f0b3a2',
+      user: { id: 'W07TOMBK01', name: 'tom.becker', realName: 'Tom Becker', email: 'tom.becker@halvard.example' },
+      response: { outcome: 'dry_run', dryRun: true, scope: 'all' },
+    }),
+  },
+  {
+    kind: 'app-anomaly',
+    job: {
+      ...base({ type: 'app_anomaly', entryId: '9d4e1f60-7a2b-4c3d-8e5f-0a1b2c3d4e5f', events: ['unexpected_api_call_volume'], otherReasons: [] }),
+      user: undefined,
+      app: { id: 'A07REPORTS1', name: 'Weekly Reports Bot' },
+      context: { ipAddress: '203.0.113.90', userAgent: 'python-httpx/0.27.0' },
+      response: { outcome: 'held', holdReason: 'app_anomaly' },
+    },
+  },
+  {
+    // Someone changed Slack's own anomaly event response (pref.anomaly_event_response_changed).
+    kind: 'response-changed',
+    job: {
+      ...base({ type: 'anomaly_response_changed', entryId: '4b7c2e19-8d3f-4a6b-9c1e-7f2a5d8e0b14', events: [], otherReasons: [], context: {} }),
+      user: undefined,
+      settingsChange: { actorId: 'W07AISHA01', details: '{"previous_value":"end_sessions","new_value":"off","anomaly_event":"tor"}' },
+      response: { outcome: 'recorded' },
+    },
+  },
+  {
+    // Someone switched a rule off in this responder's own config table (the loud kind: it weakens the response).
+    kind: 'config-changed',
+    job: {
+      ...base({ type: 'config_changed', entryId: 'config-change-7f3a9c2e51b04d8e', events: [], otherReasons: [], context: {} }),
+      user: undefined,
+      configChange: {
+        itemId: 'event#tor',
+        kind: 'changed',
+        changes: [{ field: 'action', before: '"end_sessions"', after: '"off"' }],
+        warnings: ['event#tor.action: "end_sessions" \u2192 "off" (a rule no longer ends sessions)'],
+      },
+      response: { outcome: 'recorded' },
+    },
+  },
 ];
 
 export interface RenderedFile {

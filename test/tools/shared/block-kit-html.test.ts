@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { blocksToHtml, mrkdwnToHtml } from '../../../tools/shared/block-kit-html';
+import { NOTIFICATION_TYPES } from '../../../functions/domain/config/schema';
 import { renderSamples, SAMPLES } from '../../../tools/cli/screenshots';
 
 describe('Block Kit preview', () => {
@@ -20,7 +21,8 @@ describe('Block Kit preview', () => {
 
 describe('screenshots samples', () => {
   it('cover every notification type and the protected owner, each as admin email and Slack message', () => {
-    expect(new Set(SAMPLES.map((s) => s.job.type))).toEqual(new Set(['sessions_ended', 'anomaly_not_acted_on', 'action_failed']));
+    expect(new Set(SAMPLES.map((s) => s.job.type))).toEqual(new Set(NOTIFICATION_TYPES));
+    expect(SAMPLES.some((s) => s.job.response.outcome === 'dry_run')).toBe(true);
     expect(SAMPLES.some((s) => s.job.response.outcome === 'protected')).toBe(true);
     const names = renderSamples().map((f) => f.name);
     for (const sample of SAMPLES) expect(names).toEqual(expect.arrayContaining([`${sample.kind}.admin-email`, `${sample.kind}.slack`]));

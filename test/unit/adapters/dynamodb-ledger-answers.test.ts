@@ -47,9 +47,11 @@ describe('ledger keys', () => {
     ];
     expect(new Set(keys.map((k) => JSON.stringify(k))).size).toBe(keys.length);
     expect(keys.every((k) => k.pk.length > 0 && k.sk.length > 0)).toBe(true); // DynamoDB refuses empty key strings
-    // An entry's deliveries have a partition of their own (notify's role owns delivery#*, respond's entry#*).
-    expect(LEDGER_KEYS.delivery(id, 'k').pk).toBe(LEDGER_KEYS.delivery(id, 'other').pk);
+    // An entry's deliveries sit in a partition of their own (notify's, never respond's decision),
+    // together, and apart from another entry's.
     expect(LEDGER_KEYS.delivery(id, 'k').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
+    expect(LEDGER_KEYS.delivery(id, 'a').pk).toBe(LEDGER_KEYS.delivery(id, 'b').pk);
+    expect(LEDGER_KEYS.delivery('X2', 'a').pk).not.toBe(LEDGER_KEYS.delivery(id, 'a').pk);
     expect(LEDGER_KEYS.decision('X2').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
     expect(LEDGER_KEYS.delivery(id, 'a').sk).not.toBe(LEDGER_KEYS.delivery(id, 'b').sk);
     expect(LEDGER_KEYS.delivery(id, 'decision').sk).not.toBe(LEDGER_KEYS.decision(id).sk);
