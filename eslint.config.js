@@ -18,7 +18,7 @@ const eslint = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 /** Use-case folders under functions/. */
-const USE_CASES = ['poll-audit-logs', 'respond', 'notify'];
+const USE_CASES = ['poll-audit-logs', 'respond', 'notify', 'config-changes'];
 
 /** Deployed/infrastructure code must not depend on local tooling or tests (`../tools/x`, `../../test/x`, ...). */
 const NO_TOOLS_OR_TEST = {

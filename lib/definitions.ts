@@ -13,6 +13,8 @@ export interface TableDefinition {
   partitionKey: KeyDefinition;
   sortKey?: KeyDefinition;
   timeToLiveAttribute?: string;
+  /** A DynamoDB stream of every change, with the item before and after. */
+  stream?: 'NEW_AND_OLD_IMAGES';
   globalSecondaryIndexes?: { indexName: string; partitionKey: KeyDefinition; sortKey?: KeyDefinition }[];
 }
 
@@ -20,6 +22,8 @@ export const TABLES = {
   /** Human-edited response configuration: one item per concern (see functions/domain/config/items.ts). */
   config: {
     partitionKey: { name: 'id', type: 'S' },
+    // Every change is recorded in the response log and told to the security admins (config-changes).
+    stream: 'NEW_AND_OLD_IMAGES',
   },
   /** Machine-written: checkpoint, seen entries, decisions, notification receipts, safety counters. */
   ledger: {
@@ -78,6 +82,13 @@ export const FUNCTIONS = {
     timeoutSeconds: 60,
     memoryMiB: 256,
     description: 'Emails (SES) and messages (Slack) the affected user, primary owner and security admins',
+  },
+  configChanges: {
+    entry: 'functions/config-changes/handler.ts',
+    serviceName: 'config-changes',
+    timeoutSeconds: 30,
+    memoryMiB: 256,
+    description: 'Records every change to the config table in the response log and tells the security admins',
   },
 } as const satisfies Record<string, FunctionDefinition>;
 
@@ -148,6 +159,12 @@ export const EVENT_SOURCES = {
   respond: { queue: 'anomalies', batchSize: 1000, maxBatchingWindowSeconds: 1, maxConcurrency: 2 },
   notify: { queue: 'notifications', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 2 },
 } as const;
+
+/**
+ * The config table's stream into config-changes: in order, small batches, a failing batch split
+ * to find the bad record, then retried a while and sent to a dead-letter queue (never dropped silently).
+ */
+export const CONFIG_STREAM = { batchSize: 10, maxBatchingWindowSeconds: 1, retryAttempts: 10, maxRecordAgeHours: 24 } as const;
 
 /** The poller runs once a minute (the scheduler's floor) and polls several rounds inside each run. */
 export const SCHEDULE = { pollEveryMinutes: 1 } as const;

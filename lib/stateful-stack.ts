@@ -153,6 +153,7 @@ export class StatefulStack extends Stack {
       partitionKey: attribute(definition.partitionKey),
       sortKey: definition.sortKey && attribute(definition.sortKey),
       timeToLiveAttribute: definition.timeToLiveAttribute,
+      stream: definition.stream && dynamodb.StreamViewType[definition.stream],
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,

@@ -2,7 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'a
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TokenName } from '../functions/adapters/slack/errors';
 import { LEDGER_RECORDS, ledgerPartitionsOf, type LedgerWriter } from '../functions/adapters/dynamodb/keys';
-import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
+import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
 import type { AlertSettings } from '../functions/domain/config/schema';
@@ -69,6 +69,10 @@ export class StatelessStack extends Stack {
   readonly poller: ResponderFunction;
   readonly respond: ResponderFunction;
   readonly notify: ResponderFunction;
+  /** Records every change to the config table (its stream) and tells the security admins. */
+  readonly configChanges: ResponderFunction;
+  /** Stream records config-changes could not record after its retries (their position in the stream, for a replay). */
+  readonly configChangesDeadLetters: sqs.Queue;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -76,7 +80,10 @@ export class StatelessStack extends Stack {
     const { key, configTable, ledgerTable, tokenSecrets } = props;
     const via = (...services: string[]) => ({ StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${Aws.REGION}.amazonaws.com`) } });
 
-    /** What every function needs: its ledger records, its tokens, and the key to read them and its queue. */
+    /**
+     * What every function needs: its ledger records, its tokens (if any), and the key to read
+     * them and its queues. Decryption through the services that hold its data only, never a direct call.
+     */
     const grantCommon = (fn: ResponderFunction, writer: LedgerWriter, tokens: TokenName[]) => {
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -90,16 +97,18 @@ export class StatelessStack extends Stack {
           },
         }),
       );
+      if (tokens.length) {
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'OwnSlackTokens', actions: ['secretsmanager:GetSecretValue'], resources: tokens.map((name) => tokenSecrets[name].secretArn) }),
+        );
+      }
+      // The tables, the secrets and the queues are encrypted with the project key.
+      const services = tokens.length ? ['dynamodb', 'secretsmanager', 'sqs'] : ['dynamodb', 'sqs'];
       fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'OwnSlackTokens', actions: ['secretsmanager:GetSecretValue'], resources: tokens.map((name) => tokenSecrets[name].secretArn) }),
-      );
-      // The tables, the secrets and the queue it reads are encrypted with the project key:
-      // decryption through those services only, never a direct call.
-      fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'DecryptThroughServices', actions: ['kms:Decrypt'], resources: [key.keyArn], conditions: via('dynamodb', 'secretsmanager', 'sqs') }),
+        new iam.PolicyStatement({ sid: 'DecryptThroughServices', actions: ['kms:Decrypt'], resources: [key.keyArn], conditions: via(...services) }),
       );
     };
-    /** SendMessage to a KMS-encrypted queue: SQS asks for a data key in the sender's name. */
+    /** SendMessage to KMS-encrypted queues: SQS asks for a data key in the sender's name. */
     const grantSend = (fn: ResponderFunction, ...queues: sqs.IQueue[]) => {
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendToQueue', actions: ['sqs:SendMessage'], resources: queues.map((queue) => queue.queueArn) }));
       fn.role.addToPrincipalPolicy(
@@ -207,6 +216,13 @@ export class StatelessStack extends Stack {
       }),
     );
 
+    // config-changes: the config table's stream → the response log (its own config-change#
+    // records) and a config_changed notification. No config read, no Slack token.
+    ({ fn: this.configChanges, deadLetters: this.configChangesDeadLetters } = this.configChangeRecorder(configTable, key, ledgerTable.tableName));
+    grantCommon(this.configChanges, 'config-changes', []);
+    // The notifications queue, and the dead-letter queue Lambda sends a record it gave up on to, in this role's name.
+    grantSend(this.configChanges, this.notifications.queue, this.configChangesDeadLetters);
+
     this.schedulePoller(this.poller.function);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -214,12 +230,62 @@ export class StatelessStack extends Stack {
       poller: this.poller,
       respond: this.respond,
       notify: this.notify,
+      configChanges: this.configChanges,
+      configChangesDeadLetters: this.configChangesDeadLetters,
       queues: [
         { name: 'Anomalies', ...this.anomalies },
         { name: 'Notifications', ...this.notifications },
       ],
       alarmEmail: props.alarmEmail,
     });
+  }
+
+  /**
+   * config-changes and its stream. The mapping is wired by hand rather than with the CDK's
+   * DynamoEventSource, whose grants include kms:Decrypt on the key with no condition and send
+   * rights with kms:Encrypt/ReEncrypt*: the stream read is written out here, the rest is
+   * granted by the caller like every other function's.
+   */
+  private configChangeRecorder(configTable: dynamodb.ITable, key: kms.IKey, ledgerTableName: string): { fn: ResponderFunction; deadLetters: sqs.Queue } {
+    const fn = new ResponderFunction(this, 'ConfigChanges', {
+      definition: FUNCTIONS.configChanges,
+      environment: { LEDGER_TABLE_NAME: ledgerTableName, NOTIFICATIONS_QUEUE_URL: this.notifications.queue.queueUrl },
+      logKey: key,
+    });
+    const deadLetters = new sqs.Queue(this, 'ConfigChangesDeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUES.notifications.deadLetterRetentionSeconds),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the on-failure destination of the config table\u2019s stream: a dead-letter queue itself, which nag cannot see through an event source mapping.',
+    });
+    new CfnOutput(this, 'ConfigChangesDeadLetterQueueArn', { value: deadLetters.queueArn });
+    const streamArn = configTable.tableStreamArn;
+    if (!streamArn) throw new Error('The config table has no stream: config-changes needs TABLES.config.stream (lib/definitions.ts).');
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadConfigStream', actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
+    );
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStreams', actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams takes no resource (it lists stream ARNs, no data); the stream event source needs it. Reading records is granted on the config table\u2019s stream only.',
+    });
+    fn.function.addEventSourceMapping('ConfigStream', {
+      eventSourceArn: streamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: CONFIG_STREAM.batchSize,
+      maxBatchingWindow: Duration.seconds(CONFIG_STREAM.maxBatchingWindowSeconds),
+      bisectBatchOnError: true,
+      retryAttempts: CONFIG_STREAM.retryAttempts,
+      maxRecordAge: Duration.hours(CONFIG_STREAM.maxRecordAgeHours),
+      reportBatchItemFailures: true,
+      // The destination only: sending to it is granted with the function's other sends.
+      onFailure: { bind: () => ({ destination: deadLetters.queueArn }) },
+    });
+    return { fn, deadLetters };
   }
 
   private schedulePoller(poller: lambda.Function): void {

@@ -67,6 +67,17 @@ export const notificationJobSchema = z.object({
   app: z.object({ id: z.string().min(1), name: z.string().optional() }).optional(),
   /** anomaly_response_changed: who changed Slack's built-in response, and the entry's details as Slack gave them (JSON, capped). */
   settingsChange: z.object({ actorId: z.string().optional(), details: z.string().optional() }).optional(),
+  /** config_changed: one change to the config table, as functions/domain/config-change.ts describes it. */
+  configChange: z
+    .object({
+      itemId: z.string().min(1),
+      kind: z.enum(['created', 'changed', 'removed']),
+      changes: z.array(z.object({ field: z.string(), before: z.string().optional(), after: z.string().optional() })),
+      warnings: z.array(z.string()),
+      /** Who, when the stream names them (DynamoDB's TTL deletes); otherwise CloudTrail data events do. */
+      changedBy: z.string().optional(),
+    })
+    .optional(),
   events: z.array(z.enum(RULE_EVENT_NAMES as [string, ...string[]])),
   otherReasons: z.array(z.string()),
   context: z.object({
@@ -79,10 +90,14 @@ export const notificationJobSchema = z.object({
   }),
   /** What the responder did and why, as data; the notifier puts it into words. */
   response: responseFactsSchema,
-}).refine((job) => (job.type === 'anomaly_response_changed' ? !!job.settingsChange : job.app ? !job.user : !!job.user), {
-  message: 'names either the person (user) or the app (app) the anomaly is about, or the settings change',
-  path: ['user'],
-});
+}).refine(
+  (job) =>
+    job.type === 'anomaly_response_changed' ? !!job.settingsChange : job.type === 'config_changed' ? !!job.configChange : job.app ? !job.user : !!job.user,
+  {
+    message: 'names either the person (user) or the app (app) the anomaly is about, or the settings or config change',
+    path: ['user'],
+  },
+);
 export type NotificationJob = z.infer<typeof notificationJobSchema>;
 
 /** notifications queue: send the admin digest of one notification type and period (functions/notify/digest.ts). */

@@ -1,9 +1,9 @@
 import type { Deliveries } from '../adapters/dynamodb/deliveries';
 import type { Mailer } from '../adapters/ses/mailer';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
-import { PermanentFailure, RetryLaterError } from '../domain/errors';
+import { ConfigError, PermanentFailure, RetryLaterError } from '../domain/errors';
 import { notificationJobSchema, type NotificationJob } from '../domain/messages';
-import type { AlertSettings, NotificationType } from '../domain/config/schema';
+import { defaultConfig, type AlertSettings, type NotificationType, type ResponseConfig } from '../domain/config/schema';
 import type { Digests } from '../adapters/dynamodb/digests';
 import { DIGEST, digestId, periodOf, renderDigest, type DigestFlush, type DigestSettings } from './digest';
 import { isSlackError } from '../adapters/slack/errors';
@@ -68,7 +68,7 @@ export function deliveryKey(job: Pick<NotificationJob, 'type'>, delivery: Pick<D
  * - otherwise the first error (e.g. the SES sender is not verified), which names the fix.
  */
 export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<NotifyResult> {
-  const config = await deps.config.load();
+  const config = await configFor(job, deps);
   const plan = await planDeliveries(job, config, deps.directory);
   const result: NotifyResult = { sent: [], skipped: [...plan.skipped], failedPermanently: [] };
   const retryable: unknown[] = [];
@@ -207,6 +207,21 @@ async function deliverEach(
       retryable.push(error);
     }
   });
+}
+
+/**
+ * The configuration that says who is told. A change that broke the configuration (an item
+ * removed, a bad value) must still be told: config_changed then goes to its default recipients
+ * (the security admins by email) rather than waiting for someone to fix what it reports.
+ */
+async function configFor(job: NotificationJob, deps: NotifyDeps): Promise<ResponseConfig> {
+  try {
+    return await deps.config.load();
+  } catch (error) {
+    if (job.type !== 'config_changed' || !(error instanceof ConfigError)) throw error;
+    deps.logger?.warn('Configuration invalid: the config change is told to its default recipients', { entryId: job.entryId, badFields: error.issues });
+    return defaultConfig();
+  }
 }
 
 async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, settings: AlertSettings, deps: NotifyDeps): Promise<string> {

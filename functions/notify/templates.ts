@@ -174,6 +174,7 @@ function context(job: NotificationJob, settings: RenderSettings): Ctx {
 function adminContent(ctx: Ctx): Content {
   const { job, settings } = ctx;
   if (job.settingsChange) return settingsChangeContent(ctx, job.settingsChange);
+  if (job.configChange) return configChangeContent(ctx, job.configChange);
   const anomaly = shortAnomaly(job);
   const response = describeResponse(job.response);
   const severity = severityOf(job);
@@ -254,6 +255,11 @@ function adminContent(ctx: Ctx): Content {
 }
 
 const SETTINGS_CHANGED = 'Slack’s built-in anomaly event response settings were changed';
+const CONFIG_CHANGED = 'The responder’s configuration was changed';
+const CONFIG_WEAKENED = 'The responder’s configuration was changed: the response was weakened';
+const CHANGED_BY_UNKNOWN =
+  'DynamoDB streams do not name who wrote an item. Look it up in CloudTrail: with data events enabled for the config table, the PutItem, UpdateItem or DeleteItem event at this time names the principal.';
+
 
 const ADMIN_SUBJECT: Record<NotificationJob['type'], string> = {
   sessions_ended: 'Sessions ended',
@@ -261,6 +267,7 @@ const ADMIN_SUBJECT: Record<NotificationJob['type'], string> = {
   action_failed: 'Automatic response FAILED',
   app_anomaly: 'App anomaly',
   anomaly_response_changed: SETTINGS_CHANGED,
+  config_changed: CONFIG_CHANGED,
 };
 
 const ADMIN_TITLE: Record<NotificationJob['type'], (job: NotificationJob) => string> = {
@@ -269,6 +276,7 @@ const ADMIN_TITLE: Record<NotificationJob['type'], (job: NotificationJob) => str
   action_failed: (job) => (job.response.holdReason === 'circuit_breaker' ? 'Automatic response paused' : 'Automatic response failed'),
   app_anomaly: () => 'App anomaly',
   anomaly_response_changed: () => SETTINGS_CHANGED,
+  config_changed: () => CONFIG_CHANGED,
 };
 
 const ADMIN_LEAD: Record<NotificationJob['type'], (job: NotificationJob) => Rich> = {
@@ -277,6 +285,8 @@ const ADMIN_LEAD: Record<NotificationJob['type'], (job: NotificationJob) => Rich
   action_failed: () => ['NOT signed out: the automatic response failed, their sessions may still be active.'],
   app_anomaly: () => ['an app: apps have no sessions to end, so nothing was acted on.'],
   anomaly_response_changed: () => ['changed the settings of Slack’s built-in anomaly event response.'],
+  // Not reached: a config_changed job always carries its change (messages.ts) and has content of its own.
+  config_changed: () => ['changed the responder’s configuration.'],
 };
 
 function adminSteps(ctx: Ctx): Rich[] {
@@ -315,6 +325,8 @@ function adminSteps(ctx: Ctx): Rich[] {
       ];
     case 'anomaly_response_changed':
       return SETTINGS_CHANGED_STEPS;
+    case 'config_changed':
+      return [[CHANGED_BY_UNKNOWN]];
     case 'action_failed':
       return [
         ['Now: ', ...signOutByHand],
@@ -363,6 +375,58 @@ function settingsChangeContent(ctx: Ctx, change: NonNullable<NotificationJob['se
     facts,
     done,
     footer: [`You receive this because you are set to receive “anomaly response changed” alerts`, settings.orgName ? ` for ${settings.orgName}` : '', `. Sent automatically by ${PRODUCT}.`],
+    entryId: job.entryId,
+  };
+}
+
+/**
+ * A change to this responder's own configuration. Loud (critical, "weakened" in the subject) when
+ * it weakens the response: a rule no longer ends sessions, an exclusion or trusted range added, dry
+ * run on, an item removed. Everything from the config table (item id, field names, before and
+ * after, the warnings, which quote them) is a value part: written by whoever holds the config
+ * editor policy, or by an attacker who took it, so it is shown inert like any audit-entry value.
+ */
+function configChangeContent(ctx: Ctx, change: NonNullable<NotificationJob['configChange']>): Content {
+  const { job, settings } = ctx;
+  const loud = change.warnings.length > 0;
+  const item = v(change.itemId);
+  const title = loud ? CONFIG_WEAKENED : CONFIG_CHANGED;
+  const done: Rich = ['Recorded in the response log (', { value: 'npm run history -- --config-changes' }, ').'];
+  const facts: Fact[] = [
+    { label: 'Item', value: [item] },
+    { label: 'When', value: [{ time: job.occurredAt }] },
+    { label: 'Changed by', value: change.changedBy ? [v(change.changedBy)] : ['not in the change record: look it up in CloudTrail (see above)'], wide: true },
+    ...change.warnings.map((warning): Fact => ({ label: 'Warning', value: [v(warning, MAX.list)], wide: true })),
+    ...change.changes.map(
+      (c): Fact => ({
+        label: 'Change',
+        value: [v(c.field), ': ', c.before === undefined ? '(none)' : v(c.before, MAX.list), ' \u2192 ', c.after === undefined ? '(none)' : v(c.after, MAX.list)],
+        wide: true,
+      }),
+    ),
+    { label: 'Reference', value: [v(job.entryId)], wide: true },
+  ];
+  const steps: Rich[] = [
+    ...(loud ? [['Check that this change was intended; if it was not, undo it in the config table and find who made it.'] as Rich] : []),
+    change.changedBy ? ['The change record names who made it (see Changed by).'] : [CHANGED_BY_UNKNOWN],
+  ];
+  return {
+    severity: loud ? { level: 'critical', label: 'Action needed' } : { level: 'warning', label: 'Review' },
+    subject: [loud ? 'WARNING: the response was weakened: ' : '', 'configuration item ', item, ` ${change.kind}`],
+    title,
+    // The time in the lead itself: Slack's line after the lead says "Anomaly at", which this is not.
+    lead: ['The configuration item ', item, ` was ${change.kind} at `, { time: job.occurredAt }, loud ? ', and the change weakens the response.' : '.'],
+    sections: [
+      {
+        heading: 'What happened',
+        paragraphs: [['An item of the responder’s configuration (the config table) was ', change.kind, ' at ', { time: job.occurredAt }, '. Every change is recorded in the response log.']],
+      },
+      { heading: 'What you should do', paragraphs: [], steps },
+    ],
+    links: [],
+    facts,
+    done,
+    footer: [`You receive this because you are set to receive “config changed” alerts`, settings.orgName ? ` for ${settings.orgName}` : '', `. Sent automatically by ${PRODUCT}.`],
     entryId: job.entryId,
   };
 }

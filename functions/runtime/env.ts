@@ -84,6 +84,12 @@ export const notifyEnvSchema = z.object({
   CONFIG_CACHE_SECONDS: seconds(60),
 });
 
+/** The config-changes function: it reads no config and no Slack token, only the ledger and the notifications queue. */
+export const configChangesEnvSchema = z.object({
+  LEDGER_TABLE_NAME: z.string().min(1),
+  LEDGER_RETENTION_DAYS: seconds(400),
+  NOTIFICATIONS_QUEUE_URL: z.string().min(1),
+});
 
 export function loadEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
   return parseOrThrow(schema, env, 'environment');

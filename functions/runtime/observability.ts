@@ -33,4 +33,7 @@ export const METRIC = {
   notificationFailures: 'NotificationFailures',
   allowListDrift: 'AllowListDrift',
   allowListSyncFailures: 'AllowListSyncFailures',
+  configChanges: 'ConfigChanges',
+  /** Changes that weaken the response (a rule off, an exclusion added, dry run on, an item removed). */
+  configChangesWeakening: 'ConfigChangesWeakening',
 } as const;

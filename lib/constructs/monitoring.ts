@@ -27,6 +27,9 @@ export interface MonitoringProps {
   poller: ResponderFunction;
   respond: ResponderFunction;
   notify: ResponderFunction;
+  configChanges: ResponderFunction;
+  /** The config stream's on-failure destination. */
+  configChangesDeadLetters: sqs.IQueue;
   queues: MonitoredQueue[];
   /** Subscribed to the alarm topic when given. */
   alarmEmail?: string;
@@ -42,7 +45,9 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const functions = [props.poller, props.respond, props.notify];
+    const functions = [props.poller, props.respond, props.notify, props.configChanges];
+    // The functions that hold a Slack token (config-changes holds none).
+    const slackFunctions = [props.poller, props.respond, props.notify];
 
     this.topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'Slack anomaly responder alarms',
@@ -99,7 +104,18 @@ export class Monitoring extends Construct {
       description: 'The poller could not keep Slack\u2019s anomaly allow-list equal to trustedNetworks (syncToSlack): its log names the error (often the admin token lacks the `admin` scope).',
     });
 
-    for (const fn of functions) {
+    this.alarm('ConfigChangesDeadLetters', {
+      metric: props.configChangesDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+      description:
+        'Changes to the config table could not be recorded or told to the security admins after every retry. Each message names the stream position: read the change there (or in CloudTrail), and fix config-changes (see its log group).',
+    });
+    this.alarm('ConfigChangesWeakening', {
+      metric: customMetric(METRIC.configChangesWeakening, props.configChanges.serviceName, cloudwatch.Stats.SUM),
+      description:
+        'The response configuration was weakened (a rule no longer ends sessions, an exclusion or trusted range was added, dry run switched on, or an item removed). The security admins were told; `npm run history -- --config-changes` lists it.',
+    });
+
+    for (const fn of slackFunctions) {
       this.alarm(`${fn.node.id}SlackAuthFailures`, {
         metric: customMetric(METRIC.slackAuthFailures, fn.serviceName, cloudwatch.Stats.SUM),
         description: `Slack rejected a token used by ${fn.serviceName} (revoked, expired or missing a scope). The log names the token: update its secret.`,

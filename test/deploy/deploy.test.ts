@@ -143,7 +143,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): { status:
       return fn!.Environment?.Variables ?? {};
     };
     const functionsFound = await functions();
-    expect(functionsFound).toHaveLength(3);
+    expect(functionsFound).toHaveLength(4);
     const tables = { CONFIG_TABLE_NAME: outputs.ConfigTableName, LEDGER_TABLE_NAME: outputs.LedgerTableName };
     expect(Object.values(tables).every((name) => name?.startsWith('SlackAnomalyResponderStateful-'))).toBe(true);
     const secretIds = (variables: Record<string, string>) => Object.fromEntries(Object.entries(variables).filter(([name]) => name.endsWith('_SECRET_ID')));
@@ -154,7 +154,19 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): { status:
     expect(secretIds(byService('-RespondFunction'))).toEqual({ SLACK_ADMIN_TOKEN_SECRET_ID: outputs.AdminTokenSecretArn });
     expect(byService('-NotifyFunction')).toMatchObject({ ...tables, SENDER_EMAIL: 'security-alerts@corp.example' });
     expect(secretIds(byService('-NotifyFunction'))).toEqual({ SLACK_DIRECTORY_TOKEN_SECRET_ID: outputs.DirectoryTokenSecretArn, SLACK_BOT_TOKEN_SECRET_ID: outputs.BotTokenSecretArn });
+    // config-changes: the ledger and the notifications queue, no config table, no token.
+    expect(byService('-ConfigChangesFunction')).toMatchObject({ LEDGER_TABLE_NAME: outputs.LedgerTableName });
+    expect(byService('-ConfigChangesFunction').CONFIG_TABLE_NAME).toBeUndefined();
+    expect(secretIds(byService('-ConfigChangesFunction'))).toEqual({});
     expect(Object.values(secretIds({ ...byService('-PollerFunction'), ...byService('-RespondFunction'), ...byService('-NotifyFunction') })).every((arn) => arn.startsWith(`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:SlackAnomalyResponderStateful-`))).toBe(true);
+  });
+
+  test('config-changes reads the config table\u2019s stream (the event source mapping is deployed, not skipped)', async () => {
+    const { outputs } = await stack('SlackAnomalyResponderStateful');
+    const res = await fetch(`${endpoint}/2015-03-31/event-source-mappings/`, { headers: { authorization: credentialFor('lambda') } });
+    const mappings = ((await res.json()) as { EventSourceMappings: { EventSourceArn: string; FunctionArn: string }[] }).EventSourceMappings;
+    const fromStream = mappings.filter((mapping) => mapping.EventSourceArn.includes(`table/${outputs.ConfigTableName}/stream/`));
+    expect(fromStream.map((mapping) => mapping.FunctionArn.includes('-ConfigChangesFunction'))).toEqual([true]);
   });
 
   test('what moto skipped is known and listed', () => {

@@ -45,10 +45,12 @@ describe('cdk-nag AwsSolutions', () => {
       // The config editor policy only (people using the console): the function roles hold exact key actions.
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-      // The config editor policy: dynamodb:ListTables takes no resource.
+      // The config editor policy: dynamodb:ListTables takes no resource; config-changes: dynamodb:ListStreams neither.
       'AwsSolutions-IAM5[Resource::*]',
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<PollerFunction[0-9A-F]+\.Arn>:\*\]$/),
       'AwsSolutions-SMG4',
+      // The config stream's on-failure destination is itself a dead-letter queue.
+      'AwsSolutions-SQS3',
     ]);
     for (const reason of Object.values(acknowledged)) expect(reason.length).toBeGreaterThan(60);
   });

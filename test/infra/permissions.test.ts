@@ -57,8 +57,11 @@ function targetOf(resource: unknown): string {
     ['poller logs', built.stateless.poller.logGroup],
     ['respond logs', built.stateless.respond.logGroup],
     ['notify logs', built.stateless.notify.logGroup],
+    ['config-changes logs', built.stateless.configChanges.logGroup],
+    ['config-changes DLQ', built.stateless.configChangesDeadLetters],
     ['poller function', built.stateless.poller.function],
   ];
+  if (json.includes(logicalId(built.stateful.configTable)) && json.includes('StreamArn')) return 'config table stream';
   const match = named.find(([, construct]) => json.includes(logicalId(construct)));
   if (!match) throw new Error(`Unrecognised resource in a policy: ${json}`);
   const suffix = /"(\/index\/\*|:\*)"/.exec(json)?.[1] ?? '';
@@ -90,7 +93,12 @@ function permissionsOf(roleLogicalId: string): Record<string, string[]> {
     expect(statement.Effect).toBe('Allow');
     const condition = readableCondition(statement.Condition);
     for (const resource of [statement.Resource].flat()) {
-      expect(resource).not.toBe('*');
+      // The one action that takes no resource: the stream event source's ListStreams (it lists ARNs, no data).
+      if (resource === '*') {
+        expect(statement).toEqual({ Sid: 'ListStreams', Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' });
+        (permissions['*'] ??= new Set()).add(statement.Action);
+        continue;
+      }
       const target = targetOf(resource) + (condition ? ` if ${JSON.stringify(condition)}` : '');
       const actions = (permissions[target] ??= new Set());
       for (const action of [statement.Action].flat()) actions.add(action);
@@ -115,7 +123,7 @@ function statementsAllowing(fn: ResponderFunction, action: string): { targets: s
 }
 
 test('function roles are assumable by Lambda only, with no managed or inline policies', () => {
-  for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify]) {
+  for (const fn of [built.stateless.poller, built.stateless.respond, built.stateless.notify, built.stateless.configChanges]) {
     const role = resources[logicalId(fn.role)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role.Properties.Policies).toBeUndefined();
@@ -177,7 +185,7 @@ test('notify: scans config, its own delivery records, the directory and bot toke
 });
 
 describe('what each role cannot do', () => {
-  const fns = () => ({ poller: built.stateless.poller, respond: built.stateless.respond, notify: built.stateless.notify });
+  const fns = () => ({ poller: built.stateless.poller, respond: built.stateless.respond, notify: built.stateless.notify, configChanges: built.stateless.configChanges });
 
   test('each token is readable by the functions that use it and no other', () => {
     const readers = (token: string) =>
@@ -215,8 +223,9 @@ describe('what each role cannot do', () => {
       LEDGER_KEYS.notifyPacer('admin.users.session.resetBulk'),
       LEDGER_KEYS.pollerPacer('audit.logs'),
       LEDGER_KEYS.digestCount('sessions_ended#0'),
+      LEDGER_KEYS.configChange('config-change-1'),
     ];
-    expect(others.map((key) => matches(key.pk))).toEqual([false, false, false, false, false, false]);
+    expect(others.map((key) => matches(key.pk))).toEqual([false, false, false, false, false, false, false]);
   });
 
   test('only notify may Query the ledger, and only its digest partitions', () => {
@@ -235,10 +244,25 @@ describe('what each role cannot do', () => {
     for (const fn of Object.values(fns())) expect(statementsAllowing(fn, action)).toEqual([]);
   });
 
-  test('no role may decrypt with the key directly, only through DynamoDB, Secrets Manager and SQS', () => {
-    for (const fn of Object.values(fns())) {
-      expect(statementsAllowing(fn, 'kms:Decrypt')).toEqual([{ targets: ['key'], condition: viaServices('dynamodb', 'secretsmanager', 'sqs') }]);
+  test('no role may decrypt with the key directly, only through DynamoDB, Secrets Manager (a role holding tokens) and SQS', () => {
+    for (const [name, fn] of Object.entries(fns())) {
+      const services = name === 'configChanges' ? ['dynamodb', 'sqs'] : ['dynamodb', 'secretsmanager', 'sqs'];
+      expect(statementsAllowing(fn, 'kms:Decrypt')).toEqual([{ targets: ['key'], condition: viaServices(...services) }]);
     }
+  });
+});
+
+test('config-changes: reads the config stream, its own config-change records, sends notification jobs and to its stream DLQ — no config read, no Slack token, no e-mail', () => {
+  expect(functionPermissions(built.stateless.configChanges)).toEqual({
+    'config-changes logs': LOG_WRITE,
+    'config table stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+    '*': ['dynamodb:ListStreams'],
+    [when('ledger table', ownRecords('config-change#*'))]: LEDGER_ITEMS,
+    // The stream and the ledger through DynamoDB, the queues through SQS; no secret to read.
+    [when('key', viaServices('dynamodb', 'sqs'))]: ['kms:Decrypt'],
+    [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
+    'notifications queue': QUEUE_SEND,
+    'config-changes DLQ': QUEUE_SEND,
   });
 });
 
@@ -253,7 +277,7 @@ test('the scheduler role can only invoke the poller', () => {
 
 test('no other role or policy in the stateless stack', () => {
   const roles = Object.keys(resources).filter((id) => resources[id].Type === 'AWS::IAM::Role');
-  const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify].map((fn) => logicalId(fn.role));
+  const expected = [built.stateless.poller, built.stateless.respond, built.stateless.notify, built.stateless.configChanges].map((fn) => logicalId(fn.role));
   const schedule = Object.values(resources).find((resource) => resource.Type === 'AWS::Scheduler::Schedule');
   expect(roles.sort()).toEqual([...expected, schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]].sort());
 });

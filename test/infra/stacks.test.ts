@@ -1,9 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { z } from 'zod';
-import { notifyEnvSchema, pollerEnvSchema, respondEnvSchema } from '../../functions/runtime/env';
+import { configChangesEnvSchema, notifyEnvSchema, pollerEnvSchema, respondEnvSchema } from '../../functions/runtime/env';
 import { METRIC } from '../../functions/runtime/observability';
-import { EVENT_SOURCES, FUNCTIONS, LAMBDA_BUNDLING, LOG_GROUP_PREFIX, METRICS_NAMESPACE, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
+import { CONFIG_STREAM, EVENT_SOURCES, FUNCTIONS, LAMBDA_BUNDLING, LOG_GROUP_PREFIX, METRICS_NAMESPACE, QUEUES, SCHEDULE, TABLES } from '../../lib/definitions';
 import type { ResponderFunction } from '../../lib/constructs/responder-function';
 import { buildResponderApp, logicalId } from './responder-app';
 
@@ -21,6 +21,7 @@ const functionsByKey = (): Record<FunctionKey, ResponderFunction> => ({
   pollAuditLogs: built.stateless.poller,
   respond: built.stateless.respond,
   notify: built.stateless.notify,
+  configChanges: built.stateless.configChanges,
 });
 
 function functionProperties(fn: ResponderFunction): Record<string, any> {
@@ -138,7 +139,12 @@ describe('queues', () => {
         },
       });
     }
-    stateless.resourceCountIs('AWS::SQS::Queue', 4);
+    // And the config stream's on-failure destination.
+    stateless.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(built.stateless.configChangesDeadLetters) }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    stateless.resourceCountIs('AWS::SQS::Queue', 5);
   });
 });
 
@@ -206,7 +212,12 @@ describe('functions', () => {
     ]);
   });
 
-  const schemas: Record<FunctionKey, z.ZodType> = { pollAuditLogs: pollerEnvSchema, respond: respondEnvSchema, notify: notifyEnvSchema };
+  const schemas: Record<FunctionKey, z.ZodType> = {
+    pollAuditLogs: pollerEnvSchema,
+    respond: respondEnvSchema,
+    notify: notifyEnvSchema,
+    configChanges: configChangesEnvSchema,
+  };
   test.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s: its environment satisfies the schema the handler validates at start-up', (key) => {
     const variables: Record<string, unknown> = functionProperties(functionsByKey()[key]).Environment.Variables;
     // Deploy-time values (queue URLs, table names) are CloudFormation expressions here.
@@ -221,6 +232,7 @@ describe('functions', () => {
     expect(env(built.stateless.poller).ANOMALIES_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
     expect(env(built.stateless.respond).ANOMALIES_QUEUE_URL).toEqual(url(built.stateless.anomalies.queue));
     expect(env(built.stateless.respond).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
+    expect(env(built.stateless.configChanges).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
     expect(env(built.stateless.notify).NOTIFICATIONS_QUEUE_URL).toEqual(url(built.stateless.notifications.queue));
     expect(env(built.stateless.notify).SENDER_EMAIL).toBe('security-alerts@corp.example');
   });
@@ -260,8 +272,28 @@ describe('functions', () => {
     });
   });
 
-  test('exactly two event source mappings: the poller is scheduled, not queue-driven', () => {
-    stateless.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  test('exactly three event source mappings: the two queues and the config stream; the poller is scheduled, not queue-driven', () => {
+    stateless.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+  });
+
+  test('config-changes reads the config table\u2019s stream in order: bisect on error, retried, then its dead-letter queue', () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    const mapping = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).find(
+      (resource) => JSON.stringify(resource.Properties.FunctionName).includes(logicalId(built.stateless.configChanges.function)),
+    );
+    expect(mapping?.Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: CONFIG_STREAM.batchSize,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: CONFIG_STREAM.retryAttempts,
+      MaximumRecordAgeInSeconds: CONFIG_STREAM.maxRecordAgeHours * 3600,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(built.stateless.configChangesDeadLetters), 'Arn'] } } },
+    });
+    expect(JSON.stringify(mapping?.Properties.EventSourceArn)).toContain('StreamArn');
   });
 });
 
@@ -358,10 +390,21 @@ describe('alarms', () => {
     ]);
   });
 
-  test.each(Object.values(FUNCTIONS).map((fn) => fn.serviceName))('Slack auth failures in %s', (service) => {
+  // config-changes holds no Slack token.
+  test.each([FUNCTIONS.pollAuditLogs, FUNCTIONS.respond, FUNCTIONS.notify].map((fn) => fn.serviceName))('Slack auth failures in %s', (service) => {
     expect(customAlarm(METRIC.slackAuthFailures, service)).toEqual([
       expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 }),
     ]);
+  });
+
+  test('a weakened configuration and unrecorded config changes alarm', () => {
+    expect(customAlarm(METRIC.configChangesWeakening, FUNCTIONS.configChanges.serviceName)).toEqual([
+      expect.objectContaining({ Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 }),
+    ]);
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(built.stateless.configChangesDeadLetters), 'QueueName'] } }],
+    });
   });
 
   test('a dashboard', () => {
@@ -395,7 +438,9 @@ describe('cross-stack references', () => {
       expect.stringMatching(new RegExp(`^SlackAnomalyResponderStateful:ExportsOutput${attribute === 'Ref' ? 'Ref' : 'FnGetAtt'}${logicalId(construct)}`));
     const env = (fn: ResponderFunction) => functionProperties(fn).Environment.Variables;
     for (const fn of Object.values(functionsByKey())) {
-      expect(env(fn).CONFIG_TABLE_NAME).toEqual({ 'Fn::ImportValue': exportOf(built.stateful.configTable, 'Ref') });
+      // config-changes reads the config table's stream, not the table: no CONFIG_TABLE_NAME.
+      if (fn === built.stateless.configChanges) expect(env(fn).CONFIG_TABLE_NAME).toBeUndefined();
+      else expect(env(fn).CONFIG_TABLE_NAME).toEqual({ 'Fn::ImportValue': exportOf(built.stateful.configTable, 'Ref') });
       expect(env(fn).LEDGER_TABLE_NAME).toEqual({ 'Fn::ImportValue': exportOf(built.stateful.ledgerTable, 'Ref') });
     }
     const secret = (name: keyof typeof built.stateful.tokenSecrets) => ({ 'Fn::ImportValue': exportOf(built.stateful.tokenSecrets[name], 'Ref') });

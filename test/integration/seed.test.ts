@@ -40,12 +40,12 @@ describe('npm run seed', () => {
       [
         'event#excessive_downloads', 'event#session_fingerprint', 'event#spoofed_user_agent', 'event#tor', 'event#unexpected_api_call_volume',
         'event#unexpected_scraping', 'event#unexpected_user_agent', 'exclusions', 'notify#action_failed', 'notify#affected_user',
-        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'notify#app_anomaly', 'notify#anomaly_response_changed', 'safety', 'trustedNetworks', 'manifest', 'alerts',
+        'notify#anomaly_not_acted_on', 'notify#sessions_ended', 'notify#app_anomaly', 'notify#anomaly_response_changed', 'notify#config_changed', 'safety', 'trustedNetworks', 'manifest', 'alerts',
         ...MORE_EVENT_NAMES.map((event) => `event#${event}`),
       ].sort(),
     );
     // The manifest says every item is there on purpose: deleting one in the console fails safe.
-    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(13 + MORE_EVENT_NAMES.length + 3);
+    expect(written.find((i) => i.id === 'manifest')?.items).toHaveLength(14 + MORE_EVENT_NAMES.length + 3);
     expect(written.find((i) => i.id === 'event#tor')).toMatchObject({ action: 'end_sessions', scope: 'all', excludedUsers: [], excludedGroups: [] });
     expect(written.find((i) => i.id === 'safety')).toMatchObject({ dryRun: false });
     await expect(new DynamoConfigSource(clients.documents, table).load()).resolves.toEqual(defaultConfig());

@@ -1,16 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DecisionLog, type DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
+import type { FieldChange } from '../../functions/domain/config-change';
 import { parseCommandLine } from '../shared/cli';
 import { readLocalState } from '../shared/local-state';
 import { LOCAL_CREDENTIALS } from '../local/aws/emulators';
 import { responseDetails } from '../shared/response-facts';
 
-const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD) [--table NAME] [--endpoint URL] [--local] [--json]
+const USAGE = `Usage: npm run history -- (--user USER_ID | --day YYYY-MM-DD | --config-changes [--since YYYY-MM-DD]) [--table NAME] [--endpoint URL] [--local] [--json]
 
-The response log: every decision the responder made about one person, or on one UTC day.
+The response log: every decision the responder made about one person, or on one UTC day;
+or every change to the response configuration (the config table), oldest first.
   --user      a Slack user ID (U… or W…)
   --day       a UTC day, e.g. 2026-11-24
+  --config-changes  changes to the config table: item, before → after, when, who (when known)
+  --since     with --config-changes: from this UTC day (default: 30 days ago) to today
   --table     ledger table name (default: $LEDGER_TABLE_NAME; the stack output LedgerTableName)
   --endpoint  DynamoDB endpoint override (default: $AWS_ENDPOINT_URL_DYNAMODB)
   --local     query the running local mode (\`npm start\`): its DynamoDB Local and ledger table
@@ -23,6 +27,8 @@ export async function main(argv: string[], print: (line: string) => void = conso
     {
       user: { type: 'string' },
       day: { type: 'string' },
+      'config-changes': { type: 'boolean', default: false },
+      since: { type: 'string' },
       table: { type: 'string' },
       endpoint: { type: 'string' },
       local: { type: 'boolean', default: false },
@@ -34,7 +40,16 @@ export async function main(argv: string[], print: (line: string) => void = conso
   );
   if (!parsed.values) return parsed.exitCode;
   const args = parsed.values;
-  if (!args.user === !args.day) {
+  const configChanges = args['config-changes'] === true;
+  if (configChanges) {
+    if (args.user || args.day || (args.since && !isUtcDay(args.since))) {
+      console.error(`--config-changes takes --since YYYY-MM-DD, not --user or --day.\n\n${USAGE}`);
+      return 2;
+    }
+  } else if (args.since) {
+    console.error(`--since goes with --config-changes.\n\n${USAGE}`);
+    return 2;
+  } else if (!args.user === !args.day) {
     console.error(`Give either --user with a Slack user ID or --day as YYYY-MM-DD.\n\n${USAGE}`);
     return 2;
   }
@@ -75,6 +90,14 @@ export async function main(argv: string[], print: (line: string) => void = conso
   );
   try {
     const ledger = new DecisionLog(db, table);
+    if (configChanges) {
+      const changes: DecisionRecord[] = [];
+      for (const day of daysFrom(args.since ?? isoDay(Date.now() - 30 * 86_400_000), isoDay(Date.now()))) changes.push(...(await ledger.configChangesOnDay(day)));
+      const shown = changes.slice(-limit);
+      if (args.json) shown.forEach((d) => print(JSON.stringify(d)));
+      else for (const line of formatConfigChanges(shown)) print(line);
+      return 0;
+    }
     const decisions = args.user ? await ledger.decisionsForUser(args.user, limit) : await ledger.decisionsOnDay(args.day!, limit);
     if (args.json) decisions.forEach((d) => print(JSON.stringify(d)));
     else for (const line of formatTable(decisions)) print(line);
@@ -120,6 +143,33 @@ function formatTable(decisions: DecisionRecord[]): string[] {
   const header = ['decided at', 'user', 'reasons', 'decision', 'outcome', 'audit entry'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+/** One block per change: when, item and kind, who, each field before → after, and the warnings. */
+function formatConfigChanges(records: DecisionRecord[]): string[] {
+  if (records.length === 0) return ['No config changes found.'];
+  return records.flatMap((record) => {
+    const change = (record.configChange ?? {}) as { itemId?: string; kind?: string; changedBy?: string; changes?: FieldChange[]; warnings?: string[] };
+    const when = record.occurredAt ? new Date(record.occurredAt * 1000).toISOString() : (record.decidedAt ?? '');
+    return [
+      `${when}  ${change.itemId ?? '(unreadable)'} ${change.kind ?? record.outcome ?? ''}  by ${change.changedBy ?? 'unknown (see CloudTrail data events on the config table)'}`,
+      ...(change.changes ?? []).map((c) => `    ${c.field}: ${c.before ?? '(none)'} \u2192 ${c.after ?? '(none)'}`),
+      ...(change.warnings ?? []).map((warning) => `    WARNING ${warning}`),
+      ...(record.decision === 'rejected' ? [`    unreadable stream record: ${record.detail ?? ''}`] : []),
+      `    (${record.entryId})`,
+    ];
+  });
+}
+
+function isoDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** Every UTC day from `first` to `last`, inclusive. */
+function daysFrom(first: string, last: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(`${first}T00:00:00Z`); isoDay(t) <= last; t += 86_400_000) days.push(isoDay(t));
+  return days;
 }
 
 if (require.main === module) {

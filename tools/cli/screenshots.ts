@@ -121,6 +121,21 @@ export const SAMPLES: { kind: string; job: NotificationJob; person?: boolean }[]
       response: { outcome: 'recorded' },
     },
   },
+  {
+    // Someone switched a rule off in this responder's own config table (the loud kind: it weakens the response).
+    kind: 'config-changed',
+    job: {
+      ...base({ type: 'config_changed', entryId: 'config-change-7f3a9c2e51b04d8e', events: [], otherReasons: [], context: {} }),
+      user: undefined,
+      configChange: {
+        itemId: 'event#tor',
+        kind: 'changed',
+        changes: [{ field: 'action', before: '"end_sessions"', after: '"off"' }],
+        warnings: ['event#tor.action: "end_sessions" \u2192 "off" (a rule no longer ends sessions)'],
+      },
+      response: { outcome: 'recorded' },
+    },
+  },
 ];
 
 export interface RenderedFile {

@@ -19,6 +19,7 @@ import {
   startEmulators,
   startEventSource,
   startScheduler,
+  startStreamSource,
   type Emulators,
   type EventSource,
   type InvocationReport,
@@ -26,6 +27,7 @@ import {
   type LocalResources,
   type Scheduler,
   type SentEmail,
+  type StreamSource,
 } from './aws';
 import { startSecretsManager, type LocalSecretsManager } from './secrets-manager';
 import type { SlackTokens } from '../../functions/adapters/slack/tokens';
@@ -67,6 +69,11 @@ export interface LocalPipelineOptions {
   eventSourceOverrides?: Partial<Record<'respond' | 'notify', { batchSize?: number; concurrency?: number; maxBatchingWindowSeconds?: number }>>;
   /** Called after every respond and notify invocation (result, records, failed records, duration). */
   onInvoke?: (report: InvocationReport) => void;
+  /**
+   * Watch the config table's stream (config-changes, as the stack wires it): every change made
+   * after start-up (npm run seed against local mode, an edit) is recorded and told. Default: on.
+   */
+  configChanges?: boolean;
   /** Show the functions' own INFO logs and metrics. */
   verbose?: boolean;
   /** Progress lines. Default: none. */
@@ -121,6 +128,8 @@ export interface LocalPipeline {
   emulators: Emulators;
   clients: LocalClients;
   resources: LocalResources;
+  /** The config table's stream consumer (config-changes), unless configChanges is false. */
+  configStream?: StreamSource;
   /**
    * Poll, process and drain until the audit log yields nothing new and every queue is empty.
    * Throws a SettleError naming the reason when that cannot happen: polls failing for
@@ -227,6 +236,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const poller = require('../../functions/poll-audit-logs/handler').handler as ScheduledHandler;
     const respond = require('../../functions/respond/handler').handler as SqsHandler;
     const notify = require('../../functions/notify/handler').handler as SqsHandler;
+    const configChanges = require('../../functions/config-changes/handler').handler as Parameters<typeof startStreamSource>[0]['handler'];
     /* eslint-enable @typescript-eslint/no-require-imports */
 
     const errors: string[] = [];
@@ -291,6 +301,31 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const sources: Record<'respond' | 'notify', EventSource> = { respond: consume('respond', respond), notify: consume('notify', notify) };
     cleanups.push(() => Promise.all([sources.respond.stop(), sources.notify.stop()]));
 
+    // The config table's stream, from now on: the configuration just seeded is the starting point,
+    // not a change (on AWS the stack's stream sees the first seed too).
+    const configStream =
+      options.configChanges === false
+        ? undefined
+        : startStreamSource({
+            dynamodb: clients.dynamodb,
+            endpoint: emulators.endpoints.dynamodb,
+            region: emulators.region,
+            tableName: resources.tables.config,
+            handler: configChanges,
+            startingPosition: 'LATEST',
+            onInvoke: (report) => {
+              if (report.result !== 'success') {
+                const error = `config-changes ${report.result}${report.discarded ? ' (given up)' : ''}: ${describe(report.error)}`;
+                if (report.result !== 'partial-failure') errors.push(error);
+                lastInvocationError = error;
+              }
+            },
+          });
+    cleanups.push(() => configStream?.stop());
+    if (configStream) {
+      log(`config     changes are recorded and told: npm run seed -- --file <json> --table ${resources.tables.config} --endpoint ${emulators.endpoints.dynamodb}`);
+    }
+
     // Progress only prints: without a log it would only cost (it re-reads the SES store every second).
     const progress = options.log ? startProgress({ clients, resources, simulator, names: scenario ? directoryNames(scenario) : {}, sentEmails, log }) : { flush: async () => undefined, stop: async () => undefined };
     cleanups.push(() => progress.stop());
@@ -300,6 +335,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       emulators,
       clients,
       resources,
+      configStream,
       async runUntilSettled({ timeoutMs = 120_000, pollFailureLimitMs = 60_000, stallAfterMs = 120_000 } = {}) {
         const deadline = Date.now() + timeoutMs;
         const remaining = () => Math.max(1000, deadline - Date.now());
@@ -341,6 +377,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             throw new SettleError(`every audit-log poll failed for ${Math.round(pollFailureLimitMs / 1000)} s (last: ${pollFailures.last})`);
           }
           await drain(sources.respond);
+          await configStream?.idle({ timeoutMs: remaining() });
           await drain(sources.notify);
           await progress.flush();
           const nextArrivalMs = simulator ? msUntilNextArrival(simulator) : 0;
@@ -543,6 +580,12 @@ function startProgress(input: {
       for (const d of items as unknown as DecisionRecord[]) {
         if (printedDecisions.has(d.entryId)) continue;
         printedDecisions.add(d.entryId);
+        if (d.reason === 'config_changed') {
+          const change = (d.configChange ?? {}) as { warnings?: string[] };
+          input.log(`config     ${d.detail ?? d.outcome}${change.warnings?.length ? ` — WARNING ${change.warnings.join('; ')}` : ''}`);
+          if (d.decidedAt && d.decidedAt > since) since = d.decidedAt;
+          continue;
+        }
         const what = [...(d.events ?? []), ...(d.otherReasons ?? [])].join('+') || d.reason;
         const detail = responseDetails(d);
         input.log(`decide     ${d.entryId.slice(0, 8)} ${d.userId ?? d.entityType ?? '-'} ${what} → ${d.decision} (${d.reason}) ⇒ ${d.outcome}${detail.length ? ` [${detail.join(', ')}]` : ''}`);

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../../domain/errors';
 import { ignoreConditionFailure, itemOfFailedCondition } from './dynamodb-helpers';
-import { expiresAfter, LEDGER_KEYS } from './keys';
+import { expiresAfter, LEDGER_KEYS, type LedgerKey } from './keys';
 
 export type DecisionStatus = 'in_progress' | 'done';
 
@@ -23,8 +23,10 @@ export interface DecisionRecord {
   outcome?: string;
   /** What was done and why, as data (the notifier's words: functions/notify/explain.ts). */
   response?: Record<string, unknown>;
-  /** Why an entry was rejected: each invalid field. */
+  /** Why an entry was rejected: each invalid field; for a config change, its one-line summary. */
   detail?: string;
+  /** A change to the config table (reason config_changed): item, before → after per field, warnings, who if known. */
+  configChange?: Record<string, unknown>;
   /** Notification type queued for this entry, or none. */
   notification?: string;
   notificationQueued?: boolean;
@@ -48,6 +50,8 @@ export class DecisionLog {
     private readonly tableName: string,
     private readonly retentionDays = 400,
     private readonly now: () => number = Date.now,
+    /** Where a record lives: audit entries under entry#, config changes under their own prefix (keys.ts). */
+    private readonly keyOf: (entryId: string) => LedgerKey = LEDGER_KEYS.decision,
   ) {}
 
   /**
@@ -61,7 +65,7 @@ export class DecisionLog {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: LEDGER_KEYS.decision(entryId),
+          Key: this.keyOf(entryId),
           UpdateExpression: 'SET #status = :inProgress, leaseUntil = :lease, entryId = :id',
           ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inProgress AND leaseUntil < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -80,7 +84,7 @@ export class DecisionLog {
   }
 
   async getDecision(entryId: string): Promise<DecisionRecord | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: LEDGER_KEYS.decision(entryId), ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: this.keyOf(entryId), ConsistentRead: true }));
     return out.Item as DecisionRecord | undefined;
   }
 
@@ -90,7 +94,7 @@ export class DecisionLog {
       .send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: LEDGER_KEYS.decision(entryId),
+          Key: this.keyOf(entryId),
           ConditionExpression: '#status = :inProgress',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':inProgress': 'in_progress' },
@@ -110,7 +114,7 @@ export class DecisionLog {
     const decidedAt = new Date(this.now()).toISOString();
     return {
       ...record,
-      ...LEDGER_KEYS.decision(record.entryId),
+      ...this.keyOf(record.entryId),
       status: 'done',
       decidedAt,
       day: decidedAt.slice(0, 10),
@@ -143,7 +147,7 @@ export class DecisionLog {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: LEDGER_KEYS.decision(entryId),
+        Key: this.keyOf(entryId),
         UpdateExpression: 'SET notificationQueued = :true',
         ExpressionAttributeValues: { ':true': true },
       }),
@@ -171,5 +175,27 @@ export class DecisionLog {
       }),
     );
     return (out.Items ?? []) as DecisionRecord[];
+  }
+
+  /** The config table's changes recorded on one UTC day (YYYY-MM-DD), in time order, every page. */
+  async configChangesOnDay(day: string): Promise<DecisionRecord[]> {
+    const found: DecisionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byDay',
+          KeyConditionExpression: '#day = :d',
+          FilterExpression: 'reason = :configChanged',
+          ExpressionAttributeNames: { '#day': 'day' },
+          ExpressionAttributeValues: { ':d': day, ':configChanged': 'config_changed' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...((out.Items ?? []) as DecisionRecord[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 }

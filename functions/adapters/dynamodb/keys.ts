@@ -5,6 +5,8 @@
  *   poller / lease                      the poller invocation that may poll now (one at a time)
  *   seen#<entryId> / -                  the poller enqueued this entry (TTL > overlap window)
  *   entry#<entryId> / decision          the decision and outcome for one audit entry (the response log)
+ *   config-change#<entryId> / decision  one change to the config table, recorded in the response log
+ *                                       (the config-changes function; entryId config-change-<stream eventID>)
  *   delivery#<entryId> / sent#<t>#<c>#<r>  one notification delivery (type, channel, recipient)
  *   user#<userId> / last-reset          loop protection
  *   breaker / window                    circuit breaker: the times of the resets taken in the last hour
@@ -34,6 +36,8 @@ export const LEDGER_KEYS = {
   pollerLease: (): LedgerKey => ({ pk: 'poller', sk: 'lease' }),
   seen: (entryId: string): LedgerKey => ({ pk: `seen#${entryId}`, sk: '-' }),
   decision: (entryId: string): LedgerKey => ({ pk: `entry#${entryId}`, sk: 'decision' }),
+  /** A config change's response-log record: a decision record in shape, in a partition of its own so respond's role cannot rewrite it. */
+  configChange: (entryId: string): LedgerKey => ({ pk: `${CONFIG_CHANGE_PREFIX}${entryId}`, sk: 'decision' }),
   delivery: (entryId: string, deliveryKey: string): LedgerKey => ({ pk: `${DELIVERY_PREFIX}${entryId}`, sk: `sent#${deliveryKey}` }),
   lastReset: (userId: string): LedgerKey => ({ pk: `user#${userId}`, sk: 'last-reset' }),
   /** The circuit breaker's sliding window (one item; it replaced the per-UTC-hour counters `breaker / <hour>`, which expire). */
@@ -51,11 +55,13 @@ export const LEDGER_KEYS = {
 export const SEEN_PREFIX = 'seen#';
 /** The pacer schedules' prefix; the owning function's name follows it. */
 export const PACER_PREFIX = 'pacer#';
+/** The config-change record prefix (not under entry#: respond's role owns entry#*). */
+export const CONFIG_CHANGE_PREFIX = 'config-change#';
 /** The delivery-receipt prefix, for reading an entry id back out of its key. */
 export const DELIVERY_PREFIX = 'delivery#';
 
 /** The function that writes a kind of ledger record (its Powertools service name). */
-export type LedgerWriter = 'poll-audit-logs' | 'respond' | 'notify';
+export type LedgerWriter = 'poll-audit-logs' | 'respond' | 'notify' | 'config-changes';
 
 /**
  * Who owns each kind of record, and the partition keys it lives under as an IAM `StringLike`
@@ -69,6 +75,7 @@ export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWr
   pollerLease: { writer: 'poll-audit-logs', partition: 'poller' },
   seen: { writer: 'poll-audit-logs', partition: `${SEEN_PREFIX}*` },
   decision: { writer: 'respond', partition: 'entry#*' },
+  configChange: { writer: 'config-changes', partition: `${CONFIG_CHANGE_PREFIX}*` },
   delivery: { writer: 'notify', partition: `${DELIVERY_PREFIX}*` },
   lastReset: { writer: 'respond', partition: 'user#*' },
   breaker: { writer: 'respond', partition: 'breaker' },
@@ -80,8 +87,11 @@ export const LEDGER_RECORDS: Record<keyof typeof LEDGER_KEYS, { writer: LedgerWr
   digestMember: { writer: 'notify', partition: 'digest#*' },
 };
 
+/** The functions that call Slack (config-changes never does), each with pacer schedules of its own. */
+export type SlackCaller = Exclude<LedgerWriter, 'config-changes'>;
+
 /** The pacer schedule key of each function that calls Slack. */
-export const PACER_KEYS: Record<LedgerWriter, (key: string) => LedgerKey> = {
+export const PACER_KEYS: Record<SlackCaller, (key: string) => LedgerKey> = {
   'poll-audit-logs': LEDGER_KEYS.pollerPacer,
   respond: LEDGER_KEYS.respondPacer,
   notify: LEDGER_KEYS.notifyPacer,

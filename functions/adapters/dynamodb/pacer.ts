@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { nextSlot, withSlot, type PaceGrant, type Pacer, type PaceRule } from '../../runtime/pacing';
 import { backoffMs } from '../../runtime/retry-policy';
 import { sleep as realSleep } from '../../runtime/time';
-import { expiresAfter, PACER_KEYS, type LedgerWriter } from './keys';
+import { expiresAfter, PACER_KEYS, type SlackCaller } from './keys';
 
 /** Concurrent reservations on one schedule retry this many times (each a fresh read). */
 const MAX_CONTENTION_RETRIES = 12;
@@ -20,7 +20,7 @@ export class LedgerPacer implements Pacer {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** The function whose calls this paces: its schedules are records only its role may write. */
-    private readonly owner: LedgerWriter,
+    private readonly owner: SlackCaller,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = realSleep,
   ) {}

@@ -77,7 +77,7 @@ export const recipientRuleSchema = z
   })
   .strict();
 
-export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed', 'app_anomaly', 'anomaly_response_changed'] as const;
+export const NOTIFICATION_TYPES = ['sessions_ended', 'anomaly_not_acted_on', 'action_failed', 'app_anomaly', 'anomaly_response_changed', 'config_changed'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const affectedUserRuleSchema = z
@@ -187,6 +187,8 @@ export const DEFAULT_RECIPIENTS: Record<NotificationType, { primaryOwner: Notifi
   app_anomaly: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
   // Someone changed Slack's built-in anomaly response (pref.anomaly_event_response_changed).
   anomaly_response_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
+  // Someone changed this responder's own configuration (the config table's stream).
+  config_changed: { primaryOwner: [], securityAdmins: ['email'], extraEmails: [] },
 };
 
 /**
@@ -218,6 +220,7 @@ export const responseConfigSchema = z
         action_failed: recipientRuleFor('action_failed'),
         app_anomaly: recipientRuleFor('app_anomaly'),
         anomaly_response_changed: recipientRuleFor('anomaly_response_changed'),
+        config_changed: recipientRuleFor('config_changed'),
       })
       .strict()
       .prefault({}),

@@ -40,6 +40,7 @@ describe('ledger keys', () => {
       LEDGER_KEYS.pollerLease(),
       LEDGER_KEYS.seen(id),
       LEDGER_KEYS.decision(id),
+      LEDGER_KEYS.configChange(id),
       LEDGER_KEYS.delivery(id, 'sessions_ended#email#email:a@x.example'),
       LEDGER_KEYS.lastReset(id),
       LEDGER_KEYS.breaker(),

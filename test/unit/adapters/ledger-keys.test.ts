@@ -5,7 +5,7 @@ import { DecisionLog } from '../../../functions/adapters/dynamodb/decision-log';
 import { Deliveries } from '../../../functions/adapters/dynamodb/deliveries';
 import { Digests } from '../../../functions/adapters/dynamodb/digests';
 import { LedgerPacer } from '../../../functions/adapters/dynamodb/pacer';
-import { LEDGER_KEYS, LEDGER_RECORDS, ledgerPartitionsOf, type LedgerWriter } from '../../../functions/adapters/dynamodb/keys';
+import { LEDGER_KEYS, LEDGER_RECORDS, ledgerPartitionsOf, PACER_KEYS, type LedgerWriter, type SlackCaller } from '../../../functions/adapters/dynamodb/keys';
 import { PollState } from '../../../functions/adapters/dynamodb/poll-state';
 import { ResetGuard } from '../../../functions/adapters/dynamodb/reset-guard';
 
@@ -15,7 +15,7 @@ import { ResetGuard } from '../../../functions/adapters/dynamodb/reset-guard';
  * checks here that every key each adapter touches is one its function's role may touch, and
  * that no other function's role may.
  */
-const WRITERS: LedgerWriter[] = ['poll-audit-logs', 'respond', 'notify'];
+const WRITERS: LedgerWriter[] = ['poll-audit-logs', 'respond', 'notify', 'config-changes'];
 
 /** IAM StringLike: `*` matches any run of characters, `?` any one. */
 function stringLike(pattern: string, value: string): boolean {
@@ -26,7 +26,7 @@ const mayTouch = (writer: LedgerWriter, pk: string) => ledgerPartitionsOf(writer
 
 describe('ledger records and their owners', () => {
   // Attacker-influenced ids (audit entry ids, user ids) end up in keys: none may reach another owner's partitions.
-  const hostileIds = ['E1', 'poller', 'breaker', '*', 'seen#x', 'delivery#x', '../entry#', '', '#'];
+  const hostileIds = ['E1', 'poller', 'breaker', '*', 'seen#x', 'delivery#x', 'config-change#x', '../entry#', '', '#'];
 
   test.each(Object.keys(LEDGER_KEYS) as (keyof typeof LEDGER_KEYS)[])('%s records: under their owner\u2019s partitions only, whatever the id', (kind) => {
     const { writer } = LEDGER_RECORDS[kind];
@@ -96,6 +96,16 @@ describe('every key an adapter touches belongs to the function that uses it', ()
     expectOwnedBy('respond');
   });
 
+  test('DecisionLog over config-change# (config-changes)', async () => {
+    const changes = new DecisionLog(db, 'ledger', 400, () => 0, LEDGER_KEYS.configChange);
+    await changes.claimEntry('config-change-e1', 1000);
+    await changes.getDecision('config-change-e1');
+    await changes.completeDecision({ entryId: 'config-change-e1' });
+    await changes.markNotificationQueued('config-change-e1');
+    await changes.releaseEntry('config-change-e1');
+    expectOwnedBy('config-changes');
+  });
+
   test('Deliveries (notify)', async () => {
     const deliveries = new Deliveries(db, 'ledger', 400, () => 0);
     await deliveries.claimDelivery('E1', 'sessions_ended#email#email:a@example.com', 1000);
@@ -109,7 +119,7 @@ describe('every key an adapter touches belongs to the function that uses it', ()
     expectOwnedBy('notify');
   });
 
-  test.each(WRITERS)('LedgerPacer (%s): its schedules are its own', async (writer) => {
+  test.each(Object.keys(PACER_KEYS) as SlackCaller[])('LedgerPacer (%s): its schedules are its own', async (writer) => {
     const pacer = new LedgerPacer(db, 'ledger', writer, () => 0, noSleep);
     await pacer.acquire('chat.postMessage C0ALERTS', { limit: 1, windowMs: 60_000 }, 60_000);
     expectOwnedBy(writer);

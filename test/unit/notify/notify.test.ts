@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { deliveryKey, notify, type NotifyDeps, type NotifyLogger } from '../../../functions/notify/notify';
 import { DirectoryCache } from '../../../functions/notify/recipients';
 import { SesConfigurationError } from '../../../functions/adapters/ses/mailer';
-import { PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
+import { ConfigError, PermanentFailure, RetryLaterError } from '../../../functions/domain/errors';
 import type { NotificationJob } from '../../../functions/domain/messages';
 import { SlackError } from '../../../functions/adapters/slack/errors';
 import { FakeLedger, FakeMailer, FakeSlack, makeConfig, makeJob, person, staticConfig } from './fakes';
@@ -52,6 +52,22 @@ const everyone = {
 };
 
 describe('notify', () => {
+  it('a config change that broke the configuration is still told, to the default recipients (security admins by email)', async () => {
+    const { deps, received } = setup();
+    const broken = { load: async () => Promise.reject(new ConfigError(['exclusions: missing, though the manifest lists it'])) };
+    const change = makeJob({
+      type: 'config_changed',
+      user: undefined,
+      configChange: { itemId: 'exclusions', kind: 'removed', changes: [], warnings: ['exclusions was removed'] },
+      events: [],
+      response: { outcome: 'recorded' },
+    });
+    await notify(change, { ...deps, config: broken });
+    expect(received()).toEqual({ 'email:u0admin1@example.com': 1, 'email:u0admin2@example.com': 1 });
+    // Any other notification waits for the configuration to be fixed (retried, never sent to guessed recipients).
+    await expect(notify(makeJob(), { ...deps, config: broken })).rejects.toBeInstanceOf(ConfigError);
+  });
+
   it('sends each planned delivery once, in the right version, and records it', async () => {
     const { deps, mailer, slack, ledger, received } = setup();
     const job = makeJob();

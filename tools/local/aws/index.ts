@@ -13,3 +13,4 @@ export {
 export { startScheduler, type Scheduler, type SchedulerOptions, type ScheduledInvocationEvent, type ScheduledInvocationReport } from './scheduler';
 export { SesStore, type SentEmail } from './ses-store';
 export { createLambdaContext, invokeWithTimeout, LOCAL_ACCOUNT_ID, LOCAL_REGION, type LambdaHandler, type LambdaSettings } from './lambda-context';
+export { startStreamSource, type StreamSource, type StreamSourceOptions, type StreamInvocationReport } from './stream-source';

@@ -3,6 +3,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
@@ -88,6 +89,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string, definition: T
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: attributeDefinitions(definition),
         KeySchema: keySchema,
+        ...(definition.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } } : {}),
         GlobalSecondaryIndexes: definition.globalSecondaryIndexes?.map((index) => ({
           IndexName: index.indexName,
           KeySchema: toKeySchema(index.partitionKey, index.sortKey),
@@ -100,6 +102,10 @@ async function createTable(dynamodb: DynamoDBClient, name: string, definition: T
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
     if (JSON.stringify(Table?.KeySchema) !== JSON.stringify(keySchema)) {
       throw new Error(`table ${name} exists with another key schema: delete it or use another prefix`);
+    }
+    // A table made before it had a stream (an older local run) gets one.
+    if (definition.stream && !Table?.StreamSpecification?.StreamEnabled) {
+      await dynamodb.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }));
     }
   }
   if (definition.timeToLiveAttribute) {
