@@ -46,8 +46,11 @@ describe('ledger keys', () => {
     ];
     expect(new Set(keys.map((k) => JSON.stringify(k))).size).toBe(keys.length);
     expect(keys.every((k) => k.pk.length > 0 && k.sk.length > 0)).toBe(true); // DynamoDB refuses empty key strings
-    // An entry's decision and its deliveries share the entry's partition, apart from everyone else's.
-    expect(LEDGER_KEYS.delivery(id, 'k').pk).toBe(LEDGER_KEYS.decision(id).pk);
+    // An entry's deliveries have a partition of their own (notify's prefix, which IAM's LeadingKeys
+    // holds it to), apart from the entry's decision (respond's) and from other entries' deliveries.
+    expect(LEDGER_KEYS.delivery(id, 'k').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
+    expect(LEDGER_KEYS.delivery(id, 'k').pk).toBe(LEDGER_KEYS.delivery(id, 'other').pk);
+    expect(LEDGER_KEYS.delivery('X2', 'k').pk).not.toBe(LEDGER_KEYS.delivery(id, 'k').pk);
     expect(LEDGER_KEYS.decision('X2').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
     expect(LEDGER_KEYS.delivery(id, 'a').sk).not.toBe(LEDGER_KEYS.delivery(id, 'b').sk);
     expect(LEDGER_KEYS.delivery(id, 'decision').sk).not.toBe(LEDGER_KEYS.decision(id).sk);
