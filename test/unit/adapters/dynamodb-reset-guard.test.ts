@@ -65,6 +65,8 @@ describe('ResetGuard budget window writes', () => {
     const [put] = documents.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(put.Item).toEqual({ pk: 'breaker', sk: 'window', units: [NOW - 60_000, NOW - 1000, NOW], version: 5, expiresAt: Math.floor(NOW / 1000) + 2 * 3600 });
     expect(put).toMatchObject({ TableName: 'ledger', ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': 4 } });
+    // Read strongly consistent: a stale window would let two invocations take the last unit.
+    expect(documents.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: 'ledger', Key: { pk: 'breaker', sk: 'window' }, ConsistentRead: true });
   });
 
   it('reads again when a concurrent transaction holds the window (TransactionConflict), like a lost condition', async () => {
