@@ -242,7 +242,7 @@ describe('boundedAuditEntry', () => {
     const app = { ...rawEntry(), entity: { type: 'app', app: { id: 'A0APP', name: 'Scraper', scopes: ['chat:write'] } }, context: { ua: 'curl' }, details: { reason: 'unexpected_scraping' } };
     // Only what was there and is read: no user invented for the app, no location for a context without one.
     expect(boundedAuditEntry(app)).toEqual({
-      id: app.id, date_create: app.date_create, action: 'anomaly',
+      id: rawEntry().id, date_create: rawEntry().date_create, action: 'anomaly',
       entity: { type: 'app', app: { id: 'A0APP', name: 'Scraper' } },
       context: { ua: 'curl' },
       details: { reason: 'unexpected_scraping' },
