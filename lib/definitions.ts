@@ -143,7 +143,9 @@ export const QUEUES = {
 
 /** SQS event-source settings of the two queue consumers. */
 export const EVENT_SOURCES = {
-  respond: { queue: 'anomalies', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 2 },
+  // Big batches: respond signs a batch's people out with one resetBulk (Tier 2, ~20 calls a minute),
+  // so a burst needs few calls; the one-second window bounds what it adds to a lone anomaly.
+  respond: { queue: 'anomalies', batchSize: 1000, maxBatchingWindowSeconds: 1, maxConcurrency: 2 },
   notify: { queue: 'notifications', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 2 },
 } as const;
 

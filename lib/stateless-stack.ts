@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TokenName } from '../functions/adapters/slack/errors';
-import { ledgerPartitionsOf, type LedgerWriter } from '../functions/adapters/dynamodb/keys';
+import { LEDGER_RECORDS, ledgerPartitionsOf, type LedgerWriter } from '../functions/adapters/dynamodb/keys';
 import { EVENT_SOURCES, FUNCTIONS, QUEUES, SCHEDULE, type QueueDefinition } from './definitions';
 import { Monitoring } from './constructs/monitoring';
 import { ResponderFunction } from './constructs/responder-function';
@@ -100,8 +100,8 @@ export class StatelessStack extends Stack {
       );
     };
     /** SendMessage to a KMS-encrypted queue: SQS asks for a data key in the sender's name. */
-    const grantSend = (fn: ResponderFunction, queue: sqs.IQueue) => {
-      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendToQueue', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    const grantSend = (fn: ResponderFunction, ...queues: sqs.IQueue[]) => {
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendToQueue', actions: ['sqs:SendMessage'], resources: queues.map((queue) => queue.queueArn) }));
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ sid: 'QueueDataKeys', actions: ['kms:GenerateDataKey'], resources: [key.keyArn], conditions: via('sqs') }),
       );
@@ -138,7 +138,8 @@ export class StatelessStack extends Stack {
     // audit: the audit log; admin: Slack's anomaly allow-list (trustedNetworks.syncToSlack).
     grantCommon(this.poller, 'poll-audit-logs', ['audit', 'admin']);
     grantSend(this.poller, this.anomalies.queue);
-    // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config.
+    // trustedNetworks.syncToSlack: the poller keeps Slack's anomaly allow-list equal to the config;
+    // it also reads the config to enqueue the entries that may end sessions ahead of the rest of a page.
     grantConfigRead(this.poller);
 
     this.respond = new ResponderFunction(this, 'Respond', {
@@ -153,7 +154,9 @@ export class StatelessStack extends Stack {
     });
     grantCommon(this.respond, 'respond', ['admin']);
     grantConfigRead(this.respond);
-    grantSend(this.respond, this.notifications.queue);
+    // Its own queue too: a message waiting for Slack's budget is sent again with a delay (not
+    // handed back, which would count as a receive toward maxReceiveCount).
+    grantSend(this.respond, this.notifications.queue, this.anomalies.queue);
     // The event source grants consuming, which includes ChangeMessageVisibility: respond and
     // notify use it to give a message back with a delay when Slack answers 429.
     this.respond.function.addEventSource(sqsEventSource(this, this.anomalies.queue, EVENT_SOURCES.respond));
@@ -173,6 +176,22 @@ export class StatelessStack extends Stack {
     // Not the audit token, nor the admin token that ends sessions: notify renders text an attacker influences.
     grantCommon(this.notify, 'notify', ['directory', 'bot']);
     grantConfigRead(this.notify);
+    // Its own queue: a notification waiting for Slack's budget is sent again with a delay (not
+    // counted as a receive), and a burst's digest waits there until its period is over.
+    grantSend(this.notify, this.notifications.queue);
+    // A digest's people are read back with one Query on the digest's own partition (pk equality,
+    // no index): notify only, and only on its digest partitions, not its other records.
+    this.notify.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueryOwnDigests',
+        actions: ['dynamodb:Query'],
+        resources: [ledgerTable.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [LEDGER_RECORDS.digestMember.partition] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
     this.notify.function.addEventSource(sqsEventSource(this, this.notifications.queue, EVENT_SOURCES.notify));
     // SES authorizes a send against the address identity if the address itself is verified, else
     // against its domain's identity: allow both, so either way of verifying works, and only with

@@ -9,6 +9,12 @@ export class RetryLaterError extends Error {
     readonly delaySeconds: number,
     message: string,
     readonly cause?: unknown,
+    /**
+     * Only waiting for Slack's budget (a 429, or the pacer had no slot soon enough): not a failed
+     * attempt, so the message is sent again with the delay rather than handed back, and this
+     * wait never counts toward the queue's maxReceiveCount.
+     */
+    readonly waitingForBudget = false,
   ) {
     super(message);
     this.name = 'RetryLaterError';

@@ -84,3 +84,9 @@ export const notificationJobSchema = z.object({
   path: ['user'],
 });
 export type NotificationJob = z.infer<typeof notificationJobSchema>;
+
+/** notifications queue: send the admin digest of one notification type and period (functions/notify/digest.ts). */
+export const digestFlushSchema = z.object({
+  digest: z.object({ type: z.enum(NOTIFICATION_TYPES), periodStart: z.number().int().nonnegative() }),
+});
+export type DigestFlush = z.infer<typeof digestFlushSchema>;

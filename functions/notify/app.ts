@@ -3,10 +3,10 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { asRetry, reportFailure } from '../runtime/retry-policy';
 import { sqsBatchHandler } from '../runtime/sqs-batch-handler';
-import { notificationJobSchema } from '../domain/messages';
+import { digestFlushSchema, notificationJobSchema } from '../domain/messages';
 import { METRIC, MetricUnit } from '../runtime/observability';
 import { formatIssues } from '../domain/validation';
-import { notify, type NotifyDeps } from './notify';
+import { notify, sendDigest, type NotifyDeps } from './notify';
 
 export interface NotifyApp {
   deps: Omit<NotifyDeps, 'logger'>;
@@ -29,6 +29,22 @@ export function makeNotifyHandler(app: NotifyApp) {
         json = JSON.parse(record.body);
       } catch {
         json = undefined;
+      }
+      const flush = digestFlushSchema.safeParse(json);
+      if (flush.success) {
+        const { type, periodStart } = flush.data.digest;
+        logger.appendKeys({ digest: `${type}#${periodStart}` });
+        try {
+          const result = await sendDigest(flush.data, { ...app.deps, logger: notifyLogger });
+          metrics.addMetric(METRIC.notificationsSent, MetricUnit.Count, result.sent.length);
+          logger.info('Digest delivered', { sent: result.sent.map((d) => `${d.channel}:${d.recipientKey}`), skipped: result.skipped });
+        } catch (error) {
+          reportFailure(error, { logger, metrics, failureMetric: METRIC.notificationFailures, holding: 'the digest waits' });
+          throw asRetry(error);
+        } finally {
+          logger.removeKeys(['digest']);
+        }
+        return;
       }
       const parsed = notificationJobSchema.safeParse(json);
       if (!parsed.success) {

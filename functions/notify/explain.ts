@@ -1,4 +1,5 @@
 import { eventLabel } from '../domain/anomaly-catalogue';
+import type { NotificationType } from '../domain/config/schema';
 import type { NotificationJob, ResponseFacts } from '../domain/messages';
 
 /**
@@ -162,5 +163,46 @@ function describeExternal(external: ResponseFacts['external']): string {
       return `the directory\u2019s team_id ${untrusted(external.value ?? '')} is not one of the org\u2019s workspaces`;
     case undefined:
       return 'Slack says so';
+  }
+}
+
+/**
+ * The admin digest of one notification type and period: during a burst admins get this once
+ * per period instead of one message per person. Counts only, in our words: the period's times
+ * and the people (their values inert) are parts of their own (templates.ts, renderDigestMessage).
+ * The lead is `opening` + the period + `closing`.
+ */
+export function describeDigest(type: NotificationType, people: number): { title: string; opening: string; closing: string; step: string } {
+  const many = people === 1 ? '1 person' : `${people} people`;
+  const bulk = 'This digest replaces one alert per person while anomalies arrive in bulk.';
+  switch (type) {
+    case 'sessions_ended':
+      return {
+        title: `Sessions ended for ${many} (digest)`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: `Their Slack sessions were ended; each of them was told on their own. ${bulk}`,
+        step: 'Ask each person below by another channel whether this was them; for anyone it was not, follow the steps of their own alert.',
+      };
+    case 'anomaly_not_acted_on':
+      return {
+        title: `Anomalies for ${many}, no action taken (digest)`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: `No automatic action was taken; what was done is given for each person. ${bulk}`,
+        step: 'Review each person below; end their sessions by hand in Slack admin if the anomaly was not expected.',
+      };
+    case 'action_failed':
+      return {
+        title: `Automatic response FAILED for ${many} (digest)`,
+        opening: `Slack reported anomalies for ${many}`,
+        closing: 'The automatic response FAILED: their sessions may still be active.',
+        step: 'End their sessions by hand: in the audit log, click ⋯ next to each entry, then Sign out of Slack; or from their pages in the admin dashboard.',
+      };
+    default:
+      return {
+        title: `${people === 1 ? '1 alert' : `${people} alerts`} (digest)`,
+        opening: `Slack reported ${people === 1 ? 'one event' : `${people} events`}`,
+        closing: 'Each is listed below. This digest replaces one alert per event while they arrive in bulk.',
+        step: 'Review each event below as you would its own alert.',
+      };
   }
 }

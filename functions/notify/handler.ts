@@ -1,5 +1,7 @@
 import { documentClient, secretsClient, sesClient, sqsClient } from '../adapters/aws-clients';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Deliveries } from '../adapters/dynamodb/deliveries';
+import { Digests } from '../adapters/dynamodb/digests';
 import { SesMailer } from '../adapters/ses/mailer';
 import { DynamoConfigSource } from '../adapters/dynamodb/config-table';
 import { loadEnv, notifyEnvSchema } from '../runtime/env';
@@ -8,6 +10,7 @@ import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
+import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
 import { alertsSchema } from '../domain/config/schema';
@@ -26,7 +29,8 @@ const alertDefaults = alertsSchema.parse({
 });
 // Only the tokens notify uses: a read-only one for recipients, the bot's for messages; not the one that ends sessions.
 const tokens = new SecretsManagerTokens(secretsClient(), { directory: env.SLACK_DIRECTORY_TOKEN_SECRET_ID, bot: env.SLACK_BOT_TOKEN_SECRET_ID });
-const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory' });
+// Every Slack call waits for its slot in the method's budget, shared with notify's other containers.
+const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory', pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.notify.serviceName) });
 
 export const handler = withObservability(
   makeNotifyHandler({
@@ -36,6 +40,14 @@ export const handler = withObservability(
       slack,
       mailer: new SesMailer(sesClient(), env.SENDER_EMAIL),
       ledger: new Deliveries(db, env.LEDGER_TABLE_NAME, env.LEDGER_RETENTION_DAYS),
+      digest: {
+        ledger: new Digests(db, env.LEDGER_TABLE_NAME),
+        settings: { sendAlone: env.DIGEST_SEND_ALONE, periodSeconds: env.DIGEST_PERIOD_SECONDS },
+        // The digest message waits in the queue itself until its period is over (SQS delays up to 15 minutes).
+        schedule: async (flush, delaySeconds) => {
+          await sqs.send(new SendMessageCommand({ QueueUrl: env.NOTIFICATIONS_QUEUE_URL, MessageBody: JSON.stringify(flush), DelaySeconds: Math.min(900, delaySeconds) }));
+        },
+      },
       alertDefaults,
     },
     sqs,

@@ -2,8 +2,10 @@ import type { Deliveries } from '../adapters/dynamodb/deliveries';
 import type { Mailer } from '../adapters/ses/mailer';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import { PermanentFailure, RetryLaterError } from '../domain/errors';
-import type { NotificationJob } from '../domain/messages';
-import type { AlertSettings } from '../domain/config/schema';
+import { notificationJobSchema, type NotificationJob } from '../domain/messages';
+import type { AlertSettings, NotificationType } from '../domain/config/schema';
+import type { Digests } from '../adapters/dynamodb/digests';
+import { DIGEST, digestId, periodOf, renderDigest, type DigestFlush, type DigestSettings } from './digest';
 import { isSlackError } from '../adapters/slack/errors';
 import type { SlackApi } from '../adapters/slack/web-api';
 import { mapLimit } from '../runtime/map-limit';
@@ -27,6 +29,8 @@ export interface NotifyDeps {
   leaseMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** The admin digest during bursts; without it every admin notification goes out on its own. */
+  digest?: DigestDeps;
   /** The deployment's alert settings (CDK context); the config table's `alerts` item wins field by field. */
   alertDefaults?: AlertSettings;
 }
@@ -76,16 +80,96 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
     deps.logger?.warn('Recipient lookup failed', { entryId: job.entryId, recipient: failure.recipient, error: describe(failure.error) });
   }
 
-  const renderJob = withDirectoryFacts(job, plan.affectedUser ?? (plan.deliveries.length ? await realNameLookup(job, deps) : undefined));
+  let deliveries = plan.deliveries;
+  if (deps.digest && (deps.digest.settings ?? DIGEST).sendAlone > 0 && deliveries.some((d) => d.audience === 'admin') && (await intoDigest(job, deps.digest))) {
+    // A burst: admins hear about this person in the period's digest; the person still hears now.
+    for (const d of deliveries.filter((d) => d.audience === 'admin')) result.skipped.push({ channel: d.channel, recipient: d.recipientKey, reason: 'in_digest' });
+    deliveries = deliveries.filter((d) => d.audience !== 'admin');
+  }
+
+  const renderJob = withDirectoryFacts(job, plan.affectedUser ?? (deliveries.length ? await realNameLookup(job, deps) : undefined));
   const settings = alertSettings(deps.alertDefaults, config.alerts);
   const render = memoize((audience: Audience) => ({ email: renderEmail(renderJob, audience, settings), slack: renderSlackMessage(renderJob, audience, settings) }));
-  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  await deliverEach(job.entryId, job.type, deliveries, render, settings, deps, result, retryable);
 
-  await mapLimit(plan.deliveries, deps.concurrency ?? DEFAULT_CONCURRENCY, async (delivery) => {
-    const key = deliveryKey(job, delivery);
+  if (retryable.length) {
+    deps.logger?.warn('Some notifications must be retried', { entryId: job.entryId, failures: retryable.length, sent: result.sent.length });
+    throw errorToRethrow(retryable);
+  }
+  return result;
+}
+
+/** The admin digest (functions/notify/digest.ts): its ledger records and the delayed message that sends it. */
+export interface DigestDeps {
+  ledger: Pick<Digests, 'enter' | 'claimFlush' | 'releaseFlush' | 'members'>;
+  /** Send the period's digest message after `delaySeconds`. */
+  schedule(flush: DigestFlush, delaySeconds: number): Promise<void>;
+  /** Default DIGEST's. */
+  settings?: DigestSettings;
+  now?: () => number;
+}
+
+/** Count the job toward its period's digest; true when admins hear about it there. The first job digested schedules the digest. */
+async function intoDigest(job: NotificationJob, digest: DigestDeps): Promise<boolean> {
+  const { periodSeconds, sendAlone } = digest.settings ?? DIGEST;
+  const nowMs = (digest.now ?? Date.now)();
+  const periodStart = periodOf(nowMs, periodSeconds);
+  const id = digestId(job.type, periodStart);
+  const { digested } = await digest.ledger.enter(id, job.entryId, job as unknown as Record<string, unknown>, sendAlone);
+  if (digested && (await digest.ledger.claimFlush(id))) {
+    const delay = Math.max(1, periodStart + periodSeconds + DIGEST.graceSeconds - Math.floor(nowMs / 1000));
+    try {
+      await digest.schedule({ digest: { type: job.type, periodStart } }, delay);
+    } catch (error) {
+      await digest.ledger.releaseFlush(id).catch(() => undefined);
+      throw error;
+    }
+  }
+  return digested;
+}
+
+/**
+ * Send a period's digest to the type's admin destinations, each once (the ledger claims each
+ * delivery under the digest's id, as for a single notification).
+ */
+export async function sendDigest(flush: DigestFlush, deps: NotifyDeps): Promise<NotifyResult> {
+  const { type, periodStart } = flush.digest;
+  const id = digestId(type, periodStart);
+  const result: NotifyResult = { sent: [], skipped: [], failedPermanently: [] };
+  if (!deps.digest) return result;
+  const jobs = (await deps.digest.ledger.members(id)).flatMap((raw) => {
+    const parsed = notificationJobSchema.safeParse(raw);
+    return parsed.success ? [parsed.data] : [];
+  });
+  if (!jobs.length) return result;
+  const config = await deps.config.load();
+  const plan = await planDeliveries(jobs[0], config, deps.directory);
+  const retryable: unknown[] = plan.lookupFailures.filter((f) => f.recipient !== 'affected user' && !permanentCode(f.error)).map((f) => f.error);
+  const settings = alertSettings(deps.alertDefaults, config.alerts);
+  const rendered = renderDigest(type, periodStart, jobs, (deps.digest.settings ?? DIGEST).periodSeconds, settings);
+  const admins = plan.deliveries.filter((d) => d.audience === 'admin');
+  await deliverEach(`digest#${id}`, type, admins, () => rendered, settings, deps, result, retryable);
+  if (retryable.length) throw errorToRethrow(retryable);
+  return result;
+}
+
+/** Each delivery at most once: claimed in the ledger before it is sent and marked after. */
+async function deliverEach(
+  ledgerId: string,
+  type: NotificationType,
+  deliveries: readonly Delivery[],
+  render: (audience: Audience) => { email: RenderedEmail; slack: RenderedSlackMessage },
+  settings: AlertSettings,
+  deps: NotifyDeps,
+  result: NotifyResult,
+  retryable: unknown[],
+): Promise<void> {
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  await mapLimit(deliveries, deps.concurrency ?? DEFAULT_CONCURRENCY, async (delivery) => {
+    const key = deliveryKey({ type }, delivery);
     const ref: DeliveryRef = { channel: delivery.channel, recipientKey: delivery.recipientKey, audience: delivery.audience };
     try {
-      if (!(await deps.ledger.claimDelivery(job.entryId, key, leaseMs))) {
+      if (!(await deps.ledger.claimDelivery(ledgerId, key, leaseMs))) {
         result.skipped.push({ channel: delivery.channel, recipient: delivery.recipientKey, reason: 'already_sent' });
         return;
       }
@@ -102,33 +186,27 @@ export async function notify(job: NotificationJob, deps: NotifyDeps): Promise<No
       const code = permanentCode(error);
       if (code) {
         await deps.ledger
-          .markDelivered(job.entryId, key, `failed:${code}`)
+          .markDelivered(ledgerId, key, `failed:${code}`)
           .then(() => result.failedPermanently.push({ ...ref, code, message: describe(error) }))
           .catch((markError) => retryable.push(markError));
-        deps.logger?.warn('Notification failed permanently; recorded, not retried', { entryId: job.entryId, ...ref, code, error: describe(error) });
+        deps.logger?.warn('Notification failed permanently; recorded, not retried', { entryId: ledgerId, ...ref, code, error: describe(error) });
       } else {
         retryable.push(error);
-        deps.logger?.warn('Notification failed; it will be retried', { entryId: job.entryId, ...ref, error: describe(error) });
+        deps.logger?.warn('Notification failed; it will be retried', { entryId: ledgerId, ...ref, error: describe(error) });
         // Free it for the retry now rather than when the lease runs out.
-        await deps.ledger.releaseDelivery(job.entryId, key).catch(() => undefined);
+        await deps.ledger.releaseDelivery(ledgerId, key).catch(() => undefined);
       }
       return;
     }
 
     try {
-      await deps.ledger.markDelivered(job.entryId, key, detail);
+      await deps.ledger.markDelivered(ledgerId, key, detail);
       result.sent.push({ ...ref, detail });
     } catch (error) {
       // Sent but not recorded: keep the lease (no release) so an immediate retry does not send it again.
       retryable.push(error);
     }
   });
-
-  if (retryable.length) {
-    deps.logger?.warn('Some notifications must be retried', { entryId: job.entryId, failures: retryable.length, sent: result.sent.length });
-    throw errorToRethrow(retryable);
-  }
-  return result;
 }
 
 async function send(delivery: Delivery, rendered: { email: RenderedEmail; slack: RenderedSlackMessage }, settings: AlertSettings, deps: NotifyDeps): Promise<string> {

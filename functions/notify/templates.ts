@@ -2,7 +2,7 @@ import { eventLabel, type AnomalyEvent } from '../domain/anomaly-catalogue';
 import type { AlertSettings } from '../domain/config/schema';
 import type { NotificationJob } from '../domain/messages';
 import { SLACK_USER_ID } from '../domain/audit-entry';
-import { describeResponse, severityOf, splitUntrusted, type Severity } from './explain';
+import { describeDigest, describeResponse, severityOf, splitUntrusted, type Severity } from './explain';
 import { CODE_STYLE, escapeHtml, escapeMrkdwn, formatTime, htmlCode, oneLine, plainValue, slackCode, truncate } from './format';
 
 /**
@@ -464,6 +464,82 @@ function personName(job: NotificationJob): string {
 /** "the app " before an app's name: our words, outside the value. */
 function appPrefix(job: NotificationJob): string {
   return job.app ? 'the app ' : '';
+}
+
+// ---------- the admin digest ----------
+
+/** One admin digest (digest.ts): the alerts of one notification type in one period. */
+export interface DigestInput {
+  type: NotificationJob['type'];
+  /** Names the digest as an entry ID names an alert (its deliveries' ledger records use it). */
+  reference: string;
+  /** The period, epoch seconds. */
+  from: number;
+  to: number;
+  jobs: readonly NotificationJob[];
+}
+
+/** People listed in the Slack digest: with the header, lead, steps and context, within Slack's 50 blocks (10 to a section). */
+const SLACK_DIGEST_PEOPLE = 40;
+const SEVERITY_RANK: Record<Severity['level'], number> = { critical: 2, warning: 1, info: 0 };
+
+/**
+ * The digest in the same content model as a single alert, so everything from the entries and the
+ * directory is a value part, rendered as inert as in the person's own alert: one fact per person.
+ * The person is a value here, not a mention: a digest is about many people, the model's person
+ * part about one.
+ */
+export function renderDigestMessage(input: DigestInput, settings: RenderSettings = {}): { email: RenderedEmail; slack: RenderedSlackMessage } {
+  const [first] = input.jobs;
+  if (!first) throw new RangeError('A digest lists at least one notification');
+  // Nobody in particular: the renderers' person, mention and links never name one of the listed people.
+  const nobody: NotificationJob = { ...first };
+  delete nobody.user;
+  delete nobody.app;
+  const ctx = context(nobody, settings);
+  const email = digestContent(input, input.jobs, settings);
+  const listed = input.jobs.slice(0, SLACK_DIGEST_PEOPLE);
+  const more = input.jobs.length - listed.length;
+  const slack = digestContent(input, listed, settings, more > 0 ? [`; ${more} more ${more === 1 ? 'is' : 'are'} listed in the email digest`] : []);
+  return { email: { subject: toSubject(email, ctx), html: toHtml(email, ctx), text: toText(email, ctx) }, slack: toSlack(slack, ctx) };
+}
+
+function digestContent(input: DigestInput, people: readonly NotificationJob[], settings: RenderSettings, doneMore: Rich = []): Content {
+  const words = describeDigest(input.type, input.jobs.length);
+  const severity = input.jobs.map((job) => severityOf(job)).reduce((worst, next) => (SEVERITY_RANK[next.level] > SEVERITY_RANK[worst.level] ? next : worst));
+  return {
+    severity,
+    subject: [words.title],
+    title: words.title,
+    lead: [words.opening, ' between ', { time: input.from }, ' and ', { time: input.to }, '. ', words.closing],
+    sections: [{ heading: 'What you should do', paragraphs: [], steps: [[words.step]] }],
+    links: settings.auditLogUrl ? [{ label: 'Open the audit log', url: settings.auditLogUrl }] : [],
+    // The reference names the digest as an alert's names its entry (the delivery receipts are under it).
+    facts: [...people.map((job, i): Fact => ({ label: `${i + 1}.`, value: digestLine(job), wide: true })), { label: 'Reference', value: [v(input.reference)], wide: true }],
+    done: [words.title, ...doneMore],
+    footer: [
+      `You receive this because you are set to receive “${input.type.replace(/_/g, ' ')}” alerts`,
+      settings.orgName ? ` for ${settings.orgName}` : '',
+      ` (primary owner, security admin or alert list). Sent automatically by ${PRODUCT}.`,
+    ],
+    entryId: input.reference,
+  };
+}
+
+/** One person's alert in a line: who, what, when, from where, and what was done; their values inert. */
+function digestLine(job: NotificationJob): Rich {
+  const events = job.events.length ? job.events.map((e) => eventLabel(e as AnomalyEvent)).join('; ') : 'an anomaly';
+  return [
+    appPrefix(job),
+    v(personName(job), MAX.name),
+    ...(job.user ? [' (', v(job.user.email), ')'] : []),
+    ` — ${events} at `,
+    { time: job.occurredAt },
+    ...(job.context.ipAddress ? [' from ', v(job.context.ipAddress)] : []),
+    ...(job.context.location ? [' (', v(job.context.location), ')'] : []),
+    ` — ${describeResponse(job.response).actionTaken}. Reference `,
+    v(job.entryId),
+  ];
 }
 
 // ---------- renderers ----------

@@ -8,12 +8,35 @@ import type { PollState } from '../adapters/dynamodb/poll-state';
 import { ConfigError } from '../domain/errors';
 import { syncAllowList, type AllowListSyncDeps } from './allow-list-sync';
 import { pollAuditLog, type PollDeps, type PollResult } from './poll';
+import type { ConfigSource } from '../adapters/dynamodb/config-table';
+import { parseAuditEntry } from '../domain/audit-entry';
+import { mayEndSessions } from '../domain/decision/decide';
+
+/** Which raw entries to enqueue first this run: those whose events end sessions by the current rules. */
+async function urgencyOf(app: PollerApp): Promise<((entry: unknown) => boolean) | undefined> {
+  if (!app.config) return undefined;
+  try {
+    const config = await app.config.load();
+    return (raw) => {
+      const parsed = parseAuditEntry(raw);
+      return parsed.ok && mayEndSessions(parsed.entry, config);
+    };
+  } catch (error) {
+    app.logger.warn('Response configuration unavailable: entries are enqueued in page order', { error: (error as Error).message });
+    return undefined;
+  }
+}
 
 /** Held a little past the invocation's deadline, so a slower clock elsewhere cannot start a second poll early. */
 const LEASE_MARGIN_MS = 5_000;
 
 export interface PollerApp {
-  deps: Omit<PollDeps, 'remainingMs'>;
+  deps: Omit<PollDeps, 'remainingMs' | 'urgent'>;
+  /**
+   * The response configuration, to send entries that may end sessions first. Optional, and a
+   * configuration that cannot be loaded only costs the ordering: polling never waits on it.
+   */
+  config?: ConfigSource;
   /** One poller at a time: the lease in the ledger (not reserved concurrency, which low account quotas refuse). */
   lease: Pick<PollState, 'acquireLease' | 'releaseLease'>;
   /** Polls per invocation; one minute is the scheduler's floor, so poll a few times inside it. */
@@ -50,9 +73,11 @@ export function makePollHandler(app: PollerApp) {
   async function pollRounds(remainingMs: () => number): Promise<{ rounds: PollResult[] }> {
     const rounds: PollResult[] = [];
     let checkpoint: number | undefined;
+    const urgent = await urgencyOf(app);
     try {
       for (let round = 1; round <= app.rounds; round++) {
-        const result = await pollAuditLog({ ...app.deps, remainingMs });
+        // The first round of each run re-reads the whole overlap for late entries; the others only its recent part.
+        const result = await pollAuditLog({ ...app.deps, remainingMs, fullOverlap: round === 1, urgent });
         rounds.push(result);
         checkpoint = result.checkpoint;
         app.metrics.addMetric(METRIC.entriesPolled, MetricUnit.Count, result.entriesSeen);

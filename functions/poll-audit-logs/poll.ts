@@ -11,6 +11,11 @@ import { sleep as realSleep } from '../runtime/time';
 export interface PollSettings {
   /** Re-read this far behind the checkpoint: Slack publishes some entries late. */
   overlapSeconds: number;
+  /**
+   * The re-read of a poll that is not a full sweep (PollDeps.fullOverlap false): the last
+   * stretch only, so frequent polls do not page through the whole overlap every time.
+   */
+  recentOverlapSeconds?: number;
   /** How far back the very first poll looks. */
   initialLookbackSeconds: number;
   pageLimit: number;
@@ -40,6 +45,10 @@ export interface PollDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Milliseconds left in this invocation. */
   remainingMs: () => number;
+  /** Re-read the whole overlap (default), or only `recentOverlapSeconds` of it. */
+  fullOverlap?: boolean;
+  /** Entries to enqueue ahead of the rest of their page (those that may end sessions). Default: page order. */
+  urgent?: (entry: unknown) => boolean;
 }
 
 export interface PollResult {
@@ -75,7 +84,8 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
   const { settings } = deps;
   const maxPages = settings.maxPagesPerWindow ?? DEFAULT_MAX_PAGES_PER_WINDOW;
   const state = await deps.ledger.getCheckpoint();
-  const window = nextWindow(state, Math.floor(now() / 1000), settings);
+  const overlapSeconds = deps.fullOverlap === false ? Math.min(settings.overlapSeconds, settings.recentOverlapSeconds ?? settings.overlapSeconds) : settings.overlapSeconds;
+  const window = nextWindow(state, Math.floor(now() / 1000), { ...settings, overlapSeconds });
   let cursor = state.pending?.cursor;
   const restarted = state.pending?.restarted === true;
   const pagesBefore = state.pending?.pages ?? 0;
@@ -116,7 +126,7 @@ export async function pollAuditLog(deps: PollDeps): Promise<PollResult> {
       throw error;
     }
     result.pages++;
-    const { entries, enqueued, bounded } = await enqueueUnseen(deps, page.entries, now());
+    const { entries, enqueued, bounded } = await enqueueUnseen(deps, page.entries, now(), deps.urgent);
     result.entriesSeen += entries;
     result.duplicatesDropped += entries - enqueued;
     result.enqueued += enqueued;
@@ -180,10 +190,15 @@ export async function enqueueUnseen(
   deps: { ledger: Pick<PollState, 'filterUnseen' | 'markSeen'>; publisher: MessagePublisher; settings: Pick<PollSettings, 'seenRetentionSeconds'> },
   pageEntries: unknown[],
   polledAt: number,
+  /** Entries to enqueue ahead of the rest of the page (those that may end sessions). */
+  urgent?: (entry: unknown) => boolean,
 ): Promise<{ entries: number; enqueued: number; bounded: number }> {
   const batch = withDedupKeys(pageEntries);
   const unseen = new Set(await deps.ledger.filterUnseen(batch.map((b) => b.key)));
-  const fresh = batch.filter((b) => unseen.delete(b.key)); // delete: a key repeated in one page goes once
+  const fresh = urgentFirst(
+    batch.filter((b) => unseen.delete(b.key)), // delete: a key repeated in one page goes once
+    urgent,
+  );
   const carried = fresh.map((b) => carriable(b.entry));
   await deps.publisher.publish(fresh.map((b, i) => ({ id: b.key, body: { entry: carried[i].entry, polledAt } satisfies AnomalyMessage })));
   // Marked seen only after SQS accepted them: a crash in between re-enqueues (respond is idempotent), never drops.
@@ -194,6 +209,15 @@ export async function enqueueUnseen(
   return { entries: batch.length, enqueued: fresh.length, bounded: carried.filter((c) => c.bounded).length };
 }
 
+
+/** A page's entries with the urgent ones first, each group in page order. */
+function urgentFirst<T extends { entry: unknown }>(entries: T[], urgent: ((entry: unknown) => boolean) | undefined): T[] {
+  if (!urgent) return entries;
+  const first: T[] = [];
+  const rest: T[] = [];
+  for (const e of entries) (urgent(e.entry) ? first : rest).push(e);
+  return [...first, ...rest];
+}
 
 /**
  * An entry as it can travel: itself, or, when it is larger than respond accepts (and than SQS

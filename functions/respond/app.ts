@@ -2,9 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { asRetry, reportFailure } from '../runtime/retry-policy';
-import { sqsBatchHandler } from '../runtime/sqs-batch-handler';
+import { sqsWholeBatchHandler } from '../runtime/sqs-batch-handler';
 import { METRIC, MetricUnit } from '../runtime/observability';
-import { respondToMessage, type RespondDeps } from './respond';
+import { respondToBatch, type RespondDeps } from './respond';
 
 export interface RespondApp {
   deps: RespondDeps;
@@ -14,27 +14,37 @@ export interface RespondApp {
   metrics: Metrics;
 }
 
+/** The whole batch at once: respondToBatch signs everyone it ends out with as few Slack calls as it can. */
 export function makeRespondHandler(app: RespondApp) {
   const { logger, metrics } = app;
-  return sqsBatchHandler(
-    async ({ record }) => {
-      const entryId = peekEntryId(record.body);
-      logger.appendKeys({ entryId, messageId: record.messageId });
-      try {
-        const outcome = await respondToMessage(record.body, { ...app.deps, logger });
+  return sqsWholeBatchHandler(
+    async (records) => {
+      const results = await respondToBatch(
+        records.map((r) => r.body),
+        { ...app.deps, logger },
+      );
+      return results.map((result, i) => {
+        const record = records[i];
+        if (!result.ok) {
+          const entryId = peekEntryId(record.body);
+          logger.appendKeys({ entryId, messageId: record.messageId });
+          try {
+            reportFailure(result.error, { logger, metrics, failureMetric: METRIC.actionFailures, holding: 'no sessions are ended' });
+          } finally {
+            logger.removeKeys(['entryId', 'messageId']);
+          }
+          return asRetry(result.error);
+        }
+        const outcome = result.outcome;
         if (outcome.kind === 'rejected') metrics.addMetric(METRIC.entriesRejected, MetricUnit.Count, 1);
-        if (outcome.kind === 'duplicate') logger.info('Entry already handled; skipped', { outcome: outcome.outcome });
+        if (outcome.kind === 'duplicate') logger.info('Entry already handled; skipped', { entryId: outcome.entryId, outcome: outcome.outcome });
         if (outcome.kind === 'decided') {
           metrics.addMetric(`${METRIC.decisions}_${outcome.decision.action}`, MetricUnit.Count, 1);
           if (outcome.outcome.kind === 'sessions_ended') metrics.addMetric(METRIC.sessionsEnded, MetricUnit.Count, 1);
           if (outcome.outcome.kind === 'reset_refused') metrics.addMetric(METRIC.actionFailures, MetricUnit.Count, 1);
         }
-      } catch (error) {
-        reportFailure(error, { logger, metrics, failureMetric: METRIC.actionFailures, holding: 'no sessions are ended' });
-        throw asRetry(error);
-      } finally {
-        logger.removeKeys(['entryId', 'messageId']);
-      }
+        return undefined;
+      });
     },
     { sqs: app.sqs, queueUrl: app.queueUrl, logger },
   );

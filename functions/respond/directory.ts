@@ -12,27 +12,42 @@ import { TtlCache } from '../runtime/ttl-cache';
  */
 export const GROUP_EXPANSION_CONCURRENCY = 4;
 
-/** Directory lookups the decision needs, cached per container (people, group members, the org). */
+/**
+ * Directory lookups the decision needs, cached per container (people, group members, the org).
+ * People come from one cached admin.users.list of the whole org (a few calls per cache period,
+ * whatever the number of anomalies); only someone that list does not hold (a Slack Connect
+ * person, someone who joined since) is looked up with users.info, which alone says whether they
+ * are a stranger or from another org.
+ */
 export class RespondDirectory {
+  private readonly members: TtlCache<ReadonlyMap<string, DirectoryUser>>;
   private readonly users: TtlCache<DirectoryUser | undefined>;
   private readonly groups: TtlCache<ReadonlySet<string>>;
   private readonly orgs: TtlCache<OrgFacts>;
 
   constructor(
-    private readonly slack: Pick<SlackApi, 'getUser' | 'usergroupMembers' | 'orgIdentity'>,
+    private readonly slack: Pick<SlackApi, 'getUser' | 'listMembers' | 'usergroupMembers' | 'orgIdentity'>,
     ttlMs: number,
     now?: () => number,
   ) {
+    this.members = new TtlCache(ttlMs, now);
     this.users = new TtlCache(ttlMs, now);
     this.groups = new TtlCache(ttlMs, now);
     this.orgs = new TtlCache(ttlMs, now);
   }
 
-  /** users.info's raw facts; what they mean (external, protected) is the domain's to judge. */
+  /** The directory's raw facts; what they mean (external, protected) is the domain's to judge. */
   async person(userId: string): Promise<PersonFacts> {
+    const members = await this.members.get('org', async () => new Map((await this.slack.listMembers()).map((u) => [u.id, u])));
+    const member = members.get(userId);
+    if (member) {
+      // admin.users.list lists the org's own people: their org is ours (its `enterpriseId`).
+      const org = await this.org();
+      return { found: true, isPrimaryOwner: member.isPrimaryOwner, isStranger: false, enterpriseId: org.enterpriseId, isBot: member.isBot };
+    }
     const user = await this.users.get(userId, () => this.slack.getUser(userId));
     if (!user) return { found: false };
-    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId };
+    return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId, isBot: user.isBot };
   }
 
   org(): Promise<OrgFacts> {

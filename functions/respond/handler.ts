@@ -9,6 +9,7 @@ import { createObservability } from '../runtime/observability';
 import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
+import { LedgerPacer } from '../adapters/dynamodb/pacer';
 import { makeRespondHandler } from './app';
 import { RespondDirectory } from './respond';
 
@@ -17,7 +18,12 @@ const env = loadEnv(respondEnvSchema);
 const { logger, metrics } = createObservability(FUNCTIONS.respond.serviceName);
 const db = documentClient();
 const sqs = sqsClient();
-const slack = new SlackWebApi({ tokens: new SecretsManagerTokens(secretsClient(), { admin: env.SLACK_ADMIN_TOKEN_SECRET_ID }), apiUrl: env.SLACK_API_URL });
+// Every Slack call waits for its slot in the method's budget, shared with respond's other containers.
+const slack = new SlackWebApi({
+  tokens: new SecretsManagerTokens(secretsClient(), { admin: env.SLACK_ADMIN_TOKEN_SECRET_ID }),
+  apiUrl: env.SLACK_API_URL,
+  pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.respond.serviceName),
+});
 
 export const handler = withObservability(
   makeRespondHandler({

@@ -12,7 +12,9 @@ import type { DecisionLog, DecisionRecord } from '../adapters/dynamodb/decision-
 import type { ResetGuard } from '../adapters/dynamodb/reset-guard';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import { isSlackError } from '../adapters/slack/errors';
-import type { SlackApi } from '../adapters/slack/web-api';
+import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
+import type { ResetScope } from '../domain/decision/decide';
+import { mapLimit } from '../runtime/map-limit';
 import { asRetry } from '../runtime/retry-policy';
 import type { RespondDirectory } from './directory';
 
@@ -21,10 +23,10 @@ export { RespondDirectory } from './directory';
 export interface RespondDeps {
   config: ConfigSource;
   /** The response log: each entry claimed once, then recorded. */
-  decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'>;
+  decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
   resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
-  slack: Pick<SlackApi, 'resetSessions'>;
+  slack: Pick<SlackApi, 'resetSessions' | 'resetSessionsBulk'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
   logger?: Logger;
@@ -40,49 +42,169 @@ export type RespondOutcome =
   | { kind: 'recorded'; entryId: string; action: SessionEvent['action']; notification?: NotificationType }
   | { kind: 'decided'; entryId: string; decision: Decision; outcome: Outcome; userId?: string; notification?: NotificationType };
 
+/** One message's result in a batch: its outcome, or the error its retry should follow (asRetry). */
+export type BatchItemResult = { ok: true; outcome: RespondOutcome } | { ok: false; error: unknown };
+
+/** Messages of one batch decided at once (ledger reads and writes, directory facts). */
+const PREPARE_CONCURRENCY = 16;
+
 /**
- * Handle one anomalies-queue message. The flow of one entry: parse → claim it → gather facts →
- * decide (pure) → act (safety gates, then the reset) → record → queue the notification.
+ * Handle one anomalies-queue message: respondToBatch with a batch of one.
  * Throws only for what a retry can fix (config, Slack availability, rate limits, AWS errors).
  */
 export async function respondToMessage(body: string, deps: RespondDeps): Promise<RespondOutcome> {
+  const [result] = await respondToBatch([body], deps);
+  if (!result.ok) throw result.error;
+  return result.outcome;
+}
+
+/**
+ * Handle a batch of anomalies-queue messages. The flow of each entry: parse → claim it → gather
+ * facts → decide (pure) → pass the safety gates → act → record → queue the notification. The
+ * acting is gathered: everyone whose sessions the batch ends is signed out with one
+ * admin.users.session.resetBulk per scope (one person: admin.users.session.reset), because
+ * Slack allows about twenty of either a minute. Claims, cooldown, breaker and the response
+ * log stay per person and per entry, exactly as for a single message.
+ * Each result is the message's outcome, or the error its retry should follow.
+ */
+export async function respondToBatch(bodies: readonly string[], deps: RespondDeps): Promise<BatchItemResult[]> {
+  const results = new Array<BatchItemResult>(bodies.length);
+  // Entries about one person go in successive rounds, as if handled one after the other: the
+  // second learns how the first one's sign-out went (done: held by loop protection; failed:
+  // it tries again) instead of being held by a reservation that may still fail.
+  for (const round of roundsByPerson(bodies)) {
+    const prepared = await mapLimit(round, PREPARE_CONCURRENCY, (i) => settle(() => prepare(bodies[i], deps)));
+    const pending = prepared.flatMap((p) => (p.ok && p.value.kind === 'reset' ? [p.value] : []));
+    const slackResults = await resetInBulk(pending, deps);
+    const settled = await mapLimit(prepared, PREPARE_CONCURRENCY, async (p): Promise<BatchItemResult> => {
+      if (!p.ok) return { ok: false, error: p.error };
+      if (p.value.kind === 'done') return { ok: true, outcome: p.value.outcome };
+      const reset = p.value;
+      const after = await settle(() => afterReset(reset, slackResults.get(reset.userId), deps));
+      return after.ok ? { ok: true, outcome: after.value } : { ok: false, error: after.error };
+    });
+    round.forEach((i, k) => (results[i] = settled[k]));
+  }
+  return results;
+}
+
+/** Indexes of the batch in rounds: each person at most once per round (entries that name nobody all in the first). */
+function roundsByPerson(bodies: readonly string[]): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  bodies.forEach((body, i) => {
+    const person = peekUserId(body);
+    const round = person === undefined ? 0 : (seen.get(person) ?? 0);
+    if (person !== undefined) seen.set(person, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds.filter((r) => r !== undefined);
+}
+
+/** The person an entry names, before validation: only to order the batch; validation still decides. */
+function peekUserId(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { entry?: { entity?: { user?: { id?: unknown } } } })?.entry?.entity?.user?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A person whose sessions this batch is to end: the entry, its decision, and what the gates took. */
+interface PendingReset {
+  kind: 'reset';
+  entry: AnomalyEntry;
+  decision: Extract<Decision, { action: 'end_sessions' }>;
+  config: ResponseConfig;
+  userId: string;
+  scope: ResetScope;
+  budgetTaken: boolean;
+  /**
+   * Signed out on their own, never in a bulk call: someone Slack will refuse (a bot) would turn
+   * the whole call into failed_for_some_users, and everyone in it would be reset a second time.
+   */
+  alone: boolean;
+}
+
+type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
+
+/** Everything up to the Slack call: a final outcome, or a person to sign out (claims and gates held). */
+async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
   const parsed = parseMessage(body);
-  if (parsed.ok && 'event' in parsed) return recordSessionEvent(parsed.event, deps);
+  if (parsed.ok && 'event' in parsed) return { kind: 'done', outcome: await recordSessionEvent(parsed.event, deps) };
   if (!parsed.ok) {
     const entryId = parsed.entryId ?? `sha256-${createHash('sha256').update(body).digest('hex')}`;
-    return recordRejected(deps, entryId, parsed.issues);
+    return { kind: 'done', outcome: await recordRejected(deps, entryId, parsed.issues) };
   }
   const entry = parsed.entry;
 
   // Loaded before claiming, so a broken config holds no lease: the message waits for a fix.
   const config = await deps.config.load();
 
+  const outright = ignoredOutright(entry, config);
+  if (outright) return { kind: 'done', outcome: await recordOnce(entry, outright, config, deps) };
+
   const claim = await deps.decisions.claimEntry(entry.id, deps.leaseMs ?? 120_000);
   if (!claim.claimed) {
     await finishNotification(deps, claim.existing);
-    return { kind: 'duplicate', entryId: entry.id, outcome: claim.existing.outcome };
+    return { kind: 'done', outcome: { kind: 'duplicate', entryId: entry.id, outcome: claim.existing.outcome } };
   }
 
   try {
-    const decision = decide({ entry, config, ...(await gatherFacts(entry, config, deps.directory)) });
+    const facts = await gatherFacts(entry, config, deps.directory);
+    const decision = decide({ entry, config, ...facts });
     // A dry run decides and reports everything, and acts on nothing (no reset, no ledger gate).
-    const acted = mustAct(decision, config) ? await endSessions(entry, decision, config, deps) : { decision, outcome: outcomeOf(decision, config) };
-    const report = reportResponse(acted.decision, acted.outcome, config);
-    const record = await recordDecision(deps, entry, acted.decision, report);
-    await finishNotification(deps, record);
-    deps.logger?.info('Anomaly decided', {
-      userId: userIdOf(entry),
-      decision: acted.decision.action,
-      reason: acted.decision.reason,
-      outcome: outcomeLabel(acted.outcome),
-      events: acted.decision.events,
-    });
-    return { kind: 'decided', entryId: entry.id, decision: acted.decision, outcome: acted.outcome, userId: userIdOf(entry), notification: report.notification };
+    if (decision.action === 'end_sessions' && mustAct(decision, config)) {
+      const gated = await passGates(entry, decision, config, deps, facts.person?.found === true && facts.person.isBot === true);
+      if (gated.kind === 'reset') return gated;
+      return { kind: 'done', outcome: await finish(entry, gated.decision, gated.outcome, config, deps) };
+    }
+    return { kind: 'done', outcome: await finish(entry, decision, outcomeOf(decision, config), config, deps) };
   } catch (error) {
     // Nothing irreversible was recorded: let the retry decide afresh.
     await deps.decisions.releaseEntry(entry.id).catch(() => undefined);
     throw asRetry(error);
   }
+}
+
+/**
+ * The decision about an entry that needs no facts and leads to nothing but its record (an app,
+ * no event, every event off): most of a burst. It needs no claim.
+ */
+function ignoredOutright(entry: AnomalyEntry, config: ResponseConfig): Decision | undefined {
+  const needed = factsNeeded(entry, config);
+  if (needed.person || needed.org || needed.groups.length) return undefined;
+  const decision = decide({ entry, config, groupMembers: new Map() });
+  return decision.action === 'ignore' ? decision : undefined;
+}
+
+/** Record an outright ignored entry in one conditional write; a record already there makes it a duplicate. */
+async function recordOnce(entry: AnomalyEntry, decision: Decision, config: ResponseConfig, deps: RespondDeps): Promise<RespondOutcome> {
+  const outcome = outcomeOf(decision, config);
+  const report = reportResponse(decision, outcome, config);
+  const written = await deps.decisions.recordIfNew(decisionRecord(deps, entry, decision, report));
+  if (!written.claimed) {
+    await finishNotification(deps, written.existing);
+    return { kind: 'duplicate', entryId: entry.id, outcome: written.existing.outcome };
+  }
+  return { kind: 'decided', entryId: entry.id, decision, outcome, userId: userIdOf(entry), notification: report.notification };
+}
+
+/** Record the decision, queue its notification, log it. */
+async function finish(entry: AnomalyEntry, decision: Decision, outcome: Outcome, config: ResponseConfig, deps: RespondDeps): Promise<RespondOutcome> {
+  const report = reportResponse(decision, outcome, config);
+  const record = await recordDecision(deps, entry, decision, report);
+  await finishNotification(deps, record);
+  deps.logger?.info('Anomaly decided', {
+    entryId: entry.id,
+    userId: userIdOf(entry),
+    decision: decision.action,
+    reason: decision.reason,
+    outcome: outcomeLabel(outcome),
+    events: decision.events,
+  });
+  return { kind: 'decided', entryId: entry.id, decision, outcome, userId: userIdOf(entry), notification: report.notification };
 }
 
 /** Exactly the directory facts the decision needs (none for entries ignored outright). */
@@ -100,15 +222,16 @@ async function gatherFacts(entry: AnomalyEntry, config: ResponseConfig, director
 /**
  * Pass the safety gates, each one conditional write (reserve the person's next reset: of two
  * anomalies about one person handled at once only one may end the sessions; then spend a unit
- * of the hourly budget), then end the sessions. What the gates say is judged by applySafety; a
- * gate that holds the decision back gives back what was taken.
+ * of the hourly budget). What the gates say is judged by applySafety; a gate that holds the
+ * decision back gives back what was taken.
  */
-async function endSessions(
+async function passGates(
   entry: AnomalyEntry,
   decision: Extract<Decision, { action: 'end_sessions' }>,
   config: ResponseConfig,
   deps: RespondDeps,
-): Promise<{ decision: Decision; outcome: Outcome }> {
+  alone: boolean,
+): Promise<PendingReset | { kind: 'held'; decision: Decision; outcome: Outcome }> {
   const userId = userIdOf(entry)!;
   const now = deps.now ?? Date.now;
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
@@ -117,10 +240,10 @@ async function endSessions(
     // The write saw a reset within the cooldown but the rule does not (a clock step between the
     // two): nothing is reserved for this entry, so it must not act now; its retry decides afresh.
     if (held.action === 'end_sessions') throw new LeaseHeldError(`user#${userId}/last-reset`);
-    return { decision: held, outcome: outcomeOf(held, config) };
+    return { kind: 'held', decision: held, outcome: outcomeOf(held, config) };
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
-  if (slot.alreadyReset) return { decision, outcome: { kind: 'sessions_ended' } };
+  if (slot.alreadyReset) return { kind: 'held', decision, outcome: { kind: 'sessions_ended' } };
 
   // An earlier attempt that died before recording took this entry's budget unit already: not twice.
   let budgetTaken = slot.budgetTaken === true;
@@ -129,20 +252,95 @@ async function endSessions(
     const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
     if (gated.action !== 'end_sessions') {
       await deps.resets.releaseReset(userId, entry.id);
-      return { decision: gated, outcome: outcomeOf(gated, config) };
+      return { kind: 'held', decision: gated, outcome: outcomeOf(gated, config) };
     }
-    await deps.slack.resetSessions(userId, decision.scope);
   } catch (error) {
-    // Not done (or not known to be): give back the budget and the reservation, so this entry's
-    // retry or the person's next anomaly can act.
-    if (budgetTaken) await deps.resets.refundResetBudget();
-    await deps.resets.releaseReset(userId, entry.id);
-    if (!isSlackError(error, 'permanent')) throw error;
-    // The reset can never succeed for this user (a bot, unknown): record and tell people.
-    return { decision, outcome: { kind: 'reset_refused', code: error.code } };
+    await giveBack({ userId, entryId: entry.id, budgetTaken }, deps);
+    throw error;
   }
-  await deps.resets.markResetDone(userId, entry.id, config.safety.cooldownMinutes);
-  return { decision, outcome: { kind: 'sessions_ended' } };
+  // One session (admin.users.session.invalidate) is per person: it never goes in a bulk call.
+  return { kind: 'reset', entry, decision, config, userId, scope: decision.scope, budgetTaken, alone: alone || decision.scope.kind === 'session' };
+}
+
+/** Not done (or not known to be): give back the budget and the reservation, so a retry or the person's next anomaly can act. */
+async function giveBack({ userId, entryId, budgetTaken }: { userId: string; entryId: string; budgetTaken: boolean }, deps: RespondDeps): Promise<void> {
+  if (budgetTaken) await deps.resets.refundResetBudget();
+  await deps.resets.releaseReset(userId, entryId);
+}
+
+/**
+ * End the sessions of everyone pending, fewest calls first: per scope, one resetBulk for up to
+ * MAX_BULK_RESET_USERS people (a single reset for one person). Slack's failed_for_some_users
+ * does not say who failed: each person of that call is then reset on their own, which either
+ * succeeds (a second reset of someone the bulk job did reach is harmless) or names their error.
+ * Returns, per person, undefined when their sessions were ended, or the error.
+ */
+async function resetInBulk(pending: readonly PendingReset[], deps: RespondDeps): Promise<Map<string, unknown>> {
+  const results = new Map<string, unknown>();
+  const byScope = new Map<BulkResetScope['kind'], string[]>();
+  for (const p of pending) if (!p.alone && p.scope.kind !== 'session') byScope.set(p.scope.kind, [...(byScope.get(p.scope.kind) ?? []), p.userId]);
+  for (const p of pending.filter((p) => p.alone)) {
+    results.set(
+      p.userId,
+      await deps.slack.resetSessions(p.userId, p.scope).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+  }
+  for (const [kind, userIds] of byScope) {
+    const scope: BulkResetScope = { kind };
+    for (let i = 0; i < userIds.length; i += MAX_BULK_RESET_USERS) {
+      const chunk = userIds.slice(i, i + MAX_BULK_RESET_USERS);
+      try {
+        if (chunk.length === 1) await deps.slack.resetSessions(chunk[0], scope);
+        else await deps.slack.resetSessionsBulk(chunk, scope);
+        for (const userId of chunk) results.set(userId, undefined);
+      } catch (error) {
+        if (!isSlackError(error) || error.code !== FAILED_FOR_SOME_USERS) {
+          for (const userId of chunk) results.set(userId, error);
+          continue;
+        }
+        deps.logger?.warn('Bulk sign-out failed for some people; signing each out on their own', { people: chunk.length });
+        for (const userId of chunk) {
+          results.set(
+            userId,
+            await deps.slack.resetSessions(userId, scope).then(
+              () => undefined,
+              (single: unknown) => single,
+            ),
+          );
+        }
+      }
+    }
+  }
+  return results;
+}
+
+/** After Slack answered for this person: confirm the reset, or record Slack's refusal, or give everything back for a retry. */
+async function afterReset(reset: PendingReset, slackError: unknown, deps: RespondDeps): Promise<RespondOutcome> {
+  const { entry, decision, config, userId } = reset;
+  try {
+    if (slackError !== undefined) {
+      await giveBack({ userId, entryId: entry.id, budgetTaken: reset.budgetTaken }, deps);
+      if (!isSlackError(slackError, 'permanent')) throw slackError;
+      // The reset can never succeed for this user (a bot, unknown): record and tell people.
+      return await finish(entry, decision, { kind: 'reset_refused', code: slackError.code }, config, deps);
+    }
+    await deps.resets.markResetDone(userId, entry.id, config.safety.cooldownMinutes);
+    return await finish(entry, decision, { kind: 'sessions_ended' }, config, deps);
+  } catch (error) {
+    await deps.decisions.releaseEntry(entry.id).catch(() => undefined);
+    throw asRetry(error);
+  }
+}
+
+async function settle<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    return { ok: false, error };
+  }
 }
 
 function userIdOf(entry: AnomalyEntry): string | undefined {
@@ -225,9 +423,13 @@ async function recordRejected(deps: RespondDeps, entryId: string, issues: string
 }
 
 function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Promise<DecisionRecord> {
+  return deps.decisions.completeDecision(decisionRecord(deps, entry, decision, report));
+}
+
+function decisionRecord(deps: Pick<RespondDeps, 'now'>, entry: AnomalyEntry, decision: Decision, report: ResponseReport): Parameters<DecisionLog['completeDecision']>[0] {
   const respondedAt = Math.floor((deps.now ?? Date.now)() / 1000);
   const job = report.notification && report.facts ? buildJob(entry, report.notification, decision, report.facts, respondedAt) : undefined;
-  return deps.decisions.completeDecision({
+  return {
     entryId: entry.id,
     userId: userIdOf(entry),
     entityType: entry.entity.kind === 'other' ? entry.entity.type : entry.entity.kind,
@@ -241,7 +443,7 @@ function recordDecision(deps: RespondDeps, entry: AnomalyEntry, decision: Decisi
     notification: report.notification ?? 'none',
     notificationQueued: false,
     notificationJob: job as Record<string, unknown> | undefined,
-  });
+  };
 }
 
 /** Queue the entry's notification job once; a retry after a crash re-sends it (notify de-duplicates). */

@@ -10,7 +10,10 @@ import { SlackError } from '../adapters/slack/errors';
  *
  * A queued message that failed comes back (it is given back to SQS with a delay, never slept on
  * in Lambda) after:
- * - rate_limited (Slack 429): its Retry-After, or `rateLimitedFallback` when Slack sent none;
+ * - rate_limited (Slack 429, or no slot in Slack's budget soon enough): its Retry-After, or
+ *   `rateLimitedFallback` when Slack sent none; sent again as a new message, so waiting for
+ *   Slack's budget never counts toward the queue's maxReceiveCount (nothing is dead-lettered
+ *   because of rate limits, whatever the burst);
  * - auth (a refused token or scope): `auth`, slow enough not to storm Slack, soon enough to
  *   recover once a human fixed the secret;
  * - config (invalid configuration): `config`, until someone fixes it (then the DLQ);
@@ -89,7 +92,7 @@ export function retryDelaySeconds(error: unknown): number | undefined {
 export function asRetry(error: unknown): unknown {
   if (error instanceof RetryLaterError) return error;
   const delay = retryDelaySeconds(error);
-  return delay === undefined ? error : new RetryLaterError(delay, (error as Error).message, error);
+  return delay === undefined ? error : new RetryLaterError(delay, (error as Error).message, error, failureKind(error) === 'rate_limited');
 }
 
 /**

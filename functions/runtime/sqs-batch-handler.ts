@@ -4,12 +4,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { RetryLaterError } from '../domain/errors';
 
 /** SQS caps a message's visibility timeout at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
+/** SQS caps a message's delivery delay at 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
 
 /** The middy stack every function shares: context-enriched JSON logs and flushed EMF metrics. */
 export function withObservability<E, R>(handler: (event: E, context: Context) => Promise<R>, logger: Logger, metrics: Metrics) {
@@ -45,8 +47,7 @@ export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promi
       try {
         await handleRecord({ record, context });
       } catch (error) {
-        if (error instanceof RetryLaterError) await delayRetry(record, error, options);
-        throw error;
+        if (!(await settleFailure(record, error, options))) throw error;
       }
     };
     return processPartialResponse(event, recordHandler, processor, {
@@ -56,6 +57,51 @@ export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promi
       throwOnFullBatchFailure: false,
     });
   };
+}
+
+/**
+ * Runs `handleBatch` over the whole SQS batch at once (respond gathers its Slack calls across
+ * the batch), which answers each record's error or undefined; failed records are reported as
+ * partial-batch failures, after the same retry handling as sqsBatchHandler.
+ */
+export function sqsWholeBatchHandler(handleBatch: (records: SQSRecord[], context: Context) => Promise<unknown[]>, options: SqsBatchOptions) {
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const errors = await handleBatch(event.Records, context);
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    await Promise.all(
+      event.Records.map(async (record, i) => {
+        const error = errors[i];
+        if (error === undefined) return;
+        if (!(await settleFailure(record, error, options))) batchItemFailures.push({ itemIdentifier: record.messageId });
+      }),
+    );
+    return { batchItemFailures };
+  };
+}
+
+/**
+ * How a failed record comes back: a wait for Slack's budget is sent again as a new message with
+ * its delay (true: the record itself is done, its receive count does not grow); another
+ * RetryLaterError is handed back with its delay; anything else after the visibility timeout.
+ */
+async function settleFailure(record: SQSRecord, error: unknown, options: SqsBatchOptions): Promise<boolean> {
+  if (!(error instanceof RetryLaterError)) return false;
+  if (error.waitingForBudget && (await sendAgain(record, error, options))) return true;
+  await delayRetry(record, error, options);
+  return false;
+}
+
+async function sendAgain(record: SQSRecord, error: RetryLaterError, options: SqsBatchOptions): Promise<boolean> {
+  const delay = Math.max(1, Math.min(MAX_DELAY_SECONDS, Math.ceil(error.delaySeconds)));
+  try {
+    await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: record.body, DelaySeconds: delay }));
+    options.logger.info('Waiting for Slack\u2019s budget: message sent again with a delay', { messageId: record.messageId, delaySeconds: delay, reason: error.message });
+    return true;
+  } catch (sendError) {
+    // Not sent again: the original is handed back instead (it then counts as a receive).
+    options.logger.warn('Could not send the message again; handing it back', { messageId: record.messageId, error: (sendError as Error).message });
+    return false;
+  }
 }
 
 async function delayRetry(record: SQSRecord, error: RetryLaterError, options: SqsBatchOptions): Promise<void> {

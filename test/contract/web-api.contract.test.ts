@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlackError } from '../../functions/adapters/slack/errors';
-import { SlackWebApi } from '../../functions/adapters/slack/web-api';
+import { FAILED_FOR_SOME_USERS, SlackWebApi } from '../../functions/adapters/slack/web-api';
 import { SECURITY_ADMIN_ROLE_ID, startSlackSimulator, type SlackSimulator } from '../../tools/local/slack-simulator';
 import { FakeClock, rawApi } from '../tools/slack-simulator/helpers';
 import { errorExamples, example, extraKeys, fixture, keysOf, sdkTypeKeys, successBodies, type FixtureExample, type Json } from './fixtures';
@@ -284,6 +284,24 @@ describe('SlackWebApi parses Slack\'s published example responses', () => {
       slack.answer('admin.users.session.reset', successOf('admin.users.session.resetBulk'));
       await expect(api().resetSessions('W012A3CDE')).resolves.toBeUndefined();
       expect(slack.calls('admin.users.session.reset')[0].params.user_id).toBe('W012A3CDE');
+    });
+  });
+
+  describe('admin.users.session.resetBulk → resetSessionsBulk', () => {
+    it('accepts Slack\'s success example, and sends user_ids and the scope as its reference names them', async () => {
+      slack.answer('admin.users.session.resetBulk', successOf('admin.users.session.resetBulk'));
+      await expect(api().resetSessionsBulk(['W12345678', 'W98765432'], { kind: 'web' })).resolves.toBeUndefined();
+      const [call] = slack.calls('admin.users.session.resetBulk');
+      expect(JSON.parse(String(call.params.user_ids))).toEqual(['W12345678', 'W98765432']);
+      expect(String(call.params.web_only)).toBe('true');
+      expect(call.params.mobile_only).toBeUndefined();
+    });
+
+    it('reads the documented failed_for_some_users (which names nobody) as a SlackError with that code', async () => {
+      expect(fixture(F('admin.users.session.resetBulk')).documented_errors).toContain(FAILED_FOR_SOME_USERS);
+      slack.answer('admin.users.session.resetBulk', { ok: false, error: FAILED_FOR_SOME_USERS });
+      const error = await rejection(api().resetSessionsBulk(['W12345678', 'W98765432']));
+      expect(error.code).toBe(FAILED_FOR_SOME_USERS);
     });
   });
 

@@ -28,6 +28,8 @@ const SECRET_READ = ['secretsmanager:GetSecretValue'];
 const EDITOR_KEY_USE = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 const QUEUE_SEND = ['sqs:SendMessage'];
 const QUEUE_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+/** Consuming, plus sending to the same queue: a message waiting for Slack's budget is sent again with a delay. */
+const QUEUE_CONSUME_AND_RESEND = [...QUEUE_CONSUME, 'sqs:SendMessage'].sort();
 const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /** A statement's condition with `${Region}` standing for the deploy-time region. */
@@ -128,8 +130,10 @@ test('function roles are assumable by Lambda only, with no managed or inline pol
 test('poller: its log group, its own ledger records, scanning the config (trusted networks to sync), the audit and admin tokens, and sending to the anomalies queue — nothing else', () => {
   expect(functionPermissions(built.stateless.poller)).toEqual({
     'poller logs': LOG_WRITE,
+    // Read to sync trusted networks and to enqueue the entries that may end sessions first.
     'config table': ['dynamodb:Scan'],
-    [when('ledger table', ownRecords('allow-list', 'poller', 'seen#*'))]: LEDGER_ITEMS,
+    // Its own pacer schedules (audit.logs, the allow-list methods) beside its checkpoint and seen markers.
+    [when('ledger table', ownRecords('allow-list', 'pacer#poll-audit-logs#*', 'poller', 'seen#*'))]: LEDGER_ITEMS,
     // The admin token keeps Slack's anomaly allow-list in sync (trustedNetworks.syncToSlack).
     'audit token': SECRET_READ,
     'admin token': SECRET_READ,
@@ -143,12 +147,12 @@ test('respond: scans config, its own ledger records, the admin token, consumes a
   expect(functionPermissions(built.stateless.respond)).toEqual({
     'respond logs': LOG_WRITE,
     'config table': ['dynamodb:Scan'],
-    [when('ledger table', ownRecords('breaker', 'entry#*', 'user#*'))]: LEDGER_ITEMS,
+    [when('ledger table', ownRecords('breaker', 'entry#*', 'pacer#respond#*', 'user#*'))]: LEDGER_ITEMS,
     'admin token': SECRET_READ,
     [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
     [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
-    // Consuming includes ChangeMessageVisibility: a Slack 429 gives the message back with a delay.
-    'anomalies queue': QUEUE_CONSUME,
+    // Consuming includes ChangeMessageVisibility (a failure comes back with a delay); sending: a wait for Slack's budget is sent again.
+    'anomalies queue': QUEUE_CONSUME_AND_RESEND,
     'notifications queue': QUEUE_SEND,
   });
 });
@@ -158,11 +162,15 @@ test('notify: scans config, its own delivery records, the directory and bot toke
   expect(functionPermissions(built.stateless.notify)).toEqual({
     'notify logs': LOG_WRITE,
     'config table': ['dynamodb:Scan'],
-    [when('ledger table', ownRecords('delivery#*'))]: LEDGER_ITEMS,
+    [when('ledger table', ownRecords('delivery#*', 'digest#*', 'pacer#notify#*'))]: LEDGER_ITEMS,
+    // A digest's people, read back from the digest's own partition.
+    [when('ledger table', ownRecords('digest#*'))]: ['dynamodb:Query'],
     'directory token': SECRET_READ,
     'bot token': SECRET_READ,
     [when('key', viaServices('dynamodb', 'secretsmanager', 'sqs'))]: ['kms:Decrypt'],
-    'notifications queue': QUEUE_CONSUME,
+    [when('key', viaServices('sqs'))]: ['kms:GenerateDataKey'],
+    // Sending too: a wait for Slack's budget is sent again with a delay, and a digest waits there for its period's end.
+    'notifications queue': QUEUE_CONSUME_AND_RESEND,
     [when('ses identity security-alerts@corp.example', fromSender)]: ['ses:SendEmail'],
     [when('ses identity corp.example', fromSender)]: ['ses:SendEmail'],
   });
@@ -193,15 +201,31 @@ describe('what each role cannot do', () => {
     }
   });
 
-  test('the respond role may put items under breaker, entry#…, user#… only: not the checkpoint, seen markers or deliveries', () => {
+  test('the respond role may put items under breaker, entry#…, user#…, its own pacer schedules only: not the checkpoint, seen markers, deliveries, digests or another function’s pacer', () => {
     const [statement] = statementsAllowing(built.stateless.respond, 'dynamodb:PutItem');
     const allowed = statement.condition!['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[];
     const matches = (pk: string) => allowed.some((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`).test(pk));
-    expect([LEDGER_KEYS.decision('E1'), LEDGER_KEYS.lastReset('U1'), LEDGER_KEYS.breaker()].map((key) => matches(key.pk))).toEqual([true, true, true]);
-    expect([LEDGER_KEYS.checkpoint(), LEDGER_KEYS.seen('E1'), LEDGER_KEYS.delivery('E1', 'x')].map((key) => matches(key.pk))).toEqual([false, false, false]);
+    const own = [LEDGER_KEYS.decision('E1'), LEDGER_KEYS.lastReset('U1'), LEDGER_KEYS.breaker(), LEDGER_KEYS.respondPacer('admin.users.session.resetBulk')];
+    expect(own.map((key) => matches(key.pk))).toEqual([true, true, true, true]);
+    // Nor another function's pacer schedules: one role cannot fill another's slots and hold its calls back.
+    const others = [
+      LEDGER_KEYS.checkpoint(),
+      LEDGER_KEYS.seen('E1'),
+      LEDGER_KEYS.delivery('E1', 'x'),
+      LEDGER_KEYS.notifyPacer('admin.users.session.resetBulk'),
+      LEDGER_KEYS.pollerPacer('audit.logs'),
+      LEDGER_KEYS.digestCount('sessions_ended#0'),
+    ];
+    expect(others.map((key) => matches(key.pk))).toEqual([false, false, false, false, false, false]);
   });
 
-  test.each(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream'])('no role may %s the ledger', (action) => {
+  test('only notify may Query the ledger, and only its digest partitions', () => {
+    expect(statementsAllowing(built.stateless.poller, 'dynamodb:Query')).toEqual([]);
+    expect(statementsAllowing(built.stateless.respond, 'dynamodb:Query')).toEqual([]);
+    expect(statementsAllowing(built.stateless.notify, 'dynamodb:Query')).toEqual([{ targets: ['ledger table'], condition: ownRecords('digest#*') }]);
+  });
+
+  test.each(['dynamodb:Scan', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream'])('no role may %s the ledger', (action) => {
     for (const fn of Object.values(fns())) {
       expect(statementsAllowing(fn, action).filter((statement) => statement.targets.some((target) => target.startsWith('ledger table')))).toEqual([]);
     }

@@ -56,7 +56,7 @@ describe('--once never hangs', () => {
       scenario: { org: ORG, entries: [anomaly('ana', ['tor'])] } as never,
       config: defaultConfig(),
       // The admin token is refused on every directory lookup: respond retries slowly, forever.
-      faults: [{ target: 'users.info', kind: 'error', error: 'invalid_auth' }],
+      faults: [{ target: 'admin.users.list', kind: 'error', error: 'invalid_auth' }],
     });
     pipelines.push(pipeline);
     const error = await pipeline.runUntilSettled({ timeoutMs: 60_000, stallAfterMs: 3_000 }).catch((e: unknown) => e);

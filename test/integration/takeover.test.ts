@@ -76,7 +76,10 @@ describe('a crash mid-decision and the lease takeover (DynamoDB Local)', () => {
     const body = message(anomalyEntry({ id: 'crash-before-reset', userId: user }));
     const hung = reached();
     let slackCalls = 0;
-    const dying = { resetSessions: (id: string) => (slackCalls++ === 0 ? (hung.resolve(), never()) : t.slack.resetSessions(id)) };
+    const dying = {
+      resetSessions: (id: string) => (slackCalls++ === 0 ? (hung.resolve(), never()) : t.slack.resetSessions(id)),
+      resetSessionsBulk: (ids: readonly string[]) => t.slack.resetSessionsBulk(ids),
+    };
     void respondToMessage(body, t.deps({ slack: dying }));
     await hung.promise;
     expect(await t.budgetUsed()).toBe(1);

@@ -1,5 +1,5 @@
 import { classifySlackError, SlackError, type TokenName } from '../../functions/adapters/slack/errors';
-import type { DirectoryUser, OrgIdentity, SlackApi, UserGroupRef } from '../../functions/adapters/slack/web-api';
+import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type DirectoryUser, type OrgIdentity, type SlackApi, type UserGroupRef } from '../../functions/adapters/slack/web-api';
 import type { ResetScope } from '../../functions/domain/decision/decide';
 import type { AllowList } from '../../functions/domain/allow-list';
 import { parseCidr } from '../../functions/domain/networks';
@@ -31,6 +31,8 @@ export class FakeSlack implements SlackApi {
   readonly allowListWrites: AllowList[] = [];
   /** Live session ids per user: admin.users.session.invalidate ends one, and refuses an unknown one. */
   sessions = new Map<string, Set<string>>();
+  /** Every admin.users.session.resetBulk call. */
+  readonly bulkCalls: { userIds: string[]; scope: BulkResetScope }[] = [];
   readonly posted: { channel: string; text: string; blocks?: unknown[] }[] = [];
   readonly calls: Record<string, number> = {};
   /**
@@ -121,6 +123,38 @@ export class FakeSlack implements SlackApi {
     if (!list.cidrs.every(ipv4)) throw platformError('invalid_field_or_data', 'admin', 'admin.audit.anomaly.allow.updateItem');
     this.allowList = { cidrs: [...list.cidrs], asns: [...list.asns] };
     this.allowListWrites.push(this.allowList);
+  }
+  /** As the simulator: resets everyone it can, and answers failed_for_some_users (naming nobody) when any could not be. */
+  async resetSessionsBulk(userIds: readonly string[], scope: BulkResetScope = { kind: 'all' }): Promise<void> {
+    // Every call asked for, even one a queued failure then refuses.
+    this.bulkCalls.push({ userIds: [...userIds], scope });
+    this.count('resetSessionsBulk');
+    if (userIds.length > MAX_BULK_RESET_USERS) throw platformError('invalid_arguments', 'admin', 'admin.users.session.resetBulk');
+    let failed = false;
+    for (const userId of new Set(userIds)) {
+      if (this.resetRefusal(userId)) failed = true;
+      else {
+        this.resets.push(userId);
+        this.resetScopes.push({ userId, scope });
+      }
+    }
+    if (failed) throw platformError(FAILED_FOR_SOME_USERS, 'admin', 'admin.users.session.resetBulk');
+  }
+  private resetRefusal(userId: string): string | undefined {
+    const user = this.lookup(userId);
+    if (!user || this.isExternal(user)) return 'user_not_found';
+    // "Only primary owner can reset primary owner's sessions": allowed only with the primary owner's own tokens.
+    if (user.isPrimaryOwner && (this.installedBy ?? this.primaryOwnerId) !== userId) return 'cannot_reset_primary_owner';
+    if (user.isBot) return 'cannot_reset_bot';
+    return undefined;
+  }
+  /** admin.users.list: the org's own members (not Slack Connect people), in its shape (no team, never a stranger). */
+  async listMembers(): Promise<DirectoryUser[]> {
+    this.count('listMembers');
+    return [...this.users.keys()]
+      .map((id) => this.lookup(id))
+      .filter((u): u is DirectoryUser => u !== undefined && !this.isExternal(u))
+      .map((u) => ({ id: u.id, name: u.name, realName: u.realName, email: u.email, isBot: u.isBot, deleted: u.deleted, isPrimaryOwner: u.isPrimaryOwner, isStranger: false }));
   }
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     this.count('getUser');

@@ -105,6 +105,15 @@ export class InMemoryLedger {
     this.decisions.set(record.entryId, done);
     return structuredClone(done);
   }
+  async recordIfNew(record: Omit<DecisionRecord, 'status' | 'decidedAt' | 'day' | 'expiresAt' | 'leaseUntil'>): Promise<ClaimResult> {
+    const existing = this.decisions.get(record.entryId);
+    if (existing) {
+      if (existing.status === 'in_progress') throw new LeaseHeldError(`entry#${record.entryId}`);
+      return { claimed: false, existing: structuredClone(existing) };
+    }
+    await this.completeDecision(record);
+    return { claimed: true };
+  }
   async markNotificationQueued(entryId: string): Promise<void> {
     const record = this.decisions.get(entryId);
     if (record) record.notificationQueued = true;

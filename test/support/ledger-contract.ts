@@ -11,7 +11,7 @@ export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
 /** The four aggregates' methods, as one object (their names do not overlap); a fake may provide only some parts. */
 export type LedgerMethods = Partial<
   Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen' | 'acquireLease' | 'releaseLease'> &
-    Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'markNotificationQueued'> &
+    Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'> &
     Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'> &
     Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
 >;
@@ -126,6 +126,21 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await expect(l.claimEntry(entry, 1000)).resolves.toEqual({ claimed: true });
         expect(await t.stored(LEDGER_KEYS.decision(entry))).toMatchObject({ status: 'in_progress', leaseUntil: T0 + 2001 });
         await expect(l.claimEntry(entry, 1000)).rejects.toBeInstanceOf(LeaseHeldError);
+      });
+
+      it('records an entry that needs no claim in one write, once: a later one gets the record back, a held one waits', async () => {
+        const entry = id('once');
+        at(T0 + 2000);
+        const fields = { entryId: entry, decision: 'ignore', reason: 'rules_off', outcome: 'ignored', notification: 'none' };
+        await expect(l.recordIfNew(fields)).resolves.toEqual({ claimed: true });
+        const final = { ...fields, status: 'done', decidedAt: new Date(T0 + 2000).toISOString(), day: new Date(T0 + 2000).toISOString().slice(0, 10), expiresAt: seconds(T0 + 2000) + RETENTION_DAYS * 86400 };
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toEqual({ ...LEDGER_KEYS.decision(entry), ...final });
+        await expect(l.recordIfNew({ ...fields, reason: 'other' })).resolves.toMatchObject({ claimed: false, existing: final });
+        expect(await t.stored(LEDGER_KEYS.decision(entry))).toMatchObject({ reason: 'rules_off' });
+        await expect(l.claimEntry(entry, 60_000)).resolves.toMatchObject({ claimed: false, existing: final });
+        const held = id('held');
+        await l.claimEntry(held, 60_000);
+        await expect(l.recordIfNew({ ...fields, entryId: held })).rejects.toBeInstanceOf(LeaseHeldError);
       });
 
       it('writes the final record (no lease, day and decidedAt, TTL now + retentionDays) and returns it to every later claim', async () => {

@@ -181,6 +181,35 @@ export const SLACK_CONTRACT_CASES: SlackContractCase[] = [
   { name: 'resetSessions of one session of a bot → session_not_found', uses: ['resetSessions'], installedBy: 'admin', call: (a) => a.resetSessions(U.bot.id, { kind: 'session', sessionId: '1' }), expected: invalidateRefused('session_not_found') },
 
   // users.info
+  // admin.users.session.resetBulk: Slack's failed_for_some_users names nobody
+  { name: 'resetSessionsBulk of ordinary members succeeds', uses: ['resetSessionsBulk'], installedBy: 'admin', call: (a) => a.resetSessionsBulk([U.ana.id, U.gone.id]), expected: { ok: undefined } },
+  {
+    name: 'resetSessionsBulk with a bot among them → failed_for_some_users',
+    uses: ['resetSessionsBulk'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessionsBulk([U.ana.id, U.bot.id]),
+    expected: refused('failed_for_some_users', 'admin', 'admin.users.session.resetBulk', 'transient'),
+  },
+  {
+    name: 'resetSessionsBulk with the primary owner, app installed by someone else → failed_for_some_users',
+    uses: ['resetSessionsBulk'],
+    installedBy: 'admin',
+    call: (a) => a.resetSessionsBulk([U.owner.id]),
+    expected: refused('failed_for_some_users', 'admin', 'admin.users.session.resetBulk', 'transient'),
+  },
+  // admin.users.list: the org's own people, not Slack Connect ones, in its shape
+  {
+    name: 'listMembers lists the org\u2019s people (not Slack Connect ones) in admin.users.list\u2019s shape',
+    uses: ['listMembers'],
+    installedBy: 'admin',
+    call: async (a) => (await a.listMembers()).map((m) => ({ id: m.id, isPrimaryOwner: m.isPrimaryOwner, isBot: m.isBot, deleted: m.deleted, isStranger: m.isStranger, teamId: m.teamId })).sort((x, y) => x.id.localeCompare(y.id)),
+    expected: {
+      ok: people
+        .filter((p) => !('external' in p))
+        .map((p) => ({ id: p.id, isPrimaryOwner: p.id === U.owner.id, isBot: p.id === U.bot.id, deleted: p.id === U.gone.id, isStranger: false, teamId: undefined }))
+        .sort((x, y) => x.id.localeCompare(y.id)),
+    },
+  },
   ...people.map((p): SlackContractCase => ({ name: `getUser(${p.name}) describes them`, uses: ['getUser'], installedBy: 'admin', call: (a) => a.getUser(p.id), expected: { ok: directoryUser(p) } })),
   { name: 'getUser of an unknown user → undefined', uses: ['getUser'], installedBy: 'admin', call: (a) => a.getUser(CONTRACT_ORG.nobody), expected: { ok: undefined } },
 

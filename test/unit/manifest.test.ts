@@ -9,6 +9,8 @@ import { join } from 'node:path';
 const METHOD_SCOPES: Record<string, { token: 'user' | 'bot'; scopes: string[] }> = {
   'admin.users.session.reset': { token: 'user', scopes: ['admin.users:write'] },
   'admin.users.session.invalidate': { token: 'user', scopes: ['admin.users:write'] },
+  // Slack's method reference: admin.users.session.resetBulk, scope admin.users:write (as the single reset).
+  'admin.users.session.resetBulk': { token: 'user', scopes: ['admin.users:write'] },
   'admin.users.list': { token: 'user', scopes: ['admin.users:read'] },
   'admin.roles.listAssignments': { token: 'user', scopes: ['admin.roles:read'] },
   'admin.teams.list': { token: 'user', scopes: ['admin.teams:read'] },
@@ -39,7 +41,8 @@ function manifestScopes(): { user: string[]; bot: string[] } {
 /** The Web API methods the adapter calls, with the token it calls each with. */
 function calledMethods(): { method: string; token: string }[] {
   const source = readFileSync(join(root, 'functions/adapters/slack/web-api.ts'), 'utf8');
-  return [...source.matchAll(/this\.call\('(admin|bot)', '([a-zA-Z.]+)'/g)].map((m) => ({ token: m[1] === 'bot' ? 'bot' : 'user', method: m[2] }));
+  // this.readToken is the admin token (respond) or the read-only directory token (notify): both user tokens.
+  return [...source.matchAll(/this\.call\((?:'(admin|bot)'|this\.readToken), '([a-zA-Z.]+)'/g)].map((m) => ({ token: m[1] === 'bot' ? 'bot' : 'user', method: m[2] }));
 }
 
 describe('slack-app-manifest.yaml', () => {

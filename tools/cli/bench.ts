@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { parseAuditEntry } from '../../functions/domain/audit-entry';
 import { configFromItems, configToItems } from '../../functions/domain/config/items';
 import { defaultConfig, responseConfigSchema } from '../../functions/domain/config/schema';
 import { decide } from '../../functions/domain/decision/decide';
+import { burstRun, printSlackRun, steadyRun, type SlackRunFigures } from './bench-slack';
 
 /**
  * Performance figures worth watching: each Lambda bundle's size and cold import time (built with
@@ -93,8 +95,41 @@ function perEntry(): { validateAndDecideUs: number; configLoadUs: number } {
   return { validateAndDecideUs: Math.round(validateAndDecideUs * 10) / 10, configLoadUs: Math.round(configLoadUs * 10) / 10 };
 }
 
-const result = { node: process.version, bundles: bundles(), ...perEntry() };
-for (const b of result.bundles) console.log(`${b.name.padEnd(14)} bundle ${String(b.kib).padStart(4)} KiB   cold import ${b.importMs} ms (median of ${RUNS})`);
-console.log(`validate + decide one audit entry: ${result.validateAndDecideUs} µs`);
-console.log(`validate the configuration from its items (once per cache period): ${result.configLoadUs} µs`);
-console.log(JSON.stringify(result));
+const USAGE = `Usage: npm run bench [-- --only bundles|burst|steady]
+
+  bundles  bundle sizes, cold imports, per-entry cost of the rules (seconds)
+  burst    10,000 entries / 1,000 people / 200 to sign out, Slack's rate tiers on (a few minutes)
+  steady   12 entries appearing one by one: reaction time and audit calls a minute (about 3 minutes)
+Without --only, all three. The last line of stdout is the figures as JSON.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true });
+  if (values.help) return console.log(USAGE);
+  const only = values.only;
+  if (only !== undefined && !['bundles', 'burst', 'steady'].includes(only)) throw new Error(`--only takes bundles, burst or steady, got ${only}\n\n${USAGE}`);
+  const log = (line: string) => console.error(line);
+  const result: Record<string, unknown> = { node: process.version };
+  if (!only || only === 'bundles') {
+    Object.assign(result, { bundles: bundles(), ...perEntry() });
+    for (const b of result.bundles as ReturnType<typeof bundles>) console.log(`${b.name.padEnd(14)} bundle ${String(b.kib).padStart(4)} KiB   cold import ${b.importMs} ms (median of ${RUNS})`);
+    console.log(`validate + decide one audit entry: ${result.validateAndDecideUs} µs`);
+    console.log(`validate the configuration from its items (once per cache period): ${result.configLoadUs} µs`);
+  }
+  if (!only || only === 'burst') {
+    result.burst = await burstRun(log);
+    printSlackRun(result.burst as SlackRunFigures);
+  }
+  if (!only || only === 'steady') {
+    result.steady = await steadyRun(log);
+    printSlackRun(result.steady as SlackRunFigures);
+  }
+  console.log(JSON.stringify(result));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -31,6 +31,8 @@ export interface RunFacts {
   /** Decision records still in progress (a claim not finished or released). */
   unfinished: DecisionRecord[];
   receipts: DeliveryReceipt[];
+  /** Notification jobs whose admin messages went into a digest (the digest's receipts are under `digestId`). */
+  digested: { entryId: string; digestId: string }[];
   emails: SentEmail[];
   messages: MessageRecord[];
   resets: ResetRecord[];
@@ -44,6 +46,10 @@ export interface RunFacts {
 export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
   const items = await scanLedgerEntries(pipeline);
   const decisionItems = items.filter((item) => item.sk === 'decision') as unknown as DecisionRecord[];
+  // digest#<type>#<period> / entry#<id>, digested: this entry's admins were told in that digest (ledger id digest#<type>#<period>).
+  const digested = items
+    .filter((item) => String(item.pk).startsWith('digest#') && item.digested === true)
+    .map((item) => ({ entryId: String(item.sk).slice('entry#'.length), digestId: String(item.pk) }));
   const receipts: DeliveryReceipt[] = items
     .filter((item) => typeof item.sk === 'string' && item.sk.startsWith('sent#'))
     .map((item) => {
@@ -65,6 +71,7 @@ export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
     decisions: decisionItems.filter((d) => d.status === 'done'),
     unfinished: decisionItems.filter((d) => d.status !== 'done'),
     receipts,
+    digested,
     emails: await pipeline.sentEmails(),
     messages: state?.messages ?? [],
     resets: state?.resets ?? [],
@@ -77,6 +84,7 @@ export async function collectFacts(pipeline: LocalPipeline): Promise<RunFacts> {
 /** The audit entry an email is about: every template prints it ("Audit entry ID:" or "Reference:"). */
 export function entryIdOfEmail(email: Pick<SentEmail, 'text' | 'html'>): string | undefined {
   const text = email.text ?? '';
+  // A digest names itself by its ledger id (digest#<type>#<period>) the same way.
   return /^(?:Audit entry ID|Reference):\s+(\S+)\s*$/m.exec(text)?.[1];
 }
 
@@ -166,7 +174,10 @@ export function checkIntegrity(facts: RunFacts, options: IntegrityOptions): Inte
   for (const [key, n] of countBy(facts.messages, messageKey)) notificationsWithoutReceipt += Math.max(0, n - (slackReceipts.get(key) ?? 0));
 
   const receiptsPerEntry = countBy(facts.receipts.filter((r) => r.status === 'sent'), (r) => r.entryId);
-  const notificationsMissing = facts.decisions.filter((d) => d.notification && d.notification !== 'none' && !receiptsPerEntry.has(d.entryId)).length;
+  // A job whose admins were told in a digest that went out counts as notified.
+  const digestOf = new Map(facts.digested.map((d) => [d.entryId, d.digestId]));
+  const notified = (entryId: string) => receiptsPerEntry.has(entryId) || receiptsPerEntry.has(digestOf.get(entryId) ?? '');
+  const notificationsMissing = facts.decisions.filter((d) => d.notification && d.notification !== 'none' && !notified(d.entryId)).length;
 
   const excluded = new Set(options.excludedUserIds);
   const excludedUsersTouched = [
@@ -230,9 +241,9 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 function scanLedgerEntries(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
   return scanAll(pipeline.clients.documents, {
     TableName: pipeline.resources.tables.ledger,
-    // Decisions and delivery receipts only (not seen# markers, checkpoint, counters).
-    FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :delivery)',
-    ExpressionAttributeValues: { ':entry': 'entry#', ':delivery': DELIVERY_PREFIX },
+    // Decisions, delivery receipts and the jobs that went into an admin digest (not seen# markers, checkpoint, counters, pacer).
+    FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :delivery) OR (begins_with(pk, :digest) AND begins_with(sk, :entry))',
+    ExpressionAttributeValues: { ':entry': 'entry#', ':delivery': DELIVERY_PREFIX, ':digest': 'digest#' },
   });
 }
 

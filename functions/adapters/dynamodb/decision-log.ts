@@ -101,8 +101,14 @@ export class DecisionLog {
 
   /** Write the final decision record (status done); searchable by user and by day. */
   async completeDecision(record: Omit<DecisionRecord, 'status' | 'decidedAt' | 'day' | 'expiresAt' | 'leaseUntil'>): Promise<DecisionRecord> {
+    const item = this.finalItem(record);
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    return item;
+  }
+
+  private finalItem(record: Omit<DecisionRecord, 'status' | 'decidedAt' | 'day' | 'expiresAt' | 'leaseUntil'>): DecisionRecord & { pk: string; sk: string } {
     const decidedAt = new Date(this.now()).toISOString();
-    const item: DecisionRecord & { pk: string; sk: string } = {
+    return {
       ...record,
       ...LEDGER_KEYS.decision(record.entryId),
       status: 'done',
@@ -110,8 +116,27 @@ export class DecisionLog {
       day: decidedAt.slice(0, 10),
       expiresAt: expiresAfter(this.now(), this.retentionDays * 86400),
     };
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
-    return item;
+  }
+
+  /**
+   * Write the final record of an entry that needs no claim (nothing is done about it but the
+   * record: events that are off, an app): one conditional write instead of a claim and a write,
+   * which is most of a burst. A record already there is returned (`claimed: false`, as from
+   * claimEntry); one another invocation holds throws LeaseHeldError.
+   */
+  async recordIfNew(record: Omit<DecisionRecord, 'status' | 'decidedAt' | 'day' | 'expiresAt' | 'leaseUntil'>): Promise<ClaimResult> {
+    const item = this.finalItem(record);
+    try {
+      await this.db.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = itemOfFailedCondition<DecisionRecord>(error) ?? (await this.getDecision(record.entryId));
+      if (!existing || existing.status === 'in_progress') throw new LeaseHeldError(`entry#${record.entryId}`);
+      return { claimed: false, existing };
+    }
   }
 
   async markNotificationQueued(entryId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mapLimit } from '../../runtime/map-limit';
 import { backoffMs } from '../../runtime/retry-policy';
 import type { sleep } from '../../runtime/time';
 
@@ -8,20 +9,26 @@ const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
 /** Unprocessed items are retried with backoff this many times before the call fails. */
 const MAX_UNPROCESSED_RETRIES = 8;
+/** Chunks in flight at once: a burst's ten thousand seen records are 400 chunks. */
+const CHUNKS_IN_FLIGHT = 8;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
 
 export type Sleep = typeof sleep;
 
 /** BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed. */
 export async function batchWrite(db: DynamoDBDocumentClient, tableName: string, requests: Record<string, unknown>[], sleep: Sleep): Promise<void> {
-  for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
-    let pending = requests.slice(i, i + BATCH_WRITE_MAX);
+  await mapLimit(chunks(requests, BATCH_WRITE_MAX), CHUNKS_IN_FLIGHT, async (chunk) => {
+    let pending = chunk;
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger writes unprocessed`);
       if (attempt) await sleep(backoffMs(attempt, 50, 2000));
       const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
       pending = (out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined) ?? [];
     }
-  }
+  });
 }
 
 /** Consistent BatchGetItem in chunks of 100, retrying unprocessed keys; returns the items found. */
@@ -33,8 +40,8 @@ export async function batchGet(
   sleep: Sleep,
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
-  for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-    let pending = keys.slice(i, i + BATCH_GET_MAX);
+  await mapLimit(chunks(keys, BATCH_GET_MAX), CHUNKS_IN_FLIGHT, async (chunk) => {
+    let pending = chunk;
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > MAX_UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} ledger reads unprocessed`);
       if (attempt) await sleep(backoffMs(attempt, 50, 2000));
@@ -42,7 +49,7 @@ export async function batchGet(
       found.push(...(out.Responses?.[tableName] ?? []));
       pending = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
-  }
+  });
   return found;
 }
 

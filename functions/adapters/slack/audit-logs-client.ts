@@ -1,5 +1,8 @@
+import type { Pacer } from '../../runtime/pacing';
+import { sleep as realSleep } from '../../runtime/time';
 import { POLLED_ACTIONS } from '../../domain/audit-entry';
 import { classifySlackError, SlackError, type SlackErrorKind } from './errors';
+import { budgetOf } from './rate-budget';
 import type { TokenProvider } from './tokens';
 
 export interface AuditLogQuery {
@@ -28,6 +31,11 @@ export interface AuditLogsClientOptions {
   baseUrl: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** The audit budget (SLACK_RATE_BUDGET['audit.logs']) shared with every container; without one, calls are not paced. */
+  pacer?: Pacer;
+  /** A slot further away than this is not waited for: the call fails as rate limited (code `paced`). Default 10 s. */
+  maxPaceWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -51,6 +59,7 @@ export class AuditLogsClient implements AuditLogSource {
     url.searchParams.set('limit', String(query.limit));
     if (query.cursor) url.searchParams.set('cursor', query.cursor);
 
+    await this.pace();
     const token = await this.options.tokens.get('audit');
     let response: Response;
     try {
@@ -108,6 +117,13 @@ export class AuditLogsClient implements AuditLogSource {
       throw new SlackError('malformed_response', 'transient', 'audit', 'audit.logs', { status });
     }
     return { entries: body.entries, nextCursor: body.response_metadata?.next_cursor || undefined };
+  }
+
+  private async pace(): Promise<void> {
+    if (!this.options.pacer) return;
+    const grant = await this.options.pacer.acquire('audit.logs', budgetOf('audit.logs'), this.options.maxPaceWaitMs ?? 10_000);
+    if (!grant.reserved) throw new SlackError('paced', 'rate_limited', 'audit', 'audit.logs', { retryAfterSeconds: Math.ceil(grant.waitMs / 1000) });
+    if (grant.waitMs > 0) await (this.options.sleep ?? realSleep)(grant.waitMs);
   }
 }
 

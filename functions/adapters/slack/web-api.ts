@@ -2,12 +2,16 @@ import {
   WebClient,
   ErrorCode,
   LogLevel,
+  type AdminUsersListResponse,
   type UsergroupsUsersListArguments,
   type UsersInfoResponse,
 } from '@slack/web-api';
+import type { Pacer } from '../../runtime/pacing';
+import { sleep as realSleep } from '../../runtime/time';
 import type { AllowList } from '../../domain/allow-list';
 import type { ResetScope } from '../../domain/decision/decide';
 import { classifySlackError, SlackError, type TokenName } from './errors';
+import { budgetOf, paceKey } from './rate-budget';
 import type { TokenProvider } from './tokens';
 
 /** Security Admin system role (Slack's fixed role id). */
@@ -53,10 +57,30 @@ export interface OrgIdentity {
   teamIds: ReadonlySet<string>;
 }
 
+/**
+ * The scopes admin.users.session.resetBulk can take: all sessions, or web or mobile only (its
+ * `web_only` / `mobile_only`). One session (`session`) is admin.users.session.invalidate's, per person.
+ */
+export type BulkResetScope = Exclude<ResetScope, { kind: 'session' }>;
+
+/** Slack answers a bulk reset that some users failed with this code, without saying which. */
+export const FAILED_FOR_SOME_USERS = 'failed_for_some_users';
+
+/** Slack takes at most this many user ids per admin.users.session.resetBulk call. */
+export const MAX_BULK_RESET_USERS = 1000;
+
 /** Slack Web API operations this project uses, behind one small interface tests can fake. */
 export interface SlackApi {
   /** End the person's sessions: all of them (the default), web or mobile only, or one session. */
   resetSessions(userId: string, scope?: ResetScope): Promise<void>;
+  /**
+   * Queue a reset of every listed person's sessions (admin.users.session.resetBulk, at most
+   * MAX_BULK_RESET_USERS). Throws a SlackError; FAILED_FOR_SOME_USERS means some were not reset
+   * and Slack does not say which.
+   */
+  resetSessionsBulk(userIds: readonly string[], scope?: BulkResetScope): Promise<void>;
+  /** Every member of the org (admin.users.list), for directory facts without a call per person. */
+  listMembers(): Promise<DirectoryUser[]>;
   getUser(userId: string): Promise<DirectoryUser | undefined>;
   usergroupMembers(group: UserGroupRef): Promise<string[]>;
   orgIdentity(): Promise<OrgIdentity>;
@@ -76,6 +100,14 @@ export interface SlackWebApiOptions {
   apiUrl?: string;
   /** Per-request timeout. Retries are ours (by error kind), not the SDK's thirty-minute default. */
   timeoutMs?: number;
+  /** Slack's per-method budgets shared with every other container; without one, calls are not paced. */
+  pacer?: Pacer;
+  /**
+   * How long a call may wait for its slot inside the invocation. A slot further away is not
+   * waited for: the call fails as rate limited (code `paced`), and its message comes back then.
+   */
+  maxPaceWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
   /**
    * The token directory reads use (users, groups, roles, teams): `admin` in respond, which holds
    * it anyway to end sessions; `directory` in notify, a token that can read but sign nobody out.
@@ -83,6 +115,10 @@ export interface SlackWebApiOptions {
   readToken?: Extract<TokenName, 'admin' | 'directory'>;
   fetch?: typeof fetch;
 }
+
+/** Default for maxPaceWaitMs: well inside a respond or notify invocation's 60 s. */
+const DEFAULT_MAX_PACE_WAIT_MS = 15_000;
+
 
 /**
  * Our tokens are org-level installs, and Slack requires `team_id` from org tokens on these
@@ -133,6 +169,26 @@ export class SlackWebApi implements SlackApi {
     );
   }
 
+  async resetSessionsBulk(userIds: readonly string[], scope: BulkResetScope = { kind: 'all' }): Promise<void> {
+    const [first, ...rest] = userIds;
+    if (first === undefined) return;
+    if (userIds.length > MAX_BULK_RESET_USERS) throw new RangeError(`resetBulk takes at most ${MAX_BULK_RESET_USERS} users, got ${userIds.length}`);
+    await this.call('admin', 'admin.users.session.resetBulk', (token) =>
+      this.client.admin.users.session.resetBulk({ token, user_ids: [first, ...rest], ...sessionExpirationTarget(scope.kind) }),
+    );
+  }
+
+  async listMembers(): Promise<DirectoryUser[]> {
+    const members: DirectoryUser[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call(this.readToken, 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
+      for (const user of page.users ?? []) if (user.id) members.push(fromAdminUser(user));
+      cursor = nextCursor(page);
+    } while (cursor);
+    return members;
+  }
+
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
     try {
       const result = await this.call(this.readToken, 'users.info', (token) => this.client.users.info({ token, user: userId }));
@@ -168,19 +224,7 @@ export class SlackWebApi implements SlackApi {
     do {
       const page = await this.call(this.readToken, 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
       const owner = page.users?.find((u) => u.is_primary_owner === true && u.id);
-      if (owner) {
-        return {
-          id: owner.id!,
-          name: owner.username || undefined,
-          realName: owner.full_name || undefined,
-          email: owner.email || undefined,
-          isBot: owner.is_bot === true,
-          // admin.users.list has no `deleted`: a deactivated person is `is_active: false`.
-          deleted: owner.is_active === false,
-          isPrimaryOwner: true,
-          isStranger: false,
-        };
-      }
+      if (owner) return fromAdminUser(owner);
       cursor = nextCursor(page);
     } while (cursor);
     return undefined;
@@ -218,6 +262,7 @@ export class SlackWebApi implements SlackApi {
         // Block Kit is built and validated by the notifier's templates; the SDK's block union is too narrow to name here.
         ...(message.blocks ? { blocks: message.blocks as never } : {}),
       }),
+      channel,
     );
   }
 
@@ -264,7 +309,8 @@ export class SlackWebApi implements SlackApi {
     return { enterpriseId, teamIds };
   }
 
-  private async call<T>(tokenName: TokenName, method: string, request: (token: string) => Promise<T>): Promise<T> {
+  private async call<T>(tokenName: TokenName, method: string, request: (token: string) => Promise<T>, channel?: string): Promise<T> {
+    await this.pace(tokenName, method, channel);
     const token = await this.options.tokens.get(tokenName);
     try {
       return await request(token);
@@ -276,6 +322,17 @@ export class SlackWebApi implements SlackApi {
       throw mapped;
     }
   }
+
+  /** Wait for this call's slot in the method's shared budget, or fail as rate limited when it is too far off. */
+  private async pace(tokenName: TokenName, method: string, channel?: string): Promise<void> {
+    const { pacer } = this.options;
+    if (!pacer) return;
+    const grant = await pacer.acquire(paceKey(method, channel), budgetOf(method), this.options.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS);
+    if (!grant.reserved) {
+      throw new SlackError('paced', 'rate_limited', tokenName, method, { retryAfterSeconds: Math.ceil(grant.waitMs / 1000) });
+    }
+    if (grant.waitMs > 0) await (this.options.sleep ?? realSleep)(grant.waitMs);
+  }
 }
 
 /** admin.users.session.reset / resetBulk arguments for a scope: none for all sessions. */
@@ -286,6 +343,22 @@ export function sessionExpirationTarget(kind: 'all' | 'web' | 'mobile'): { web_o
 }
 
 type UsersInfoUser = NonNullable<UsersInfoResponse['user']>;
+type AdminListUser = NonNullable<AdminUsersListResponse['users']>[number];
+
+/** admin.users.list lists the org's own members: no `team_id`, `enterprise_user` or `is_stranger`. */
+function fromAdminUser(user: AdminListUser): DirectoryUser {
+  return {
+    id: user.id ?? '',
+    name: user.username || undefined,
+    realName: user.full_name || undefined,
+    email: user.email || undefined,
+    isBot: user.is_bot === true,
+    // admin.users.list has no `deleted`: a deactivated person is `is_active: false`.
+    deleted: user.is_active === false,
+    isPrimaryOwner: user.is_primary_owner === true,
+    isStranger: false,
+  };
+}
 
 function fromUsersInfo(user: UsersInfoUser): DirectoryUser {
   return {

@@ -1,10 +1,12 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { mapLimit } from '../../runtime/map-limit';
 import { backoffMs, IN_RUN_RETRY } from '../../runtime/retry-policy';
 import { sleep as realSleep } from '../../runtime/time';
 
 /** SQS takes at most ten messages, and 256 KiB, per batch. */
 const MAX_BATCH = 10;
 const MAX_BATCH_BYTES = 250 * 1024;
+const BATCHES_IN_FLIGHT = 10;
 
 export interface OutgoingMessage {
   /** Unique within one call; used to match failures. */
@@ -25,7 +27,8 @@ export class SqsPublisher implements MessagePublisher {
   ) {}
 
   async publish(messages: OutgoingMessage[]): Promise<void> {
-    for (const batch of toBatches(messages)) await this.sendBatch(batch);
+    // A burst's page is a thousand batches: several in flight, so the first people are acted on in seconds.
+    await mapLimit(toBatches(messages), BATCHES_IN_FLIGHT, (batch) => this.sendBatch(batch));
   }
 
   private async sendBatch(batch: { Id: string; MessageBody: string }[]): Promise<void> {

@@ -83,6 +83,8 @@ export type PersonFacts =
       teamId?: string;
       /** users.info `enterprise_user.enterprise_id`. */
       enterpriseId?: string;
+      /** A bot user: Slack refuses to reset it (cannot_reset_bot), so it is never put in a bulk sign-out with others. */
+      isBot?: boolean;
     };
 
 /** The org this deployment protects: its enterprise id and every team (workspace) in it. */
@@ -112,6 +114,16 @@ export function factsNeeded(entry: AnomalyEntry, config: ResponseConfig): { pers
   const groups = new Set(config.exclusions.excludedGroups);
   for (const event of active) for (const group of config.events[event].excludedGroups) groups.add(group);
   return { person: true, org: true, groups: [...groups].sort() };
+}
+
+/**
+ * Whether an entry names an event whose rule ends sessions (before exclusions and safety): the
+ * poller sends these first, so in a burst the people to sign out are not queued behind
+ * thousands of entries that lead to nothing. Order only: the decision is still decide()'s.
+ */
+export function mayEndSessions(entry: AnomalyEntry, config: ResponseConfig): boolean {
+  if (entry.entity.kind !== 'user') return false;
+  return classifyReasons(entry.reasons).events.some((event) => config.events[event].action === 'end_sessions');
 }
 
 /**

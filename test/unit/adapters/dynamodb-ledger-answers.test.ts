@@ -43,14 +43,20 @@ describe('ledger keys', () => {
       LEDGER_KEYS.delivery(id, 'sessions_ended#email#email:a@x.example'),
       LEDGER_KEYS.lastReset(id),
       LEDGER_KEYS.breaker(),
+      LEDGER_KEYS.allowList(),
+      LEDGER_KEYS.pollerPacer(id),
+      LEDGER_KEYS.respondPacer(id),
+      LEDGER_KEYS.notifyPacer(id),
+      LEDGER_KEYS.digestCount(id),
+      LEDGER_KEYS.digestMember(id, id),
     ];
     expect(new Set(keys.map((k) => JSON.stringify(k))).size).toBe(keys.length);
     expect(keys.every((k) => k.pk.length > 0 && k.sk.length > 0)).toBe(true); // DynamoDB refuses empty key strings
-    // An entry's deliveries have a partition of their own (notify's prefix, which IAM's LeadingKeys
-    // holds it to), apart from the entry's decision (respond's) and from other entries' deliveries.
+    // An entry's deliveries sit in a partition of their own (notify's, never respond's decision),
+    // together, and apart from another entry's.
     expect(LEDGER_KEYS.delivery(id, 'k').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
-    expect(LEDGER_KEYS.delivery(id, 'k').pk).toBe(LEDGER_KEYS.delivery(id, 'other').pk);
-    expect(LEDGER_KEYS.delivery('X2', 'k').pk).not.toBe(LEDGER_KEYS.delivery(id, 'k').pk);
+    expect(LEDGER_KEYS.delivery(id, 'a').pk).toBe(LEDGER_KEYS.delivery(id, 'b').pk);
+    expect(LEDGER_KEYS.delivery('X2', 'a').pk).not.toBe(LEDGER_KEYS.delivery(id, 'a').pk);
     expect(LEDGER_KEYS.decision('X2').pk).not.toBe(LEDGER_KEYS.decision(id).pk);
     expect(LEDGER_KEYS.delivery(id, 'a').sk).not.toBe(LEDGER_KEYS.delivery(id, 'b').sk);
     expect(LEDGER_KEYS.delivery(id, 'decision').sk).not.toBe(LEDGER_KEYS.decision(id).sk);

@@ -40,6 +40,7 @@ describeLedgerContract('DynamoDB aggregates on the table double (aws-sdk-client-
       claimEntry: decisions.claimEntry.bind(decisions),
       releaseEntry: decisions.releaseEntry.bind(decisions),
       completeDecision: decisions.completeDecision.bind(decisions),
+      recordIfNew: decisions.recordIfNew.bind(decisions),
       markNotificationQueued: decisions.markNotificationQueued.bind(decisions),
       claimReset: resets.claimReset.bind(resets),
       markResetDone: resets.markResetDone.bind(resets),

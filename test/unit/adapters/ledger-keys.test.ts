@@ -3,6 +3,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecisionLog } from '../../../functions/adapters/dynamodb/decision-log';
 import { Deliveries } from '../../../functions/adapters/dynamodb/deliveries';
+import { Digests } from '../../../functions/adapters/dynamodb/digests';
+import { LedgerPacer } from '../../../functions/adapters/dynamodb/pacer';
 import { LEDGER_KEYS, LEDGER_RECORDS, ledgerPartitionsOf, type LedgerWriter } from '../../../functions/adapters/dynamodb/keys';
 import { PollState } from '../../../functions/adapters/dynamodb/poll-state';
 import { ResetGuard } from '../../../functions/adapters/dynamodb/reset-guard';
@@ -99,6 +101,17 @@ describe('every key an adapter touches belongs to the function that uses it', ()
     await deliveries.claimDelivery('E1', 'sessions_ended#email#email:a@example.com', 1000);
     await deliveries.markDelivered('E1', 'sessions_ended#email#email:a@example.com', 'ses:1');
     await deliveries.releaseDelivery('E1', 'sessions_ended#email#email:a@example.com');
+    const digests = new Digests(db, 'ledger', () => 0);
+    await digests.enter('sessions_ended#0', 'E1', { entryId: 'E1' }, 5);
+    await digests.claimFlush('sessions_ended#0');
+    await digests.releaseFlush('sessions_ended#0');
+    await digests.members('sessions_ended#0');
     expectOwnedBy('notify');
+  });
+
+  test.each(WRITERS)('LedgerPacer (%s): its schedules are its own', async (writer) => {
+    const pacer = new LedgerPacer(db, 'ledger', writer, () => 0, noSleep);
+    await pacer.acquire('chat.postMessage C0ALERTS', { limit: 1, windowMs: 60_000 }, 60_000);
+    expectOwnedBy(writer);
   });
 });

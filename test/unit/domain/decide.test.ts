@@ -1,5 +1,5 @@
 import { ANOMALY_EVENT_NAMES, MORE_EVENT_NAMES, type AnomalyEvent, type ResponseAction } from '../../../functions/domain/anomaly-catalogue';
-import { applySafety, decide, externalBecause, factsNeeded, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
+import { applySafety, decide, externalBecause, factsNeeded, mayEndSessions, type Decision, type PersonFacts } from '../../../functions/domain/decision/decide';
 import type { ResponseConfig, SessionScope } from '../../../functions/domain/config/schema';
 import { appEntry, configWith, expand, GROUP_WITH_TARGET, GROUP_WITHOUT_TARGET, MEMBER, ORG, SOMEONE_ELSE, TARGET, userEntry } from './helpers';
 
@@ -472,6 +472,17 @@ describe('externalBecause: who is from another organisation (Slack Connect)', ()
       action: 'notify_only',
       reason: 'external_user',
     });
+  });
+});
+
+describe('mayEndSessions (the poller\u2019s order in a burst)', () => {
+  it('is true only for a person\u2019s entry naming an event whose rule ends sessions', () => {
+    const config = configWith({ tor: { action: 'end_sessions' }, excessive_downloads: { action: 'notify_only' } });
+    expect(mayEndSessions(userEntry(['tor', 'asn']), config)).toBe(true);
+    expect(mayEndSessions(userEntry(['excessive_downloads']), config)).toBe(false);
+    expect(mayEndSessions(userEntry(['unexpected_scraping']), config)).toBe(false);
+    expect(mayEndSessions(userEntry(['asn']), config)).toBe(false);
+    expect(mayEndSessions(appEntry(['tor']), config)).toBe(false);
   });
 });
 

@@ -311,6 +311,25 @@ describe('pollAuditLog', () => {
   });
 });
 
+describe('pollAuditLog in a burst', () => {
+  it('enqueues the entries that may end sessions ahead of the rest of their page, each group in page order', async () => {
+    const t = setup();
+    t.deps.settings = { ...settings, pageLimit: 10 };
+    t.audit.entries.push(entry('off-1', T0 - 50), entry('urgent-1', T0 - 40), entry('off-2', T0 - 30), entry('urgent-2', T0 - 20));
+    await pollAuditLog({ ...t.deps, urgent: (e) => (e as { id: string }).id.startsWith('urgent') });
+    expect(t.enqueuedIds()).toEqual(['urgent-2', 'urgent-1', 'off-2', 'off-1']);
+  });
+
+  it('re-reads only the recent part of the overlap when asked (not the whole window every poll)', async () => {
+    const t = setup();
+    t.ledger.checkpoint = { checkpoint: T0 - 5 };
+    const result = await pollAuditLog({ ...t.deps, settings: { ...settings, recentOverlapSeconds: 60 }, fullOverlap: false });
+    expect(result.window).toEqual({ oldest: T0 - 65, latest: T0 });
+    const full = await pollAuditLog({ ...t.deps, settings: { ...settings, recentOverlapSeconds: 60 } });
+    expect(full.window.oldest).toBe(T0 - 600);
+  });
+});
+
 describe('nextWindow', () => {
   it('starts overlap seconds before the checkpoint and ends now', () => {
     expect(nextWindow({ checkpoint: T0 }, T0 + 60, settings)).toEqual({ oldest: T0 - 600, latest: T0 + 60 });

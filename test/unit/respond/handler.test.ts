@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeRespondHandler } from '../../../functions/respond/app';
 import { RespondDirectory } from '../../../functions/respond/respond';
@@ -19,6 +19,7 @@ const context = lambdaContext('respond');
 function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async () => defaultConfig()) {
   const sqs = mockClient(SQSClient);
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  sqs.on(SendMessageCommand).resolves({});
   // The fake knows only the people it lists (anyone else is user_not_found, as on Slack).
   const slack = new FakeSlack().member(['U0ANA00001', 'U0AAA00001', 'U0BBB00002']);
   const ledger = new InMemoryLedger();
@@ -48,22 +49,41 @@ function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async (
 afterEach(() => jest.restoreAllMocks());
 
 describe('respond handler', () => {
-  it('reports only the failed records; a malformed entry never fails its batch; a 429 comes back with a delay', async () => {
+  it('gathers the batch into one bulk sign-out; a malformed entry never fails its batch; a 429 is sent again with its delay, never counted as a receive', async () => {
     const t = setup();
-    t.slack.failures.resetSessions = [
-      new SlackError('ratelimited', 'rate_limited', 'admin', 'admin.users.session.reset', { retryAfterSeconds: 42 }),
+    t.slack.failures.resetSessionsBulk = [
+      new SlackError('ratelimited', 'rate_limited', 'admin', 'admin.users.session.resetBulk', { retryAfterSeconds: 42 }),
     ];
+    const bodies = [message(anomalyEntry({ id: 'limited', userId: 'U0AAA00001' })), '{"entry": {"id": 7}}', message(anomalyEntry({ id: 'also', userId: 'U0BBB00002' }))];
+    const result = await t.handler(sqsEvent(bodies), context);
+    // Both people were in one resetBulk call, which Slack refused: both wait, neither failed.
+    expect(t.slack.calls.resetSessionsBulk).toBe(1);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(t.slack.resets).toEqual([]);
+    const sent = t.sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { QueueUrl: 'http://127.0.0.1:1/queue/anomalies', MessageBody: bodies[0], DelaySeconds: 42 },
+        { QueueUrl: 'http://127.0.0.1:1/queue/anomalies', MessageBody: bodies[2], DelaySeconds: 42 },
+      ]),
+    );
+    expect(sent).toHaveLength(2);
+    expect(t.sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+    // Nothing was kept: the messages sent again decide afresh.
+    expect(t.ledger.decisions.has('limited')).toBe(false);
+    expect(t.ledger.resetSlots.size).toBe(0);
+  });
+
+  it('reports the records of a failed bulk sign-out as failures (they count as receives); the others succeed', async () => {
+    const t = setup();
+    t.slack.failures.resetSessionsBulk = [new SlackError('http_503', 'transient', 'admin', 'admin.users.session.resetBulk', { status: 503 })];
     const result = await t.handler(
-      sqsEvent([message(anomalyEntry({ id: 'limited', userId: 'U0AAA00001' })), '{"entry": {"id": 7}}', message(anomalyEntry({ id: 'ok', userId: 'U0BBB00002' }))]),
+      sqsEvent([message(anomalyEntry({ id: 'a', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'off', reasons: ['excessive_downloads'] })), message(anomalyEntry({ id: 'b', userId: 'U0BBB00002' }))]),
       context,
     );
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
-    expect(t.slack.resets).toEqual(['U0BBB00002']);
-    expect(t.sqs.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input).toEqual({
-      QueueUrl: 'http://127.0.0.1:1/queue/anomalies',
-      ReceiptHandle: 'rh0',
-      VisibilityTimeout: 42,
-    });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }, { itemIdentifier: 'm2' }] });
+    expect(t.ledger.decisions.get('off')).toMatchObject({ status: 'done', decision: 'ignore' });
+    expect(t.sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
   it('puts the audit entry id on every log line of its record', async () => {

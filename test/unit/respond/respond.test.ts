@@ -2,7 +2,8 @@ import { ConfigError, RetryLaterError } from '../../../functions/domain/errors';
 import { defaultConfig, responseConfigSchema, type ResponseConfig, type ResponseConfigInput } from '../../../functions/domain/config/schema';
 import type { NotificationJob } from '../../../functions/domain/messages';
 import { SlackError } from '../../../functions/adapters/slack/errors';
-import { respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
+import { respondToBatch, respondToMessage, RespondDirectory, type RespondDeps } from '../../../functions/respond/respond';
+import { outcomeLabel } from '../../../functions/domain/decision/response';
 import { GROUP_EXPANSION_CONCURRENCY } from '../../../functions/respond/directory';
 import { LeaseHeldError } from '../../../functions/domain/errors';
 import { anomalyEntry, message } from '../../support/entries';
@@ -467,16 +468,73 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual([]);
   });
 
-  it('caches directory lookups (users, group members) for their TTL, then refreshes', async () => {
+  it('caches directory lookups (the org\u2019s member list, group members) for their TTL, then refreshes: no users.info per member', async () => {
     const t = setup({ exclusions: { excludedGroups: ['S0SEC00001'] } });
     t.slack.groups.set('S0SEC00001', ['U0SOMEONE1']);
     await respondToMessage(message(anomalyEntry({ id: 'c1', userId: 'U0AAA00001' })), t.deps);
-    await respondToMessage(message(anomalyEntry({ id: 'c2', userId: 'U0AAA00001', reasons: ['unexpected_scraping'] })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'c2', userId: 'U0BBB00002', reasons: ['unexpected_scraping'] })), t.deps);
     expect(t.slack.calls.usergroupMembers).toBe(1);
-    expect(t.slack.calls.getUser).toBe(1);
+    expect(t.slack.calls.listMembers).toBe(1);
+    expect(t.slack.calls.getUser).toBeUndefined();
     t.advance(61_000);
-    await respondToMessage(message(anomalyEntry({ id: 'c3', userId: 'U0BBB00002' })), t.deps);
+    await respondToMessage(message(anomalyEntry({ id: 'c3', userId: 'U0CCC00003' })), t.deps);
     expect(t.slack.calls.usergroupMembers).toBe(2);
+    expect(t.slack.calls.listMembers).toBe(2);
+    expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002', 'U0CCC00003']);
+  });
+
+  it('looks up only someone the member list does not hold (users.info), and still tells a Slack Connect person apart', async () => {
+    const t = setup();
+    t.slack.member('U0EXT00001', { enterpriseId: 'E0OTHER001', teamId: 'T0OTHER001' });
+    const outcome = await respondToMessage(message(anomalyEntry({ id: 'ext', userId: 'U0EXT00001' })), t.deps);
+    expect(t.slack.calls.getUser).toBe(1);
+    expect(outcome).toMatchObject({ kind: 'decided', decision: { action: 'notify_only', reason: 'external_user' } });
+    expect(t.slack.resets).toEqual([]);
+  });
+
+  it('signs a whole batch out with one resetBulk per scope, keeping claims, cooldown and breaker per person', async () => {
+    const t = setup({ safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 3 } });
+    const bodies = [
+      message(anomalyEntry({ id: 'b1', userId: 'U0AAA00001' })),
+      message(anomalyEntry({ id: 'b2', userId: 'U0BBB00002' })),
+      // The same person twice in one batch: one sign-out, the other held by loop protection.
+      message(anomalyEntry({ id: 'b3', userId: 'U0AAA00001', reasons: ['unexpected_scraping'] })),
+      message(anomalyEntry({ id: 'b4', userId: 'U0CCC00003' })),
+      // Over the breaker's three an hour.
+      message(anomalyEntry({ id: 'b5', userId: 'U0ANA00001' })),
+    ];
+    const results = await respondToBatch(bodies, t.deps);
+    expect(t.slack.bulkCalls).toEqual([{ userIds: ['U0AAA00001', 'U0BBB00002', 'U0CCC00003'], scope: { kind: 'all' } }]);
+    expect(t.slack.calls.resetSessions).toBeUndefined();
+    const outcomes = results.map((r) => (r.ok && r.outcome.kind === 'decided' ? `${outcomeLabel(r.outcome.outcome)} ${r.outcome.decision.reason}` : r));
+    expect(outcomes).toEqual([
+      'sessions_ended rule_end_sessions',
+      'sessions_ended rule_end_sessions',
+      'notified cooldown',
+      'sessions_ended rule_end_sessions',
+      'notified circuit_breaker',
+    ]);
+    expect(t.ledger.resetBudgetUsed).toBe(3);
+    for (const id of ['b1', 'b2', 'b4']) expect(t.ledger.decisions.get(id)).toMatchObject({ status: 'done', outcome: 'sessions_ended', notificationQueued: true });
+    expect(t.ledger.resetSlots.get('U0AAA00001')).toMatchObject({ entryId: 'b1', done: true });
+  });
+
+  it('falls back to one reset per person when Slack answers failed_for_some_users, recording who could not be signed out; a bot is never put in a bulk call', async () => {
+    const t = setup();
+    t.slack.member('U0BOT00001', { isBot: true });
+    t.slack.failures.resetSessionsBulk = [new SlackError('failed_for_some_users', 'transient', 'admin', 'admin.users.session.resetBulk')];
+    const results = await respondToBatch(
+      [message(anomalyEntry({ id: 'p1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'p2', userId: 'U0BOT00001' })), message(anomalyEntry({ id: 'p3', userId: 'U0BBB00002' }))],
+      t.deps,
+    );
+    // The bot alone (Slack would refuse it and fail the whole bulk call); the others in bulk, then one by one.
+    expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([['U0AAA00001', 'U0BBB00002']]);
+    expect(t.slack.calls.resetSessions).toBe(3);
+    expect(results.map((r) => r.ok && r.outcome.kind === 'decided' && outcomeLabel(r.outcome.outcome))).toEqual(['sessions_ended', 'failed:cannot_reset_bot', 'sessions_ended']);
+    expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002']);
+    expect(t.ledger.resetBudgetUsed).toBe(2);
+    expect(t.ledger.resetSlots.has('U0BOT00001')).toBe(false);
+    expect(t.jobs().map((j) => j.type).sort()).toEqual(['action_failed', 'sessions_ended', 'sessions_ended']);
   });
 
   it('ends the sessions once when two anomalies about one person are handled at the same moment (loop protection is atomic)', async () => {
@@ -527,6 +585,7 @@ describe('RespondDirectory.groupMembers', () => {
         return [`U${id.slice(1)}`];
       },
       getUser: async () => undefined,
+      listMembers: async () => [],
       orgIdentity: async () => ({ enterpriseId: 'E0ORG00001', teamIds: new Set(['E0ORG00001']) }),
     };
     const keys = Array.from({ length: 2000 }, (_, i) => `S0G${String(i).padStart(6, '0')}`);
