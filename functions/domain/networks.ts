@@ -38,13 +38,14 @@ function parseIpv6(text: string): bigint | undefined {
   if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const groupsOf = (half: string): number[] | undefined => {
+  // `last`: the half that ends the address, the only place an embedded IPv4 address may stand.
+  const groupsOf = (half: string, last: boolean): number[] | undefined => {
     if (half === '') return [];
     const groups: number[] = [];
     const pieces = half.split(':');
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i];
-      if (i === pieces.length - 1 && piece.includes('.')) {
+      if (last && i === pieces.length - 1 && piece.includes('.')) {
         // An embedded IPv4 address (e.g. ::ffff:198.51.100.7) fills the last two groups.
         const v4 = parseIpv4(piece);
         if (v4 === undefined) return undefined;
@@ -57,8 +58,8 @@ function parseIpv6(text: string): bigint | undefined {
     }
     return groups;
   };
-  const head = groupsOf(halves[0]);
-  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
+  const head = groupsOf(halves[0], halves.length === 1);
+  const tail = halves.length === 2 ? groupsOf(halves[1], true) : [];
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;

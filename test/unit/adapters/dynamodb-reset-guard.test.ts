@@ -45,4 +45,62 @@ describe('ResetGuard budget window writes', () => {
     documents.on(PutCommand).rejects(new Error('ProvisionedThroughputExceeded'));
     await expect(new ResetGuard(db, 'ledger', () => NOW).refundResetBudget()).rejects.toThrow('ProvisionedThroughputExceeded');
   });
+
+  const windowItem = (units: number[], version: number) => ({ Item: { pk: 'breaker', sk: 'window', units, version } });
+  const conflict = () => Object.assign(new Error('Transaction is ongoing for the item'), { name: 'TransactionConflictException' });
+
+  it('counts a unit for exactly one hour: one taken an hour ago no longer counts, one taken a millisecond later still does', async () => {
+    documents.on(PutCommand).resolves({});
+    documents.on(GetCommand).resolves(windowItem([NOW - 3600_000], 4));
+    await expect(new ResetGuard(db, 'ledger', () => NOW).consumeResetBudget(1)).resolves.toBe(true);
+    documents.on(GetCommand).resolves(windowItem([NOW - 3599_999], 4));
+    await expect(new ResetGuard(db, 'ledger', () => NOW).consumeResetBudget(1)).resolves.toBe(false);
+    expect(documents.commandCalls(PutCommand)).toHaveLength(1); // only the first took a unit
+  });
+
+  it('writes the window it took from: the units still counting plus this one, in time order, a new version, kept two hours', async () => {
+    documents.on(GetCommand).resolves(windowItem([NOW - 1000, NOW - 7200_000, NOW - 60_000], 4));
+    documents.on(PutCommand).resolves({});
+    await expect(new ResetGuard(db, 'ledger', () => NOW).consumeResetBudget(5)).resolves.toBe(true);
+    const [put] = documents.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(put.Item).toEqual({ pk: 'breaker', sk: 'window', units: [NOW - 60_000, NOW - 1000, NOW], version: 5, expiresAt: Math.floor(NOW / 1000) + 2 * 3600 });
+    expect(put).toMatchObject({ TableName: 'ledger', ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': 4 } });
+    // Read strongly consistent: a stale window would let two invocations take the last unit.
+    expect(documents.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: 'ledger', Key: { pk: 'breaker', sk: 'window' }, ConsistentRead: true });
+  });
+
+  it('reads again when a concurrent transaction holds the window (TransactionConflict), like a lost condition', async () => {
+    documents.on(GetCommand).resolvesOnce(windowItem([], 1)).resolves(windowItem([NOW - 500], 2));
+    documents.on(PutCommand).rejectsOnce(conflict()).resolves({});
+    await expect(new ResetGuard(db, 'ledger', () => NOW).consumeResetBudget(5)).resolves.toBe(true);
+    const puts = documents.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(2);
+    expect(puts[1]).toMatchObject({ Item: { units: [NOW - 500, NOW], version: 3 }, ExpressionAttributeValues: { ':version': 2 } });
+  });
+
+  it('refunds on a fresh read when another invocation wrote the window first, giving back one unit only', async () => {
+    documents.on(GetCommand).resolvesOnce(windowItem([NOW - 2000], 1)).resolves(windowItem([NOW - 2000, NOW - 1000, NOW - 1000], 2));
+    documents.on(PutCommand).rejectsOnce(moved()).resolves({});
+    await new ResetGuard(db, 'ledger', () => NOW).refundResetBudget();
+    const puts = documents.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(2);
+    // Of two units taken at the same moment, one is given back.
+    expect(puts[1]).toMatchObject({ Item: { units: [NOW - 2000, NOW - 1000], version: 3 }, ExpressionAttributeValues: { ':version': 2 } });
+  });
+
+  it('writes nothing to refund from an empty window, and gives up a refund after repeated conflicts with the conflict itself', async () => {
+    documents.on(GetCommand).resolves(windowItem([NOW - 7200_000], 3)); // only a unit no longer counting
+    await new ResetGuard(db, 'ledger', () => NOW).refundResetBudget();
+    expect(documents.commandCalls(PutCommand)).toHaveLength(0);
+
+    documents.on(GetCommand).resolves(windowItem([NOW - 1000], 3));
+    const lost = moved();
+    documents.on(PutCommand).rejects(lost);
+    await expect(new ResetGuard(db, 'ledger', () => NOW).refundResetBudget()).rejects.toBe(lost);
+    // Bounded: a handful of tries, each on a fresh read, never a loop forever.
+    const tries = documents.commandCalls(PutCommand).length;
+    expect(tries).toBeGreaterThan(1);
+    expect(tries).toBeLessThan(20);
+    expect(documents.commandCalls(GetCommand)).toHaveLength(tries + 1);
+  });
 });

@@ -238,6 +238,66 @@ describe('boundedAuditEntry', () => {
     expect((bounded.context as { ua: string }).ua).toBe(`${'U'.repeat(BOUNDED_TEXT_LENGTH)}${CUT_MARKER}`);
   });
 
+  it('copies exactly the fields the pipeline reads: an app anomaly stays an app anomaly, a user anomaly gains no app, absent stays absent', () => {
+    const app = { ...rawEntry(), entity: { type: 'app', app: { id: 'A0APP', name: 'Scraper', scopes: ['chat:write'] } }, context: { ua: 'curl' }, details: { reason: 'unexpected_scraping' } };
+    // Only what was there and is read: no user invented for the app, no location for a context without one.
+    expect(boundedAuditEntry(app)).toEqual({
+      id: rawEntry().id, date_create: rawEntry().date_create, action: 'anomaly',
+      entity: { type: 'app', app: { id: 'A0APP', name: 'Scraper' } },
+      context: { ua: 'curl' },
+      details: { reason: 'unexpected_scraping' },
+    });
+    expect(parseAuditEntry(boundedAuditEntry(app))).toEqual(parseAuditEntry(app));
+    const user = boundedAuditEntry(rawEntry());
+    expect(user.entity).not.toHaveProperty('app');
+    expect(user).not.toHaveProperty('actor'); // not read by the pipeline, so not carried
+    expect(user.details).not.toHaveProperty('action_timestamp');
+    expect(boundedAuditEntry({})).toEqual({ entity: {}, context: {}, details: {} });
+  });
+
+  it('keeps numbers, booleans and null as they are, drops objects and arrays where a scalar belongs, and reads a non-object part as empty', () => {
+    const bounded = boundedAuditEntry({
+      id: 42, date_create: null, action: true,
+      entity: { type: ['user'], user: { id: { nested: 'U1' }, name: 0, email: false, team: null } },
+      context: ['not', 'an', 'object'],
+      details: { location: 7, previous_ip_address: null, is_external_user: false, entity_team: 'T1' },
+    });
+    expect(bounded).toEqual({
+      id: 42, date_create: null, action: true,
+      entity: { user: { name: 0, email: false, team: null } },
+      context: {},
+      details: { location: 7, previous_ip_address: null, is_external_user: false, entity_team: 'T1' },
+    });
+    // A flag that is not a boolean is dropped, not carried as text; a user or app that is not an object becomes an empty one.
+    expect(boundedAuditEntry({ details: { is_external_user: 'true' }, entity: { user: 'U1', app: ['A1'] } })).toEqual({ entity: { user: {}, app: {} }, context: {}, details: {} });
+    expect(boundedAuditEntry({ context: { location: 'Acme' } }).context).toEqual({ location: {} });
+  });
+
+  it('cuts a string only when it is longer than the limit, and every carried field is cut', () => {
+    const exact = 'e'.repeat(BOUNDED_TEXT_LENGTH);
+    const long = `${exact}!`;
+    const everyField = (text: string) => ({
+      id: text, date_create: text, action: text,
+      entity: { type: text, user: { id: text, name: text, email: text, team: text }, app: { id: text, name: text } },
+      context: { location: { type: text, id: text, name: text, domain: text }, ua: text, ip_address: text, session_id: text },
+      details: { location: text, previous_ip_address: text, previous_ua: text, entity_team: text },
+    });
+    expect(boundedAuditEntry(everyField(exact))).toEqual(everyField(exact));
+    expect(boundedAuditEntry(everyField(long))).toEqual(everyField(`${exact}${CUT_MARKER}`));
+  });
+
+  it('bounds reason codes: each code and a lone code cut shorter than other text, repeats once, non-strings left out unless nothing else is there', () => {
+    const reasons = (reason: unknown) => (boundedAuditEntry({ details: { reason } }).details as { reason?: unknown }).reason;
+    const code = 'r'.repeat(64);
+    expect(reasons([code, `${code}x`, 7, null, 'tor', 'tor'])).toEqual(['tor', code, `${code}${CUT_MARKER}`]);
+    expect(reasons(`${code}x`)).toBe(`${code}${CUT_MARKER}`);
+    expect(reasons([])).toEqual([]); // stays empty, which respond refuses as it would the original
+    expect(reasons([1, { a: 1 }])).toEqual([null]);
+    expect(reasons(undefined)).toBeUndefined();
+    const many = Array.from({ length: BOUNDED_REASONS + 5 }, (_, i) => `code_${i}`);
+    expect(reasons(many)).toEqual(many.slice(0, BOUNDED_REASONS));
+  });
+
   it.each([
     ['null', null],
     ['a string', 'x'.repeat(100_000)],

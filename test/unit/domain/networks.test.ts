@@ -19,11 +19,17 @@ describe('parseIp', () => {
     ['fe80::1:2', 6, 0xfe800000000000000000000000010002n],
     ['::ffff:198.51.100.7', 4, 0xc6336407n], // IPv4-mapped: the IPv4 address it carries
     ['64:ff9b::198.51.100.7', 6, 0x0064ff9b0000000000000000c6336407n], // embedded, not mapped
+    ['1:2:3:4:5:6:198.51.100.7', 6, 0x000100020003000400050006c6336407n], // embedded in a full address
+    ['1::8', 6, 0x00010000000000000000000000000008n],
+    ['1:2:3:4:5:6:7::', 6, 0x00010002000300040005000600070000n], // "::" standing for one group
+    ['::ffff:0.0.0.0', 4, 0n],
+    ['0:0:0:0:0:fffe:c633:6407', 6, 0xfffec6336407n], // one bit off the mapped prefix: stays IPv6
   ])('%s', (text, version, bits) => {
     expect(parseIp(text)).toEqual({ version, bits });
   });
 
-  it.each(['', '198.51.100', '198.51.100.7.1', '198.51.100.256', '198.051.100.7', '1.2.3.-4', '2001:db8:::1', '2001:db8::1::2', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::1', '12345::', '::ffff:1.2.3', 'fe80::1%eth0', ' 1.2.3.4', 'localhost'])(
+  it.each(['', '198.51.100', '198.51.100.7.1', '198.51.100.256', '198.051.100.7', '1.2.3.-4', '2001:db8:::1', '2001:db8::1::2', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::1', '12345::', '::ffff:1.2.3', 'fe80::1%eth0', ' 1.2.3.4', 'localhost', '1000.1.1.1', '1.2.3.4 ', '00.1.2.3', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', '1.2.3.4::', '1.2.3.4::1', // an embedded IPv4 address only ever ends an address
+    '::1.2.3.4:5', '1:2:3:4:5:6:1.2.3.4:7', '::ffff:1.2.3.256', '1::2:', ':1::2', 'fffff::'])(
     'refuses %p',
     (text) => {
       expect(parseIp(text)).toBeUndefined();
@@ -37,6 +43,34 @@ describe('parseCidr', () => {
     expect(cidr('2001:db8:0:1:0:0:0:0/64').text).toBe('2001:db8:0:1::/64');
     expect(cidr('198.51.100.0/24').text).toBe('198.51.100.0/24');
     expect(cidr('1.2.3.4/32').text).toBe('1.2.3.4/32');
+  });
+
+  it.each([
+    // RFC 5952: only the longest run of zero groups is shortened (the first of equal runs), never a single zero group.
+    ['1:0:0:1:0:0:0:1/128', '1:0:0:1::1/128'],
+    ['1:0:0:2:0:0:3:4/128', '1::2:0:0:3:4/128'],
+    ['1:0:2:3:4:5:6:7/128', '1:0:2:3:4:5:6:7/128'],
+    ['1:2:3:4:5:6:7:0/128', '1:2:3:4:5:6:7:0/128'],
+    ['1:2:3:4:5:6:0:0/128', '1:2:3:4:5:6::/128'],
+    ['0:0:1:2:3:4:5:6/128', '::1:2:3:4:5:6/128'],
+    ['0:0:0:0:0:0:0:1/128', '::1/128'],
+    ['::/0', '::/0'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['255.255.255.255/32', '255.255.255.255/32'],
+    ['ABCD:EF01::/32', 'abcd:ef01::/32'],
+    ['::ffff:198.51.100.0/120', '::ffff:c633:6400/120'], // a mapped range is written as IPv6, its own version
+  ])('writes %s as %s', (text, canonical) => {
+    const parsed = cidr(text);
+    expect(parsed.text).toBe(canonical);
+    // The canonical text is itself a range, the same one.
+    expect(cidr(canonical)).toEqual(parsed);
+  });
+
+  it('reads the version and the prefix from the range, and the network with the host bits zero', () => {
+    expect(cidr('198.51.100.128/25')).toEqual({ version: 4, network: 0xc6336480n, prefix: 25, text: '198.51.100.128/25' });
+    expect(cidr('2001:db8::/32')).toEqual({ version: 6, network: 0x20010db8n << 96n, prefix: 32, text: '2001:db8::/32' });
+    expect(cidr('10.0.0.0/32').prefix).toBe(32);
+    expect(cidr('::/128').prefix).toBe(128);
   });
 
   it.each([
