@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { AlertSettings } from '../../functions/domain/config/schema';
 import type { NotificationJob } from '../../functions/domain/messages';
 import { renderEmail, renderSlackMessage } from '../../functions/notify/templates';
+import { DIGEST, renderDigest } from '../../functions/notify/digest';
 import { blocksToHtml } from '../shared/block-kit-html';
 import { parseCommandLine } from '../shared/cli';
 
@@ -138,6 +139,18 @@ export const SAMPLES: { kind: string; job: NotificationJob; person?: boolean }[]
   },
 ];
 
+/** The people of a sample digest: the first sample's anomaly, for four people of the demo org. */
+const DIGEST_PEOPLE: NotificationJob[] = (
+  [
+    ['W07GRACE01', 'grace.liu', 'Grace Liu', '185.220.101.4'],
+    ['W07AISHA01', 'aisha.bello', 'Aisha Bello', '185.220.101.33'],
+    ['W07TOMBK01', 'tom.becker', 'Tom Becker', '185.220.102.8'],
+    ['W07PRIYA01', 'priya.raman', 'Priya Raman', '204.8.156.142'],
+  ] as const
+).map(([id, name, realName, ipAddress], i) =>
+  base({ entryId: `d1g35700-0000-4000-8000-00000000000${i}`, user: { id, name, realName, email: `${name}@halvard.example` }, context: { ipAddress, location: 'Frankfurt am Main, Germany' } }),
+);
+
 export interface RenderedFile {
   name: string;
   html: string;
@@ -154,6 +167,10 @@ export function renderSamples(): RenderedFile[] {
     files.push({ name: `${sample.kind}.slack`, html: blocksToHtml(slack, { names: NAMES, postedAt: '14:43' }), width: 760 });
     if (sample.person) files.push({ name: `${sample.kind}.person-email.375`, html: renderEmail(sample.job, 'affected_user', SETTINGS).html, width: 375 });
   }
+  // During a burst, admins get one digest per notification type and period instead of one alert per person.
+  const digest = renderDigest('sessions_ended', AT - (AT % DIGEST.periodSeconds), DIGEST_PEOPLE, DIGEST.periodSeconds, SETTINGS);
+  files.push({ name: 'digest.admin-email', html: digest.email.html, width: 600 });
+  files.push({ name: 'digest.slack', html: blocksToHtml(digest.slack, { names: NAMES, postedAt: '14:48' }), width: 760 });
   return files;
 }
 
