@@ -189,6 +189,16 @@ describe('SlackWebApi parses Slack\'s published example responses', () => {
     });
   });
 
+  describe('admin.users.list → listMembers (respond\'s cached directory)', () => {
+    it('reads every user of Slack\'s example, with the fields admin.users.list uses', async () => {
+      slack.answer('admin.users.list', successOf('admin.users.list'));
+      expect(await api().listMembers()).toEqual([
+        { id: 'W0L3P31SP', name: 'john_doe', realName: 'John Doe', email: 'john.doe@slack.com', isBot: false, deleted: false, isPrimaryOwner: false, isStranger: false },
+      ]);
+      expect(slack.calls('admin.users.list')).toHaveLength(1);
+    });
+  });
+
   describe('admin.roles.listAssignments → securityAdminIds', () => {
     it('asks for role Rl0J, reads user_id of each assignment, and follows Slack\'s next_cursor once', async () => {
       const body = successOf('admin.roles.listAssignments');

@@ -1,7 +1,8 @@
-import type { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
-import type { Deliveries } from '../../functions/adapters/dynamodb/deliveries';
-import type { PollState } from '../../functions/adapters/dynamodb/poll-state';
-import type { ResetGuard } from '../../functions/adapters/dynamodb/reset-guard';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DecisionLog } from '../../functions/adapters/dynamodb/decision-log';
+import { Deliveries } from '../../functions/adapters/dynamodb/deliveries';
+import { PollState } from '../../functions/adapters/dynamodb/poll-state';
+import { ResetGuard } from '../../functions/adapters/dynamodb/reset-guard';
 import { LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
 import { LeaseHeldError } from '../../functions/domain/errors';
 
@@ -27,6 +28,44 @@ export interface LedgerUnderTest {
 export interface LedgerOptions {
   /** DecisionLog's and Deliveries' retentionDays. */
   retentionDays: number;
+}
+
+/**
+ * The four DynamoDB aggregates over one table, as the contract's one object, on a clock the test
+ * sets: the same wiring whether the table is DynamoDB Local or the table double.
+ */
+export function dynamoDbLedger(documents: DynamoDBDocumentClient, table: string, retentionDays: number): Pick<LedgerUnderTest, 'ledger' | 'setNow'> {
+  let now = 0;
+  const clock = () => now;
+  const poll = new PollState(documents, table, clock, async () => undefined);
+  const decisions = new DecisionLog(documents, table, retentionDays, clock);
+  const resets = new ResetGuard(documents, table, clock);
+  const deliveries = new Deliveries(documents, table, retentionDays, clock);
+  return {
+    ledger: {
+      getCheckpoint: poll.getCheckpoint.bind(poll),
+      saveCheckpoint: poll.saveCheckpoint.bind(poll),
+      filterUnseen: poll.filterUnseen.bind(poll),
+      markSeen: poll.markSeen.bind(poll),
+      acquireLease: poll.acquireLease.bind(poll),
+      releaseLease: poll.releaseLease.bind(poll),
+      claimEntry: decisions.claimEntry.bind(decisions),
+      releaseEntry: decisions.releaseEntry.bind(decisions),
+      completeDecision: decisions.completeDecision.bind(decisions),
+      recordIfNew: decisions.recordIfNew.bind(decisions),
+      markNotificationQueued: decisions.markNotificationQueued.bind(decisions),
+      claimReset: resets.claimReset.bind(resets),
+      markResetDone: resets.markResetDone.bind(resets),
+      releaseReset: resets.releaseReset.bind(resets),
+      consumeResetBudget: resets.consumeResetBudget.bind(resets),
+      refundResetBudget: resets.refundResetBudget.bind(resets),
+      recordExternalReset: resets.recordExternalReset.bind(resets),
+      claimDelivery: deliveries.claimDelivery.bind(deliveries),
+      markDelivered: deliveries.markDelivered.bind(deliveries),
+      releaseDelivery: deliveries.releaseDelivery.bind(deliveries),
+    },
+    setNow: (ms) => (now = ms),
+  };
 }
 
 /** Epoch seconds, as DynamoDB TTL wants them. */

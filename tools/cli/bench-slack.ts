@@ -97,13 +97,25 @@ function progressOf(pipeline: LocalPipeline, signedOut: () => number, target: nu
   };
 }
 
-function slackFigures(pipeline: LocalPipeline, from: number, until: number) {
+/** The figures every run reports, from the simulator's call log and the pipeline's summary over [from, until]. */
+async function runFigures(pipeline: LocalPipeline, from: number, until: number, latencies: number[]) {
   const state = pipeline.simulator!.state();
   const calls = state.calls.filter((c) => c.at >= from && c.at <= until);
   const callsByMethod: Record<string, number> = {};
   for (const c of calls) callsByMethod[c.method] = (callsByMethod[c.method] ?? 0) + 1;
   const auditCalls = calls.filter((c) => c.method === 'audit.logs').length;
-  return { state, callsByMethod, auditCallsPerMinute: Math.round((auditCalls / Math.max(1, (until - from) / 60_000)) * 10) / 10 };
+  const summary = await pipeline.summary();
+  return {
+    latencyP50Seconds: percentile(latencies, 50),
+    latencyP99Seconds: percentile(latencies, 99),
+    rateLimited429: state.rateLimited.total,
+    callsByMethod,
+    auditCallsPerMinute: Math.round((auditCalls / Math.max(1, (until - from) / 60_000)) * 10) / 10,
+    emails: summary.emails.length,
+    emailsBy: emailsBy(summary.emails),
+    deadLettered: summary.deadLetterQueues,
+    wallSeconds: Math.round((until - from) / 1000),
+  };
 }
 
 export async function burstRun(log: (line: string) => void): Promise<SlackRunFigures> {
@@ -151,12 +163,11 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
     // Let the notifications drain (emails, and the digests of the periods of the burst), within reason.
     await observe(containedAt, () => false, 100_000, progressOf(pipeline, signedOut, targets.length, counts));
     const until = Date.now();
-    const { state, callsByMethod, auditCallsPerMinute } = slackFigures(pipeline, started, until);
+    const state = pipeline.simulator!.state();
     const firstRead = state.calls.find((c) => c.method === 'audit.logs' && c.ok && c.at >= started)?.at ?? started;
     const firstReset = new Map<string, number>();
     for (const r of state.resets) if (!firstReset.has(r.userId)) firstReset.set(r.userId, r.at);
     const latencies = targets.flatMap((id) => (firstReset.has(id) ? [firstReset.get(id)! - firstRead] : []));
-    const summary = await pipeline.summary();
     const wrong = [...firstReset.keys()].filter((id) => !targetSet.has(id));
     if (wrong.length) log(`burst: ${wrong.length} people signed out who should not have been!`);
     const perPersonResets = state.resets.length - firstReset.size;
@@ -165,15 +176,7 @@ export async function burstRun(log: (line: string) => void): Promise<SlackRunFig
       run: 'burst',
       signedOut: `${firstReset.size} / ${targets.length}`,
       timeToContainSeconds: latencies.length === targets.length ? Math.round((Math.max(...latencies) / 1000) * 10) / 10 : undefined,
-      latencyP50Seconds: percentile(latencies, 50),
-      latencyP99Seconds: percentile(latencies, 99),
-      rateLimited429: state.rateLimited.total,
-      callsByMethod,
-      auditCallsPerMinute,
-      emails: summary.emails.length,
-      emailsBy: emailsBy(summary.emails),
-      deadLettered: summary.deadLetterQueues,
-      wallSeconds: Math.round((until - started) / 1000),
+      ...(await runFigures(pipeline, started, until, latencies)),
     };
   } finally {
     await pipeline.stop();
@@ -222,22 +225,13 @@ export async function steadyRun(log: (line: string) => void): Promise<SlackRunFi
     await observe(started, done, 6 * 60_000);
     await sleep(5000);
     const until = Date.now();
-    const { state, callsByMethod, auditCallsPerMinute } = slackFigures(pipeline, started, until);
+    const { resets } = pipeline.simulator!.state();
     const visibleAt = new Map(entries.map((e) => [e.entity.user.id as string, (e.date_create as number) * 1000]));
-    const latencies = state.resets.flatMap((r) => (visibleAt.has(r.userId) ? [r.at - visibleAt.get(r.userId)!] : []));
-    const summary = await pipeline.summary();
+    const latencies = resets.flatMap((r) => (visibleAt.has(r.userId) ? [r.at - visibleAt.get(r.userId)!] : []));
     return {
       run: 'steady',
-      signedOut: `${new Set(state.resets.map((r) => r.userId)).size} / ${count}`,
-      latencyP50Seconds: percentile(latencies, 50),
-      latencyP99Seconds: percentile(latencies, 99),
-      rateLimited429: state.rateLimited.total,
-      callsByMethod,
-      auditCallsPerMinute,
-      emails: summary.emails.length,
-      emailsBy: emailsBy(summary.emails),
-      deadLettered: summary.deadLetterQueues,
-      wallSeconds: Math.round((until - started) / 1000),
+      signedOut: `${new Set(resets.map((r) => r.userId)).size} / ${count}`,
+      ...(await runFigures(pipeline, started, until, latencies)),
     };
   } finally {
     await pipeline.stop();

@@ -180,13 +180,18 @@ export class SlackWebApi implements SlackApi {
 
   async listMembers(): Promise<DirectoryUser[]> {
     const members: DirectoryUser[] = [];
+    for await (const users of this.adminUserPages()) for (const user of users) if (user.id) members.push(fromAdminUser(user));
+    return members;
+  }
+
+  /** admin.users.list page by page (its users), so a caller looking for one person stops at the page that has them. */
+  private async *adminUserPages() {
     let cursor: string | undefined;
     do {
       const page = await this.call(this.readToken, 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
-      for (const user of page.users ?? []) if (user.id) members.push(fromAdminUser(user));
+      yield page.users ?? [];
       cursor = nextCursor(page);
     } while (cursor);
-    return members;
   }
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
@@ -220,13 +225,10 @@ export class SlackWebApi implements SlackApi {
   }
 
   async primaryOwner(): Promise<DirectoryUser | undefined> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.call(this.readToken, 'admin.users.list', (token) => this.client.admin.users.list({ token, limit: 100, ...(cursor ? { cursor } : {}) }));
-      const owner = page.users?.find((u) => u.is_primary_owner === true && u.id);
+    for await (const users of this.adminUserPages()) {
+      const owner = users.find((u) => u.is_primary_owner === true && u.id);
       if (owner) return fromAdminUser(owner);
-      cursor = nextCursor(page);
-    } while (cursor);
+    }
     return undefined;
   }
 
