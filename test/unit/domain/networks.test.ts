@@ -29,7 +29,8 @@ describe('parseIp', () => {
   });
 
   it.each(['', '198.51.100', '198.51.100.7.1', '198.51.100.256', '198.051.100.7', '1.2.3.-4', '2001:db8:::1', '2001:db8::1::2', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::1', '12345::', '::ffff:1.2.3', 'fe80::1%eth0', ' 1.2.3.4', 'localhost', '1000.1.1.1', '1.2.3.4 ', '00.1.2.3', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', '1.2.3.4::', '1.2.3.4::1', // an embedded IPv4 address only ever ends an address
-    '::1.2.3.4:5', '1:2:3:4:5:6:1.2.3.4:7', '::ffff:1.2.3.256', '1::2:', ':1::2', 'fffff::'])(
+    '::1.2.3.4:5', '1:2:3:4:5:6:1.2.3.4:7', '::ffff:1.2.3.256', '1::2:', ':1::2', 'fffff::',
+    '1:2:3:4:5:6:7:8::1::2', '1:2:3:4:5:6:7:8::::'])( // two "::" after a full address: nothing may follow it
     'refuses %p',
     (text) => {
       expect(parseIp(text)).toBeUndefined();
@@ -77,6 +78,10 @@ describe('parseCidr', () => {
     ['198.51.100.0', /must be a CIDR range/],
     ['198.51.100.0/', /must be a CIDR range/],
     ['198.51.100.0/024x', /must be a CIDR range/],
+    // The whole text must be the range: nothing before it, not even a space or another range.
+    [' 198.51.100.0/24', /must be a CIDR range/],
+    ['x 198.51.100.0/24', /must be a CIDR range/],
+    ['10.0.0.0/8/198.51.100.0/24', /must be a CIDR range/],
     ['198.51.100.1/24', /host bits set past \/24; the network is 198\.51\.100\.0\/24/],
     ['2001:db8::1/32', /host bits set past \/32; the network is 2001:db8::\/32/],
     ['10.0.0.0/33', /prefix \/33 is longer than an IPv4 address \(32 bits\)/],
