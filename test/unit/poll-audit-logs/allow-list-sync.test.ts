@@ -23,6 +23,18 @@ describe('planAllowListSync: Slack\u2019s allow-list is the configured IPv4 rang
     expect(plan.notSynced).toEqual(['2001:db8::/32']);
     expect({ update: plan.update, drift: plan.drift !== undefined }).toEqual(expected);
   });
+
+  it('reads each range in Slack\u2019s list in canonical form, spaces and a zero-padded prefix aside', () => {
+    const plan = planAllowListSync(config.trustedNetworks, { cidrs: [' 198.51.100.0/024', '203.0.113.0/24 '], asns: [64500, 64501] }, undefined);
+    expect(plan.update).toBe(false);
+  });
+
+  it('compares a range with host bits set (Slack\u2019s own example 8.8.8.8/24) as written, without spaces', () => {
+    const lastWritten = { cidrs: ['198.51.100.0/24', '203.0.113.0/24'], asns: [64500, 64501] };
+    const plan = planAllowListSync(config.trustedNetworks, { cidrs: [' 8.8.8.8/24 ', ...lastWritten.cidrs], asns: lastWritten.asns }, lastWritten);
+    expect(plan.drift?.found).toEqual({ cidrs: ['198.51.100.0/24', '203.0.113.0/24', '8.8.8.8/24'], asns: [64500, 64501] });
+    expect(plan.update).toBe(true);
+  });
 });
 
 describe('syncAllowList', () => {
