@@ -108,6 +108,18 @@ describe('DecisionLog answers', () => {
     await expect(log().claimEntry('E1', 1000)).rejects.toEqual(expect.objectContaining({ name: 'LeaseHeldError', key: expect.stringContaining('E1') }));
   });
 
+  it('reads the record when a failed write of a final record (recordIfNew) returned none; one still held, or gone, names the entry', async () => {
+    const fields = { entryId: 'E1', decision: 'ignore', reason: 'rules_off', outcome: 'ignored', notification: 'none' } as const;
+    documents.on(PutCommand).rejects(conditionFailed());
+    documents.on(GetCommand).resolves({ Item: { pk: 'entry#E1', sk: 'decision', entryId: 'E1', status: 'done', outcome: 'notified' } });
+    await expect(log().recordIfNew(fields)).resolves.toEqual({ claimed: false, existing: expect.objectContaining({ status: 'done', outcome: 'notified' }) });
+
+    documents.on(GetCommand).resolves({ Item: { pk: 'entry#E1', sk: 'decision', entryId: 'E1', status: 'in_progress', leaseUntil: NOW + 5 } });
+    await expect(log().recordIfNew(fields)).rejects.toEqual(expect.objectContaining({ name: 'LeaseHeldError', key: expect.stringContaining('E1') }));
+    documents.on(GetCommand).resolves({});
+    await expect(log().recordIfNew(fields)).rejects.toEqual(expect.objectContaining({ name: 'LeaseHeldError', key: expect.stringContaining('E1') }));
+  });
+
   it('asks for a retry when the record vanished between the failed claim and the read (released meanwhile)', async () => {
     documents.on(UpdateCommand).rejects(conditionFailed());
     documents.on(GetCommand).resolves({});
@@ -240,5 +252,29 @@ describe('PollState answers', () => {
     documents.on(GetCommand).resolves({});
     await expect(new PollState(db, TABLE, clock, async () => undefined).getCheckpoint()).resolves.toEqual({ checkpoint: undefined, pending: undefined, updatedAt: undefined });
     expect(documents.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: TABLE, Key: LEDGER_KEYS.checkpoint(), ConsistentRead: true });
+  });
+
+  it('throws a failure to take the poller lease other than "held by another" (a throttled write is no answer)', async () => {
+    documents.on(PutCommand).rejects(throttled());
+    await expect(new PollState(db, TABLE, clock, async () => undefined).acquireLease('run-1', NOW + 60_000)).rejects.toThrow(/throughput/);
+  });
+
+  it('keeps the allow-list last written to Slack, read back strongly consistent; none before the first write', async () => {
+    const table = new TableDouble(TABLE);
+    table.wire(documents);
+    const state = new PollState(db, TABLE, clock, async () => undefined);
+    await expect(state.lastWrittenAllowList()).resolves.toBeUndefined();
+    await state.saveWrittenAllowList({ cidrs: ['198.51.100.0/24', '203.0.113.0/24'], asns: [64500] });
+    await expect(state.lastWrittenAllowList()).resolves.toEqual({ cidrs: ['198.51.100.0/24', '203.0.113.0/24'], asns: [64500] });
+    expect(table.stored(LEDGER_KEYS.allowList())).toMatchObject({ writtenAt: NOW });
+    expect(documents.commandCalls(GetCommand).every((call) => call.args[0].input.ConsistentRead === true)).toBe(true);
+  });
+
+  it('reads a hand-edited allow-list record: sets as lists, a missing list as empty', async () => {
+    documents.on(GetCommand).resolves({ Item: { ...LEDGER_KEYS.allowList(), cidrs: new Set(['198.51.100.0/24']) } });
+    const state = new PollState(db, TABLE, clock, async () => undefined);
+    await expect(state.lastWrittenAllowList()).resolves.toEqual({ cidrs: ['198.51.100.0/24'], asns: [] });
+    documents.on(GetCommand).resolves({ Item: { ...LEDGER_KEYS.allowList(), asns: new Set([64500]) } });
+    await expect(state.lastWrittenAllowList()).resolves.toEqual({ cidrs: [], asns: [64500] });
   });
 });
