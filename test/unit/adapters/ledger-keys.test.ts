@@ -35,6 +35,11 @@ describe('ledger records and their owners', () => {
       expect(WRITERS.filter((candidate) => mayTouch(candidate, pk))).toEqual([writer]);
     }
   });
+
+  test.each(WRITERS)('%s: each partition pattern once, in sorted order (the synthesized policy does not change with the order records are declared in)', (writer) => {
+    const partitions = ledgerPartitionsOf(writer);
+    expect(partitions).toEqual([...new Set(partitions)].sort());
+  });
 });
 
 describe('every key an adapter touches belongs to the function that uses it', () => {
