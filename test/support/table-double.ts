@@ -17,7 +17,8 @@ import { TABLES } from '../../lib/definitions';
 /**
  * One DynamoDB table in memory, answering the document client's commands through
  * aws-sdk-client-mock: keys, condition expressions, update expressions, ALL_OLD on a failed
- * condition, transactions with their cancellation reasons, and sparse secondary indexes. It lets
+ * condition, transactions with their cancellation reasons, sparse secondary indexes, and Query's
+ * filter and pages. It lets
  * the ledger adapters' unit tests assert what their writes *mean* (a second claim is refused, a
  * refund stops at zero) instead of copying the adapters' expression strings.
  *
@@ -222,7 +223,14 @@ export interface CancellationReason {
 export class TableDouble {
   private readonly items = new Map<string, Item>();
 
-  constructor(readonly tableName = 'ledger') {}
+  /**
+   * @param queryPageItems how many items one Query page reads at most before its filter, standing
+   * in for DynamoDB's 1 MB page (so a test can make a few records span pages); Limit lowers it.
+   */
+  constructor(
+    readonly tableName = 'ledger',
+    private readonly queryPageItems = Infinity,
+  ) {}
 
   /** The item stored under `key`, as GetItem would return it. */
   stored(key: Item): Item | undefined {
@@ -403,7 +411,12 @@ export class TableDouble {
     return {};
   }
 
-  /** Query on the table's partition key or one of its GSIs: `<partition key> = :value` only, sorted by the sort key. */
+  /**
+   * Query on the table's partition key or one of its GSIs: `<partition key> = :value` only, sorted
+   * by the sort key. As DynamoDB: a page reads up to Limit items (or `queryPageItems`), then drops
+   * those the FilterExpression refuses, and returns LastEvaluatedKey (the item's table and index
+   * keys) when more may follow; ExclusiveStartKey resumes after that item.
+   */
   private query(input: QueryCommand['input']) {
     this.checkTable(input.TableName);
     const index = input.IndexName === undefined ? LEDGER : LEDGER.globalSecondaryIndexes.find((gsi) => gsi.indexName === input.IndexName);
@@ -414,14 +427,34 @@ export class TableDouble {
     const attribute = p.name(tokens[0]);
     if (attribute !== index.partitionKey.name) invalid(`Query condition missed key schema element: ${index.partitionKey.name}`);
     const wanted = p.value(tokens[2]);
-    p.checkAllUsed();
     const sortKey = index.sortKey!.name;
+    const keyNames: string[] = [...new Set([LEDGER.partitionKey.name, LEDGER.sortKey.name, attribute, sortKey])];
+    const filter = input.FilterExpression;
+    if (filter !== undefined) {
+      // Parsed once even when nothing matches, so a bad filter or an unused placeholder is refused regardless.
+      evaluateCondition(filter, undefined, p);
+      const used = tokenize(filter, 'FilterExpression').map((token) => (token.startsWith('#') ? p.name(token) : token));
+      const keyInFilter = used.find((token) => keyNames.slice(2).includes(token));
+      if (keyInFilter) invalid(`Filter Expression can only contain non-primary key attributes: Primary key attribute: ${keyInFilter}`);
+    }
+    p.checkAllUsed();
+    const keyOf = (item: Item) => JSON.stringify(keyNames.map((name) => item[name]));
     // A GSI holds only the items that carry both of its key attributes (sparse).
     const matches = [...this.items.values()]
       .filter((item) => item[attribute] === wanted && item[sortKey] !== undefined)
-      .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? -1 : String(a[sortKey]) > String(b[sortKey]) ? 1 : 0))
-      .slice(0, input.Limit ?? Infinity)
-      .map((item) => structuredClone(item));
-    return { Items: matches, Count: matches.length };
+      .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? -1 : String(a[sortKey]) > String(b[sortKey]) ? 1 : 0));
+    const start = input.ExclusiveStartKey ? matches.findIndex((item) => keyOf(item) === keyOf(input.ExclusiveStartKey as Item)) + 1 : 0;
+    if (input.ExclusiveStartKey && start === 0) invalid('The provided starting key is invalid');
+    const size = Math.min(input.Limit ?? Infinity, this.queryPageItems);
+    const page = matches.slice(start, start + size);
+    const last = page.at(-1);
+    // DynamoDB returns LastEvaluatedKey whenever a page is full, even when nothing follows it.
+    const more = last !== undefined && (page.length === size || start + page.length < matches.length);
+    const items = page.filter((item) => filter === undefined || evaluateCondition(filter, item, p)).map((item) => structuredClone(item));
+    return {
+      Items: items,
+      Count: items.length,
+      ...(more ? { LastEvaluatedKey: Object.fromEntries(keyNames.map((name) => [name, last[name]])) } : {}),
+    };
   }
 }

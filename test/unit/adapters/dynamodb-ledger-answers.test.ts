@@ -158,6 +158,30 @@ describe('DecisionLog answers', () => {
     expect((await at.decisionsOnDay('2026-11-25', 1)).map((d) => d.entryId)).toEqual(['q-1']);
   });
 
+  it('finds a day\u2019s config changes among its decisions, in time order, across every page of the answer', async () => {
+    const table = new TableDouble(TABLE, 2); // two items a page: the day's six records span three pages
+    table.wire(documents);
+    let now = Date.parse('2026-11-25T08:00:00Z');
+    const decisions = new DecisionLog(db, TABLE, 400, () => now);
+    const changes = new DecisionLog(db, TABLE, 400, () => now, LEDGER_KEYS.configChange);
+    const written: string[] = [];
+    for (const [entryId, kind] of [['d-0', 'decision'], ['c-0', 'change'], ['d-1', 'decision'], ['d-2', 'decision'], ['c-1', 'change'], ['d-3', 'decision']] as const) {
+      now += 1000;
+      if (kind === 'change') {
+        await changes.completeDecision({ entryId, decision: 'recorded', reason: 'config_changed', outcome: 'changed' });
+        written.push(entryId);
+      } else {
+        await decisions.completeDecision({ entryId, userId: 'W0A', decision: 'notify_only', reason: 'rule_notify_only', outcome: 'notified' });
+      }
+    }
+    now = Date.parse('2026-11-26T08:00:00Z');
+    await changes.completeDecision({ entryId: 'c-next-day', decision: 'recorded', reason: 'config_changed', outcome: 'changed' });
+    expect((await decisions.configChangesOnDay('2026-11-25')).map((d) => d.entryId)).toEqual(written);
+    expect((await decisions.configChangesOnDay('2026-11-26')).map((d) => d.entryId)).toEqual(['c-next-day']);
+    expect(await decisions.configChangesOnDay('2026-11-27')).toEqual([]);
+    expect(documents.commandCalls(QueryCommand).length).toBeGreaterThan(3); // it did read past the first page
+  });
+
   it('bounds a history query by default (50 per person, 200 per day), and reads an answer without Items as none', async () => {
     documents.on(QueryCommand).resolves({});
     await expect(log().decisionsForUser('W0A')).resolves.toEqual([]);
@@ -266,7 +290,7 @@ describe('PollState answers', () => {
     await expect(state.lastWrittenAllowList()).resolves.toBeUndefined();
     await state.saveWrittenAllowList({ cidrs: ['198.51.100.0/24', '203.0.113.0/24'], asns: [64500] });
     await expect(state.lastWrittenAllowList()).resolves.toEqual({ cidrs: ['198.51.100.0/24', '203.0.113.0/24'], asns: [64500] });
-    expect(table.stored(LEDGER_KEYS.allowList())).toMatchObject({ writtenAt: NOW });
+    expect(table.stored({ ...LEDGER_KEYS.allowList() })).toMatchObject({ writtenAt: NOW });
     expect(documents.commandCalls(GetCommand).every((call) => call.args[0].input.ConsistentRead === true)).toBe(true);
   });
 
