@@ -18,9 +18,8 @@ import { TABLES } from '../../lib/definitions';
  * One DynamoDB table in memory, answering the document client's commands through
  * aws-sdk-client-mock: keys, condition expressions, update expressions, ALL_OLD on a failed
  * condition, transactions with their cancellation reasons, sparse secondary indexes, and Query's
- * filter and pages. It lets
- * the ledger adapters' unit tests assert what their writes *mean* (a second claim is refused, a
- * refund stops at zero) instead of copying the adapters' expression strings.
+ * filter and pages. It lets the ledger adapters' unit tests assert what their writes *mean* (a
+ * second claim is refused, a refund stops at zero) instead of copying the adapters' expression strings.
  *
  * Strict, as DynamoDB is: an empty, unparsable or unsupported expression, a placeholder that is
  * undefined or unused, a key that is not exactly the table's, a duplicate key in a batch, or a
