@@ -535,6 +535,7 @@ describe('decide: session scope (event#<code>.scope)', () => {
     ['the offending session', 'session', { sessionId: '847288190092' }, { scope: { kind: 'session', sessionId: '847288190092' } }],
     ['session, but the entry has no session id → all, and says so', 'session', { sessionId: undefined }, { scope: { kind: 'all' }, scopeFallback: 'no_session_id' }],
     ['session, but the id is not an integer Slack can take → all, and says so', 'session', { sessionId: 'abc-123' }, { scope: { kind: 'all' }, scopeFallback: 'no_session_id' }],
+    ['session, but the id only starts with an integer → all, and says so', 'session', { sessionId: '847288190092abc' }, { scope: { kind: 'all' }, scopeFallback: 'no_session_id' }],
   ])('%s', (_name, scope, context, expected) => {
     const decision = decideEntry(entryWith(['tor'], context), scoped(scope));
     expect(decision).toEqual({ action: 'end_sessions', reason: 'rule_end_sessions', events: ['tor'], otherReasons: [], triggeringEvents: ['tor'], ...expected });
@@ -574,6 +575,7 @@ describe('decide: trusted networks (item trustedNetworks)', () => {
     ['an IPv6 address just past a range', { ipAddress: '2001:db9::1' }, undefined],
     ['an IPv4-mapped IPv6 address', { ipAddress: '::ffff:198.51.100.9' }, '198.51.100.0/24'],
     ['an upper-case IPv6 address', { ipAddress: '2001:DB8::A' }, '2001:db8::/32'],
+    ['an address with spaces around it', { ipAddress: ' 198.51.100.7 ' }, '198.51.100.0/24'],
     ['an address outside every range', { ipAddress: '192.0.2.1' }, undefined],
     ['no address in the entry', { ipAddress: undefined }, undefined],
     ['something that is not an address', { ipAddress: '198.51.100.7, 10.0.0.1' }, undefined],

@@ -36,6 +36,14 @@ describe('reportResponse: the notification and the words for each outcome', () =
     else expect(words).toBeUndefined();
   });
 
+  it('carries out only a decision to end sessions', () => {
+    expect(mustAct(decided(['tor']), config)).toBe(true);
+    for (const decision of [decided(['excessive_downloads']), decided(['tor'], { ...MEMBER, isPrimaryOwner: true }), decided(['asn'])]) {
+      expect(decision.action).not.toBe('end_sessions');
+      expect(mustAct(decision, config)).toBe(false);
+    }
+  });
+
   it('reports the scope used, and the fallback when the entry named no session', () => {
     const scoped = configWith({ tor: { action: 'end_sessions', scope: 'session' } });
     const withSession = decide({ entry: { ...userEntry(['tor']), context: { sessionId: '42' } }, config: scoped, groupMembers: new Map(), person: MEMBER, org: ORG });
