@@ -193,8 +193,10 @@ describe('configFromItems', () => {
         { id: 'event#tor', action: 'end_sessions', excludedUsers: new Set(['U0ALICE01', 'W0BOB0001']), excludedGroups: new Set(['S0SECTEAM1']) },
         { id: 'exclusions', excludedUsers: new Set(['U0BREAKGLS']) },
         { id: 'notify#sessions_ended', primaryOwner: new Set(['slack', 'email']), extraEmails: new Set(['soc@example.com']) },
+        { id: 'trustedNetworks', cidrs: new Set(['198.51.100.0/24']), asns: new Set([64500]) },
       ),
     );
+    expect(config.trustedNetworks).toEqual({ cidrs: ['198.51.100.0/24'], asns: [64500], syncToSlack: false });
     expect(config.events.tor).toEqual({ action: 'end_sessions', scope: 'all', excludedUsers: ['U0ALICE01', 'W0BOB0001'], excludedGroups: ['S0SECTEAM1'] });
     expect(config.exclusions).toEqual({ excludedUsers: ['U0BREAKGLS'], excludedGroups: [] });
     expect(config.notifications.sessions_ended.primaryOwner).toEqual(['slack', 'email']);
@@ -340,6 +342,9 @@ describe('a missing config item (deleted in the console)', () => {
     const config = customConfig();
     const items = itemsOf(config).filter((i) => i.id !== 'exclusions');
     expect(configIssues(items)).toEqual(['exclusions: missing, though the manifest lists it (restore it, or remove it from manifest.items to use its default)']);
+    // The same with the manifest's list as a string set, as the console may write it.
+    item(items, 'manifest').items = new Set(item(items, 'manifest').items as string[]);
+    expect(configIssues(items)).toEqual(['exclusions: missing, though the manifest lists it (restore it, or remove it from manifest.items to use its default)']);
   });
 
   it('an item the manifest leaves out takes its default, on purpose', () => {
@@ -351,6 +356,8 @@ describe('a missing config item (deleted in the console)', () => {
   it('a manifest naming an unknown item, or not a list, is itself invalid', () => {
     expect(configIssues(itemsWith({ id: 'manifest', items: ['event#tor', 'exclusionz'] }))).toEqual([expect.stringMatching(/^manifest\.items\.1: /)]);
     expect(configIssues(itemsWith({ id: 'manifest', items: 'safety' }))).toEqual([expect.stringMatching(/^manifest\.items: /)]);
+    // An unreadable manifest is the one issue: the items it might leave out are not also called missing.
+    expect(configIssues(itemsWith({ id: 'manifest', items: 'safety' }).filter((i) => i.id !== 'exclusions'))).toEqual([expect.stringMatching(/^manifest\.items: /)]);
   });
 });
 
