@@ -12,10 +12,11 @@ import type { DecisionLog, DecisionRecord } from '../adapters/dynamodb/decision-
 import type { ResetGuard } from '../adapters/dynamodb/reset-guard';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import { isSlackError } from '../adapters/slack/errors';
-import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
+import { DEFAULT_REQUEST_TIMEOUT_MS, FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
 import type { ResetScope } from '../domain/decision/decide';
 import { mapLimit } from '../runtime/map-limit';
 import { asRetry } from '../runtime/retry-policy';
+import { noTimeLeft } from '../runtime/invocation-time';
 import type { RespondDirectory } from './directory';
 
 export { RespondDirectory } from './directory';
@@ -32,6 +33,8 @@ export interface RespondDeps {
   logger?: Logger;
   /** How long one invocation may hold an entry before another may take it over. */
   leaseMs?: number;
+  /** Time left before the invocation's deadline (invocation-time.ts); undefined: unbounded. */
+  timeLeftMs?: () => number | undefined;
   now?: () => number;
 }
 
@@ -47,6 +50,13 @@ export type BatchItemResult = { ok: true; outcome: RespondOutcome } | { ok: fals
 
 /** Messages of one batch decided at once (ledger reads and writes, directory facts). */
 const PREPARE_CONCURRENCY = 16;
+
+/**
+ * Time a round needs at least: its claims and directory facts, then at least one Slack call
+ * (which the Slack client starts only if its answer can come in time). A round started with less
+ * would claim its entries only to give them back.
+ */
+const MIN_TIME_FOR_A_ROUND_MS = DEFAULT_REQUEST_TIMEOUT_MS + 5_000;
 
 /**
  * Handle one anomalies-queue message: respondToBatch with a batch of one.
@@ -73,6 +83,12 @@ export async function respondToBatch(bodies: readonly string[], deps: RespondDep
   // second learns how the first one's sign-out went (done: held by loop protection; failed:
   // it tries again) instead of being held by a reservation that may still fail.
   for (const round of roundsByPerson(bodies)) {
+    const timeLeft = deps.timeLeftMs?.();
+    if (timeLeft !== undefined && timeLeft < MIN_TIME_FOR_A_ROUND_MS) {
+      // Not started, so nothing is claimed: these messages go to the next invocation as they are.
+      for (const i of round) results[i] = { ok: false, error: noTimeLeft('this entry') };
+      continue;
+    }
     const prepared = await mapLimit(round, PREPARE_CONCURRENCY, (i) => settle(() => prepare(bodies[i], deps)));
     const pending = prepared.flatMap((p) => (p.ok && p.value.kind === 'reset' ? [p.value] : []));
     const slackResults = await resetInBulk(pending, deps);

@@ -6,6 +6,7 @@ import { respondToBatch, respondToMessage, RespondDirectory, type RespondDeps } 
 import { outcomeLabel } from '../../../functions/domain/decision/response';
 import { GROUP_EXPANSION_CONCURRENCY } from '../../../functions/respond/directory';
 import { LeaseHeldError } from '../../../functions/domain/errors';
+import { noTimeLeft } from '../../../functions/runtime/invocation-time';
 import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
@@ -535,6 +536,50 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetBudgetUsed).toBe(2);
     expect(t.ledger.resetSlots.has('U0BOT00001')).toBe(false);
     expect(t.jobs().map((j) => j.type).sort()).toEqual(['action_failed', 'sessions_ended', 'sessions_ended']);
+  });
+
+  describe('near the invocation’s deadline', () => {
+    it('starts no round without time for it: nothing claimed, nobody signed out, every message sent again for the next invocation', async () => {
+      const t = setup();
+      const deps = { ...t.deps, timeLeftMs: () => 14_999 };
+      const results = await respondToBatch([message(anomalyEntry({ id: 'late-1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'late-2', userId: 'U0BBB00002' }))], deps);
+      for (const result of results) {
+        expect(result.ok).toBe(false);
+        const error = !result.ok && result.error;
+        expect(error).toBeInstanceOf(RetryLaterError);
+        // Sent again as a new message: waiting for time is not a failed attempt.
+        expect(error).toMatchObject({ waitingForBudget: true });
+      }
+      expect(t.ledger.decisions.size).toBe(0);
+      expect(t.ledger.resetSlots.size).toBe(0);
+      expect(t.slack.calls.resetSessions ?? 0).toBe(0);
+      expect(t.slack.bulkCalls).toEqual([]);
+      // The next invocation, with time, acts on both.
+      const next = await respondToBatch([message(anomalyEntry({ id: 'late-1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'late-2', userId: 'U0BBB00002' }))], { ...t.deps, timeLeftMs: () => 45_000 });
+      expect(next.map((r) => r.ok && r.outcome.kind === 'decided' && outcomeLabel(r.outcome.outcome))).toEqual(['sessions_ended', 'sessions_ended']);
+    });
+
+    it('finishes the round it started and defers the next one when the time runs out between them', async () => {
+      const t = setup();
+      const left = [45_000, 5_000];
+      const deps = { ...t.deps, timeLeftMs: () => left.shift() ?? 5_000 };
+      // Two entries about one person: two rounds (the second learns how the first one's sign-out went).
+      const results = await respondToBatch([message(anomalyEntry({ id: 'r-1' })), message(anomalyEntry({ id: 'r-2', reasons: ['unexpected_scraping'] }))], deps);
+      expect(results[0]).toMatchObject({ ok: true, outcome: { kind: 'decided', outcome: { kind: 'sessions_ended' } } });
+      expect(results[1]).toMatchObject({ ok: false, error: { name: 'RetryLaterError', waitingForBudget: true } });
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+      expect([...t.ledger.decisions.keys()]).toEqual(['r-1']);
+    });
+
+    it('gives back the reservation and budget of someone whose sign-out the Slack client did not start for want of time', async () => {
+      const t = setup();
+      t.slack.failures.resetSessions = [noTimeLeft('admin.users.session.reset')];
+      const result = await respondToBatch([message(anomalyEntry({ id: 'no-time' }))], t.deps);
+      expect(result[0]).toMatchObject({ ok: false, error: { name: 'RetryLaterError', waitingForBudget: true } });
+      expect(t.ledger.resetSlots.has('U0ANA00001')).toBe(false);
+      expect(t.ledger.resetBudgetUsed).toBe(0);
+      expect(t.ledger.decisions.has('no-time')).toBe(false);
+    });
   });
 
   it('ends the sessions once when two anomalies about one person are handled at the same moment (loop protection is atomic)', async () => {
