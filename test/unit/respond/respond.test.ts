@@ -520,6 +520,34 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetSlots.get('U0AAA00001')).toMatchObject({ entryId: 'b1', done: true });
   });
 
+  it('asks the hourly budget once per round for everyone it reserved, and after a failed bulk sign-out gives their units back in one write', async () => {
+    const t = setup({ safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 3 } });
+    const take = jest.spyOn(t.ledger, 'takeResetBudget');
+    const refund = jest.spyOn(t.ledger, 'refundResetBudget');
+    t.slack.failures.resetSessionsBulk = [new SlackError('service_unavailable', 'transient', 'admin', 'admin.users.session.resetBulk')];
+    const people = ['U0AAA00001', 'U0BBB00002', 'U0CCC00003', 'U0ANA00001'];
+    const results = await respondToBatch(people.map((userId, i) => message(anomalyEntry({ id: `f${i}`, userId }))), t.deps);
+    expect(take.mock.calls).toEqual([[3, people.map((userId, i) => ({ userId, entryId: `f${i}` }))]]);
+    // Three got a unit and were in the failed bulk call; the fourth was held by the breaker.
+    expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([people.slice(0, 3)]);
+    expect(refund.mock.calls).toEqual([[3]]);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    expect(results.map((r) => (r.ok ? r.outcome.kind === 'decided' && r.outcome.decision.reason : 'retry'))).toEqual(['retry', 'retry', 'retry', 'circuit_breaker']);
+    // Nobody is left holding a reservation: their retries (and other anomalies) may act.
+    for (const userId of people) expect(t.ledger.resetSlots.has(userId)).toBe(false);
+  });
+
+  it('retries, holding nothing, everyone whose budget could not be asked (the ledger failed)', async () => {
+    const t = setup();
+    jest.spyOn(t.ledger, 'takeResetBudget').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    const results = await respondToBatch([message(anomalyEntry({ id: 'g1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'g2', userId: 'U0BBB00002' }))], t.deps);
+    expect(results.map((r) => !r.ok && (r.error as Error).message)).toEqual(['DynamoDB unavailable', 'DynamoDB unavailable']);
+    expect(t.slack.bulkCalls).toEqual([]);
+    expect(t.ledger.resetSlots.size).toBe(0);
+    expect(t.ledger.decisions.size).toBe(0);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+  });
+
   it('falls back to one reset per person when Slack answers failed_for_some_users, recording who could not be signed out; a bot is never put in a bulk call', async () => {
     const t = setup();
     t.slack.member('U0BOT00001', { isBot: true });
@@ -569,6 +597,18 @@ describe('respondToMessage', () => {
       expect(results[1]).toMatchObject({ ok: false, error: { name: 'RetryLaterError', waitingForBudget: true } });
       expect(t.slack.resets).toEqual(['U0ANA00001']);
       expect([...t.ledger.decisions.keys()]).toEqual(['r-1']);
+    });
+
+    it('within a round, starts no entry once the time is short: those started are signed out together, the rest deferred unclaimed', async () => {
+      const t = setup();
+      const left = [45_000, 45_000, 14_999];
+      const deps = { ...t.deps, timeLeftMs: () => left.shift() ?? 14_999 };
+      const people = ['U0AAA00001', 'U0BBB00002', 'U0CCC00003'];
+      const results = await respondToBatch(people.map((userId, i) => message(anomalyEntry({ id: `w${i}`, userId }))), deps);
+      expect(results.map((r) => (r.ok ? r.outcome.kind : (r.error as Error).name))).toEqual(['decided', 'decided', 'RetryLaterError']);
+      expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([people.slice(0, 2)]);
+      expect(t.ledger.decisions.has('w2')).toBe(false);
+      expect(t.ledger.resetSlots.has('U0CCC00003')).toBe(false);
     });
 
     it('gives back the reservation and budget of someone whose sign-out the Slack client did not start for want of time', async () => {
