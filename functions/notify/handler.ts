@@ -11,6 +11,7 @@ import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
 import { LedgerPacer } from '../adapters/dynamodb/pacer';
+import { invocationTimeLeftMs } from '../runtime/invocation-time';
 import { makeNotifyHandler } from './app';
 import { DirectoryCache } from './recipients';
 import { alertsSchema } from '../domain/config/schema';
@@ -30,7 +31,9 @@ const alertDefaults = alertsSchema.parse({
 // Only the tokens notify uses: a read-only one for recipients, the bot's for messages; not the one that ends sessions.
 const tokens = new SecretsManagerTokens(secretsClient(), { directory: env.SLACK_DIRECTORY_TOKEN_SECRET_ID, bot: env.SLACK_BOT_TOKEN_SECRET_ID });
 // Every Slack call waits for its slot in the method's budget, shared with notify's other containers.
-const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory', pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.notify.serviceName) });
+const slack = new SlackWebApi({ tokens, apiUrl: env.SLACK_API_URL, readToken: 'directory', pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.notify.serviceName),
+  timeLeftMs: invocationTimeLeftMs,
+});
 
 export const handler = withObservability(
   makeNotifyHandler({

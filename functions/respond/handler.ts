@@ -10,6 +10,7 @@ import { FUNCTIONS } from '../../lib/definitions';
 import { SecretsManagerTokens } from '../adapters/slack/tokens';
 import { SlackWebApi } from '../adapters/slack/web-api';
 import { LedgerPacer } from '../adapters/dynamodb/pacer';
+import { invocationTimeLeftMs } from '../runtime/invocation-time';
 import { makeRespondHandler } from './app';
 import { RespondDirectory } from './respond';
 
@@ -23,6 +24,7 @@ const slack = new SlackWebApi({
   tokens: new SecretsManagerTokens(secretsClient(), { admin: env.SLACK_ADMIN_TOKEN_SECRET_ID }),
   apiUrl: env.SLACK_API_URL,
   pacer: new LedgerPacer(db, env.LEDGER_TABLE_NAME, FUNCTIONS.respond.serviceName),
+  timeLeftMs: invocationTimeLeftMs,
 });
 
 export const handler = withObservability(
@@ -34,6 +36,7 @@ export const handler = withObservability(
       slack,
       directory: new RespondDirectory(slack, env.DIRECTORY_CACHE_SECONDS * 1000),
       notifications: new SqsPublisher(sqs, env.NOTIFICATIONS_QUEUE_URL),
+      timeLeftMs: invocationTimeLeftMs,
     },
     sqs,
     queueUrl: env.ANOMALIES_QUEUE_URL,

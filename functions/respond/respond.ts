@@ -9,13 +9,14 @@ import { anomalyMessageSchema, type NotificationJob, type ResponseFacts } from '
 import { formatIssues } from '../domain/validation';
 import type { ConfigSource } from '../adapters/dynamodb/config-table';
 import type { DecisionLog, DecisionRecord } from '../adapters/dynamodb/decision-log';
-import type { ResetGuard } from '../adapters/dynamodb/reset-guard';
+import type { BudgetAnswer, ResetGuard } from '../adapters/dynamodb/reset-guard';
 import type { MessagePublisher } from '../adapters/sqs/queue';
 import { isSlackError } from '../adapters/slack/errors';
-import { FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
+import { DEFAULT_REQUEST_TIMEOUT_MS, FAILED_FOR_SOME_USERS, MAX_BULK_RESET_USERS, type BulkResetScope, type SlackApi } from '../adapters/slack/web-api';
 import type { ResetScope } from '../domain/decision/decide';
 import { mapLimit } from '../runtime/map-limit';
 import { asRetry } from '../runtime/retry-policy';
+import { noTimeLeft } from '../runtime/invocation-time';
 import type { RespondDirectory } from './directory';
 
 export { RespondDirectory } from './directory';
@@ -25,13 +26,15 @@ export interface RespondDeps {
   /** The response log: each entry claimed once, then recorded. */
   decisions: Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'>;
   /** The atomic writes that make loop protection and the circuit breaker stick. */
-  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
+  resets: Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'takeResetBudget' | 'refundResetBudget' | 'recordExternalReset'>;
   slack: Pick<SlackApi, 'resetSessions' | 'resetSessionsBulk'>;
   notifications: MessagePublisher;
   directory: RespondDirectory;
   logger?: Logger;
   /** How long one invocation may hold an entry before another may take it over. */
   leaseMs?: number;
+  /** Time left before the invocation's deadline (invocation-time.ts); undefined: unbounded. */
+  timeLeftMs?: () => number | undefined;
   now?: () => number;
 }
 
@@ -47,6 +50,13 @@ export type BatchItemResult = { ok: true; outcome: RespondOutcome } | { ok: fals
 
 /** Messages of one batch decided at once (ledger reads and writes, directory facts). */
 const PREPARE_CONCURRENCY = 16;
+
+/**
+ * Time an entry needs at least before it is started: its claims and directory facts, then at
+ * least one Slack call (which the Slack client starts only if its answer can come in time).
+ * An entry started with less would be claimed only to be given back.
+ */
+const MIN_TIME_FOR_AN_ENTRY_MS = DEFAULT_REQUEST_TIMEOUT_MS + 5_000;
 
 /**
  * Handle one anomalies-queue message: respondToBatch with a batch of one.
@@ -73,14 +83,22 @@ export async function respondToBatch(bodies: readonly string[], deps: RespondDep
   // second learns how the first one's sign-out went (done: held by loop protection; failed:
   // it tries again) instead of being held by a reservation that may still fail.
   for (const round of roundsByPerson(bodies)) {
-    const prepared = await mapLimit(round, PREPARE_CONCURRENCY, (i) => settle(() => prepare(bodies[i], deps)));
+    const reserved = await mapLimit(round, PREPARE_CONCURRENCY, (i) =>
+      settle(() => {
+        // Not started, so nothing is claimed: the message goes to the next invocation as it is.
+        if ((deps.timeLeftMs?.() ?? Infinity) < MIN_TIME_FOR_AN_ENTRY_MS) throw noTimeLeft('this entry');
+        return prepare(bodies[i], deps);
+      }),
+    );
+    const prepared = await takeBudget(reserved, deps);
     const pending = prepared.flatMap((p) => (p.ok && p.value.kind === 'reset' ? [p.value] : []));
     const slackResults = await resetInBulk(pending, deps);
+    const refundError = await refundUndone(pending, slackResults, deps);
     const settled = await mapLimit(prepared, PREPARE_CONCURRENCY, async (p): Promise<BatchItemResult> => {
       if (!p.ok) return { ok: false, error: p.error };
       if (p.value.kind === 'done') return { ok: true, outcome: p.value.outcome };
       const reset = p.value;
-      const after = await settle(() => afterReset(reset, slackResults.get(reset.userId), deps));
+      const after = await settle(() => afterReset(reset, slackResults.get(reset.userId), refundError, deps));
       return after.ok ? { ok: true, outcome: after.value } : { ok: false, error: after.error };
     });
     round.forEach((i, k) => (results[i] = settled[k]));
@@ -127,10 +145,14 @@ interface PendingReset {
   alone: boolean;
 }
 
-type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
+/** A person whose next reset this entry holds (loop protection passed), before the hourly budget is asked. */
+type Reserved = Omit<PendingReset, 'kind'> & { kind: 'reserved' };
 
-/** Everything up to the Slack call: a final outcome, or a person to sign out (claims and gates held). */
-async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
+type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Everything up to the budget: a final outcome, or a person to sign out whose reset this entry holds. */
+async function prepare(body: string, deps: RespondDeps): Promise<{ kind: 'done'; outcome: RespondOutcome } | Reserved> {
   const parsed = parseMessage(body);
   if (parsed.ok && 'event' in parsed) return { kind: 'done', outcome: await recordSessionEvent(parsed.event, deps) };
   if (!parsed.ok) {
@@ -156,8 +178,8 @@ async function prepare(body: string, deps: RespondDeps): Promise<Prepared> {
     const decision = decide({ entry, config, ...facts });
     // A dry run decides and reports everything, and acts on nothing (no reset, no ledger gate).
     if (decision.action === 'end_sessions' && mustAct(decision, config)) {
-      const gated = await passGates(entry, decision, config, deps, facts.person?.found === true && facts.person.isBot === true);
-      if (gated.kind === 'reset') return gated;
+      const gated = await reserveReset(entry, decision, config, deps, facts.person?.found === true && facts.person.isBot === true);
+      if (gated.kind === 'reserved') return gated;
       return { kind: 'done', outcome: await finish(entry, gated.decision, gated.outcome, config, deps) };
     }
     return { kind: 'done', outcome: await finish(entry, decision, outcomeOf(decision, config), config, deps) };
@@ -220,20 +242,18 @@ async function gatherFacts(entry: AnomalyEntry, config: ResponseConfig, director
 }
 
 /**
- * Pass the safety gates, each one conditional write (reserve the person's next reset: of two
- * anomalies about one person handled at once only one may end the sessions; then spend a unit
- * of the hourly budget). What the gates say is judged by applySafety; a gate that holds the
- * decision back gives back what was taken.
+ * The first safety gate, one conditional write: reserve the person's next reset (of two
+ * anomalies about one person handled at once only one may end the sessions). What it says is
+ * judged by applySafety. The hourly budget is the next gate, asked for the whole round at once.
  */
-async function passGates(
+async function reserveReset(
   entry: AnomalyEntry,
   decision: Extract<Decision, { action: 'end_sessions' }>,
   config: ResponseConfig,
   deps: RespondDeps,
   alone: boolean,
-): Promise<PendingReset | { kind: 'held'; decision: Decision; outcome: Outcome }> {
+): Promise<Reserved | { kind: 'held'; decision: Decision; outcome: Outcome }> {
   const userId = userIdOf(entry)!;
-  const now = deps.now ?? Date.now;
   const slot = await deps.resets.claimReset(userId, entry.id, config.safety.cooldownMinutes);
   if (!slot.claimed) {
     const held = applySafety(decision, { lastResetAt: slot.lastResetAt, lastResetBy: slot.lastResetBy, budgetExhausted: false }, config, slot.checkedAt);
@@ -244,28 +264,79 @@ async function passGates(
   }
   // This entry's reset went through on an earlier attempt: do not end the sessions twice.
   if (slot.alreadyReset) return { kind: 'held', decision, outcome: { kind: 'sessions_ended' } };
-
   // An earlier attempt that died before recording took this entry's budget unit already: not twice.
-  let budgetTaken = slot.budgetTaken === true;
-  try {
-    if (!budgetTaken) budgetTaken = await deps.resets.consumeResetBudget(config.safety.maxSessionResetsPerHour, { userId, entryId: entry.id });
-    const gated = applySafety(decision, { budgetExhausted: !budgetTaken }, config, now());
-    if (gated.action !== 'end_sessions') {
-      await deps.resets.releaseReset(userId, entry.id);
-      return { kind: 'held', decision: gated, outcome: outcomeOf(gated, config) };
-    }
-  } catch (error) {
-    await giveBack({ userId, entryId: entry.id, budgetTaken }, deps);
-    throw error;
-  }
   // One session (admin.users.session.invalidate) is per person: it never goes in a bulk call.
-  return { kind: 'reset', entry, decision, config, userId, scope: decision.scope, budgetTaken, alone: alone || decision.scope.kind === 'session' };
+  return { kind: 'reserved', entry, decision, config, userId, scope: decision.scope, budgetTaken: slot.budgetTaken === true, alone: alone || decision.scope.kind === 'session' };
 }
 
-/** Not done (or not known to be): give back the budget and the reservation, so a retry or the person's next anomaly can act. */
-async function giveBack({ userId, entryId, budgetTaken }: { userId: string; entryId: string; budgetTaken: boolean }, deps: RespondDeps): Promise<void> {
-  if (budgetTaken) await deps.resets.refundResetBudget();
-  await deps.resets.releaseReset(userId, entryId);
+/**
+ * The second safety gate, the circuit breaker: a unit of the hourly budget for everyone the round
+ * reserved, taken in as few writes as the budget item allows (ResetGuard.takeResetBudget) — one
+ * write per person would have the round's takers, and the other invocations', keep invalidating
+ * each other's writes of that one item. Whoever gets no unit is held back (breaker) and gives up
+ * their reservation; whoever's reservation or unit cannot be settled now is retried.
+ */
+async function takeBudget(round: readonly Settled<{ kind: 'done'; outcome: RespondOutcome } | Reserved>[], deps: RespondDeps): Promise<Settled<Prepared>[]> {
+  const asking = round.flatMap((p) => (p.ok && p.value.kind === 'reserved' && !p.value.budgetTaken ? [p.value] : []));
+  const answers = new Map<Reserved, BudgetAnswer | { error: unknown }>();
+  // Grouped by limit: the config is cached, but a batch may straddle a change of it.
+  for (const [limit, group] of groupBy(asking, (r) => r.config.safety.maxSessionResetsPerHour)) {
+    try {
+      const taken = await deps.resets.takeResetBudget(limit, group.map((r) => ({ userId: r.userId, entryId: r.entry.id })));
+      group.forEach((r, i) => answers.set(r, taken[i]));
+    } catch (error) {
+      for (const r of group) answers.set(r, { error });
+    }
+  }
+  return mapLimit(round, PREPARE_CONCURRENCY, async (p): Promise<Settled<Prepared>> => {
+    if (!p.ok || p.value.kind === 'done') return p as Settled<Prepared>;
+    const reserved = p.value;
+    return settle(() => gateOnBudget(reserved, reserved.budgetTaken ? 'taken' : answers.get(reserved)!, deps));
+  });
+}
+
+async function gateOnBudget(reserved: Reserved, answer: BudgetAnswer | { error: unknown }, deps: RespondDeps): Promise<Prepared> {
+  const { entry, decision, config, userId } = reserved;
+  try {
+    if (typeof answer === 'object') throw answer.error;
+    // Not this entry's reservation any more, or the budget item too busy to write: nothing taken; the retry decides afresh.
+    if (answer === 'lost') throw new LeaseHeldError(`user#${userId}/last-reset`);
+    if (answer === 'busy') throw new LeaseHeldError('breaker');
+    const gated = applySafety(decision, { budgetExhausted: answer === 'spent' }, config, (deps.now ?? Date.now)());
+    if (gated.action !== 'end_sessions') {
+      await deps.resets.releaseReset(userId, entry.id);
+      return { kind: 'done', outcome: await finish(entry, gated, outcomeOf(gated, config), config, deps) };
+    }
+    return { ...reserved, kind: 'reset', budgetTaken: true };
+  } catch (error) {
+    // Nothing irreversible was done: give the reservation back (its unit, if an earlier attempt
+    // took one, stays noted on it) and let the retry decide afresh.
+    await deps.resets.releaseReset(userId, entry.id).catch(() => undefined);
+    await deps.decisions.releaseEntry(entry.id).catch(() => undefined);
+    throw asRetry(error);
+  }
+}
+
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  return groups;
+}
+
+/**
+ * Give back, in one write, the budget units of everyone whose sessions were not ended (Slack
+ * refused or failed): one refund per person would contend for the budget item as takes did.
+ * Answers the refund's error, if it failed.
+ */
+async function refundUndone(pending: readonly PendingReset[], slackResults: ReadonlyMap<string, unknown>, deps: RespondDeps): Promise<unknown> {
+  const undone = pending.filter((p) => p.budgetTaken && slackResults.get(p.userId) !== undefined).length;
+  if (!undone) return undefined;
+  try {
+    await deps.resets.refundResetBudget(undone);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 /**
@@ -318,11 +389,13 @@ async function resetInBulk(pending: readonly PendingReset[], deps: RespondDeps):
 }
 
 /** After Slack answered for this person: confirm the reset, or record Slack's refusal, or give everything back for a retry. */
-async function afterReset(reset: PendingReset, slackError: unknown, deps: RespondDeps): Promise<RespondOutcome> {
+async function afterReset(reset: PendingReset, slackError: unknown, refundError: unknown, deps: RespondDeps): Promise<RespondOutcome> {
   const { entry, decision, config, userId } = reset;
   try {
     if (slackError !== undefined) {
-      await giveBack({ userId, entryId: entry.id, budgetTaken: reset.budgetTaken }, deps);
+      // The unit could not be given back: the reservation keeps it (noted on it), so the retry uses it and takes no other.
+      if (refundError !== undefined) throw refundError;
+      await deps.resets.releaseReset(userId, entry.id);
       if (!isSlackError(slackError, 'permanent')) throw slackError;
       // The reset can never succeed for this user (a bot, unknown): record and tell people.
       return await finish(entry, decision, { kind: 'reset_refused', code: slackError.code }, config, deps);
@@ -335,7 +408,7 @@ async function afterReset(reset: PendingReset, slackError: unknown, deps: Respon
   }
 }
 
-async function settle<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+async function settle<T>(run: () => Promise<T>): Promise<Settled<T>> {
   try {
     return { ok: true, value: await run() };
   } catch (error) {

@@ -7,6 +7,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { RetryLaterError } from '../domain/errors';
+import { InvocationTimedOut, invocationTimeLeftMs, noTimeLeft, withInvocationDeadline } from './invocation-time';
 
 /** SQS caps a message's visibility timeout at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
@@ -15,7 +16,11 @@ const MAX_DELAY_SECONDS = 900;
 
 /** The middy stack every function shares: context-enriched JSON logs and flushed EMF metrics. */
 export function withObservability<E, R>(handler: (event: E, context: Context) => Promise<R>, logger: Logger, metrics: Metrics) {
-  return middy(handler)
+  return middy(handler, {
+    timeoutEarlyResponse: () => {
+      throw new InvocationTimedOut();
+    },
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
@@ -36,6 +41,7 @@ export interface SqsBatchOptions {
  * Runs `handleRecord` over an SQS batch one record at a time (a bound on Slack calls), reporting
  * failed records as partial-batch failures so only they are retried. A RetryLaterError (e.g.
  * Slack 429) gives its message back with the requested delay instead of sleeping in Lambda.
+ * Records not started by the invocation's deadline (invocation-time.ts) are sent again for the next.
  */
 export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promise<void>, options: SqsBatchOptions) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
@@ -45,17 +51,21 @@ export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promi
     const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       try {
+        const left = invocationTimeLeftMs();
+        if (left !== undefined && left <= 0) throw noTimeLeft('this message');
         await handleRecord({ record, context });
       } catch (error) {
         if (!(await settleFailure(record, error, options))) throw error;
       }
     };
-    return processPartialResponse(event, recordHandler, processor, {
-      context,
-      processInParallel: false,
-      // A fully failed batch is reported like any other; errors are counted by our own metrics.
-      throwOnFullBatchFailure: false,
-    });
+    return withInvocationDeadline(context, () =>
+      processPartialResponse(event, recordHandler, processor, {
+        context,
+        processInParallel: false,
+        // A fully failed batch is reported like any other; errors are counted by our own metrics.
+        throwOnFullBatchFailure: false,
+      }),
+    );
   };
 }
 
@@ -66,7 +76,8 @@ export function sqsBatchHandler(handleRecord: (input: SqsRecordContext) => Promi
  */
 export function sqsWholeBatchHandler(handleBatch: (records: SQSRecord[], context: Context) => Promise<unknown[]>, options: SqsBatchOptions) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const errors = await handleBatch(event.Records, context);
+    // The batch's work runs to the deadline; the reserve after it settles the failed records.
+    const errors = await withInvocationDeadline(context, () => handleBatch(event.Records, context));
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     await Promise.all(
       event.Records.map(async (record, i) => {

@@ -56,7 +56,7 @@ export class FakeSlack implements SlackApi {
   /** Open DMs: channel id → user id. */
   readonly dms = new Map<string, string>();
   /** Errors thrown by the next calls of a method, in order (before any of the fake's own checks). */
-  failures: Record<string, SlackError[]> = {};
+  failures: Record<string, Error[]> = {};
 
   /** List people as ordinary members (or with `extra`); returns this, for chaining. */
   member(ids: string | string[], extra: Partial<DirectoryUser> = {}): this {

@@ -2,7 +2,7 @@ import { LeaseHeldError } from '../../functions/domain/errors';
 import type { ResetBy } from '../../functions/domain/audit-entry';
 import type { ClaimResult, DecisionRecord } from '../../functions/adapters/dynamodb/decision-log';
 import type { Checkpoint } from '../../functions/adapters/dynamodb/poll-state';
-import type { ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
+import type { BudgetAnswer, ResetClaim } from '../../functions/adapters/dynamodb/reset-guard';
 import { expiresAfter, LEDGER_KEYS, type LedgerKey } from '../../functions/adapters/dynamodb/keys';
 import { BUDGET_WINDOW_MS } from '../../functions/adapters/dynamodb/reset-guard';
 
@@ -159,11 +159,23 @@ export class InMemoryLedger {
     this.writeWindow([...units, this.now()]);
     return true;
   }
-  async refundResetBudget(): Promise<void> {
-    const units = this.unitsInWindow();
-    if (!units.length) return;
-    units.splice(units.lastIndexOf(Math.max(...units)), 1);
-    this.writeWindow(units);
+  /** As ResetGuard.takeResetBudget: in order while the budget lasts, each noted on its reservation. */
+  async takeResetBudget(maxPerHour: number, reservations: readonly { userId: string; entryId: string }[]): Promise<BudgetAnswer[]> {
+    const answers: BudgetAnswer[] = [];
+    for (const reservation of reservations) {
+      try {
+        answers.push((await this.consumeResetBudget(maxPerHour, reservation)) ? 'taken' : 'spent');
+      } catch (error) {
+        if (!(error instanceof LeaseHeldError)) throw error;
+        answers.push('lost');
+      }
+    }
+    return answers;
+  }
+  async refundResetBudget(count = 1): Promise<void> {
+    const units = this.unitsInWindow().sort((a, b) => a - b);
+    if (!units.length || count <= 0) return;
+    this.writeWindow(units.slice(0, Math.max(0, units.length - count)));
   }
 
   /** The item the DynamoDB adapters would hold under `key` (undefined: none), TTL included. */

@@ -13,7 +13,7 @@ export type LedgerPart = 'poll' | 'decisions' | 'resets' | 'deliveries';
 export type LedgerMethods = Partial<
   Pick<PollState, 'getCheckpoint' | 'saveCheckpoint' | 'filterUnseen' | 'markSeen' | 'acquireLease' | 'releaseLease'> &
     Pick<DecisionLog, 'claimEntry' | 'releaseEntry' | 'completeDecision' | 'recordIfNew' | 'markNotificationQueued'> &
-    Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'refundResetBudget' | 'recordExternalReset'> &
+    Pick<ResetGuard, 'claimReset' | 'markResetDone' | 'releaseReset' | 'consumeResetBudget' | 'takeResetBudget' | 'refundResetBudget' | 'recordExternalReset'> &
     Pick<Deliveries, 'claimDelivery' | 'markDelivered' | 'releaseDelivery'>
 >;
 
@@ -58,6 +58,7 @@ export function dynamoDbLedger(documents: DynamoDBDocumentClient, table: string,
       markResetDone: resets.markResetDone.bind(resets),
       releaseReset: resets.releaseReset.bind(resets),
       consumeResetBudget: resets.consumeResetBudget.bind(resets),
+      takeResetBudget: resets.takeResetBudget.bind(resets),
       refundResetBudget: resets.refundResetBudget.bind(resets),
       recordExternalReset: resets.recordExternalReset.bind(resets),
       claimDelivery: deliveries.claimDelivery.bind(deliveries),
@@ -331,6 +332,64 @@ export function describeLedgerContract(name: string, parts: readonly LedgerPart[
         await l.claimReset(other, 'b-2', 30);
         await expect(l.consumeResetBudget(2, { userId: other, entryId: 'b-2' })).resolves.toBe(false); // spent: false, nothing noted
         expect(await t.stored(LEDGER_KEYS.lastReset(other))).not.toHaveProperty('budgetAt');
+      });
+
+      it('takes units for a batch of reservations in order while the budget lasts, each noted on its reservation; one not held is skipped, the others still taken', async () => {
+        const start = freshEpoch();
+        at(start);
+        const [a, b, c, d, stranger] = [id('W0BA'), id('W0BB'), id('W0BC'), id('W0BD'), id('W0BE')];
+        for (const [user, entry] of [[a, 'ba'], [b, 'bb'], [c, 'bc'], [d, 'bd']]) await l.claimReset(user, entry, 30);
+        await expect(l.consumeResetBudget(4)).resolves.toBe(true); // one unit already spent by someone else
+        const answers = await l.takeResetBudget(4, [
+          { userId: a, entryId: 'ba' },
+          { userId: stranger, entryId: 'be' }, // holds no reservation
+          { userId: b, entryId: 'bb' },
+          { userId: c, entryId: 'bc' },
+          { userId: d, entryId: 'bd' },
+        ]);
+        expect(answers).toEqual(['taken', 'lost', 'taken', 'taken', 'spent']);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start, start, start, start] });
+        for (const user of [a, b, c]) expect(await t.stored(LEDGER_KEYS.lastReset(user))).toMatchObject({ budgetAt: start });
+        expect(await t.stored(LEDGER_KEYS.lastReset(d))).not.toHaveProperty('budgetAt');
+        expect(await t.stored(LEDGER_KEYS.lastReset(stranger))).toBeUndefined();
+        // A reservation that already carries its unit gets no second one.
+        await expect(l.takeResetBudget(10, [{ userId: a, entryId: 'ba' }])).resolves.toEqual(['lost']);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start, start, start, start] });
+      });
+
+      it('takes units for more reservations than one transaction holds (DynamoDB: 100 actions)', async () => {
+        const start = freshEpoch();
+        at(start);
+        const many = Array.from({ length: 150 }, (_, i) => ({ userId: id(`W0M${i}`), entryId: `m-${i}` }));
+        for (const r of many) await l.claimReset(r.userId, r.entryId, 30);
+        const answers = await l.takeResetBudget(1000, many);
+        expect(answers.every((a) => a === 'taken')).toBe(true);
+        expect(((await t.stored(LEDGER_KEYS.breaker()))?.units as number[]).length).toBe(150);
+        expect(await t.stored(LEDGER_KEYS.lastReset(many[149].userId))).toMatchObject({ budgetAt: start });
+      });
+
+      it('two batches taking at once never take more than the limit between them', async () => {
+        const start = freshEpoch();
+        at(start);
+        const batch = (prefix: string) => Array.from({ length: 40 }, (_, i) => ({ userId: id(`W0${prefix}${i}`), entryId: `${prefix}-${i}` }));
+        const [first, second] = [batch('P'), batch('Q')];
+        for (const r of [...first, ...second]) await l.claimReset(r.userId, r.entryId, 30);
+        const answers = (await Promise.all([l.takeResetBudget(50, first), l.takeResetBudget(50, second)])).flat();
+        expect(answers.filter((a) => a === 'taken')).toHaveLength(50);
+        expect(answers.filter((a) => a === 'spent')).toHaveLength(30);
+        expect(((await t.stored(LEDGER_KEYS.breaker()))?.units as number[]).length).toBe(50);
+      });
+
+      it('refunds several units in one go, the newest first, never below zero', async () => {
+        const start = freshEpoch();
+        for (const ms of [0, 1000, 2000]) {
+          at(start + ms);
+          await expect(l.consumeResetBudget(5)).resolves.toBe(true);
+        }
+        await l.refundResetBudget(2);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [start] });
+        await l.refundResetBudget(5);
+        expect(await t.stored(LEDGER_KEYS.breaker())).toMatchObject({ units: [] });
       });
 
       it('refunds the newest unit in the window, never below zero', async () => {

@@ -9,6 +9,11 @@ import { expiresAfter, LEDGER_KEYS } from './keys';
 export const BUDGET_WINDOW_MS = 3600_000;
 /** Optimistic writes of the window item tried before giving up (the message is retried later). */
 const WINDOW_WRITE_ATTEMPTS = 10;
+/** Reservations noted per write of the window: DynamoDB takes 100 actions a transaction, one is the window. */
+export const RESERVATIONS_PER_WRITE = 99;
+
+/** What taking a unit of the budget for a reservation came to (ResetGuard.takeResetBudget). */
+export type BudgetAnswer = 'taken' | 'spent' | 'lost' | 'busy';
 
 /** The answer to a reset reservation (loop protection), see ResetGuard.claimReset. */
 export type ResetClaim =
@@ -135,65 +140,105 @@ export class ResetGuard {
    * window, so the limit holds across a clock hour too); false when it is spent. With
    * `forReservation`, the unit is noted on that reservation in the same transaction, so an
    * invocation taking over the entry after a crash learns from claimReset (`budgetTaken`) not to
-   * take a second one.
-   *
-   * The window is one item holding the times of the units taken within the last hour, written
-   * only if its `version` is still the one read (optimistic: concurrent takers re-read and try
-   * again, so no two can take the last unit).
+   * take a second one. Throws LeaseHeldError when the reservation is not (or no longer) this
+   * entry's or already carries its unit, or when the window stayed too busy to write.
    */
   async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      const now = this.now();
-      const window = await this.readWindow(now);
-      if (window.units.length >= maxPerHour) return false;
-      const units = [...window.units, now];
-      try {
-        if (!forReservation) {
-          await this.db.send(new PutCommand(this.windowPut(window.version, units, now)));
-        } else {
-          await this.db.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                { Put: this.windowPut(window.version, units, now) },
-                {
-                  Update: {
-                    TableName: this.tableName,
-                    Key: LEDGER_KEYS.lastReset(forReservation.userId),
-                    UpdateExpression: 'SET budgetAt = :now',
-                    ConditionExpression: 'entryId = :entry AND attribute_not_exists(budgetAt)',
-                    ExpressionAttributeValues: { ':now': now, ':entry': forReservation.entryId },
-                  },
-                },
-              ],
-            }),
-          );
-        }
-        return true;
-      } catch (error) {
-        const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((reason) => reason.Code) : [];
-        const windowMoved = error instanceof TransactionCanceledException ? MOVED.has(reasons[0] ?? '') : isMoved(error);
-        const reservationLost = reasons[1] === 'ConditionalCheckFailed';
-        // The reservation is no longer this entry's, or already carries its unit: nothing taken now.
-        if (reservationLost) throw new LeaseHeldError(`user#${forReservation!.userId}/last-reset`);
-        if (!windowMoved) throw error;
-        // Another invocation took or gave back a unit since we read: read again, within reason.
-        if (attempt >= WINDOW_WRITE_ATTEMPTS) throw new LeaseHeldError(`${LEDGER_KEYS.breaker().pk}/${LEDGER_KEYS.breaker().sk}`);
-      }
-    }
+    const [answer] = await this.takeUnits(maxPerHour, [forReservation]);
+    if (answer === 'lost') throw new LeaseHeldError(`user#${forReservation!.userId}/last-reset`);
+    if (answer === 'busy') throw new LeaseHeldError(`${LEDGER_KEYS.breaker().pk}/${LEDGER_KEYS.breaker().sk}`);
+    return answer === 'taken';
   }
 
   /**
-   * Give back a unit taken for a reset that did not happen (never below zero). It gives back the
-   * newest unit in the window: the refund follows its own take within the same invocation, so
-   * that is this reset's unit, or one taken moments after it.
+   * consumeResetBudget for many reservations at once (a batch's sign-outs): one write of the
+   * window per up to RESERVATIONS_PER_WRITE of them, instead of one each, which concurrent takers
+   * of the one window item would keep invalidating for each other. In order, while the budget
+   * lasts. Answers per reservation, in the order given: `taken`, `spent` (the budget is),
+   * `lost` (not this entry's reservation, or it already carries a unit: nothing taken), or `busy`
+   * (the window stayed too busy to write: nothing taken, try again later).
    */
-  async refundResetBudget(): Promise<void> {
+  async takeResetBudget(maxPerHour: number, reservations: readonly { userId: string; entryId: string }[]): Promise<BudgetAnswer[]> {
+    return this.takeUnits(maxPerHour, reservations);
+  }
+
+  /**
+   * The window is one item holding the times of the units taken within the last hour, written
+   * only if its `version` is still the one read (optimistic: concurrent takers re-read and try
+   * again, so no two can take the last unit). Each write takes the units of the next few
+   * wanted (`undefined`: a unit noted on no reservation) and notes each on its reservation, in
+   * one transaction.
+   */
+  private async takeUnits(maxPerHour: number, wanted: readonly ({ userId: string; entryId: string } | undefined)[]): Promise<BudgetAnswer[]> {
+    const answers = new Array<BudgetAnswer>(wanted.length);
+    let queue = wanted.map((_, i) => i);
+    let attempt = 0;
+    while (queue.length) {
+      const now = this.now();
+      const window = await this.readWindow(now);
+      const room = Math.max(0, maxPerHour - window.units.length);
+      if (room === 0) {
+        for (const i of queue) answers[i] = 'spent';
+        break;
+      }
+      const chunk = queue.slice(0, Math.min(room, RESERVATIONS_PER_WRITE));
+      const units = [...window.units, ...chunk.map(() => now)];
+      const notes = chunk.flatMap((i) => {
+        const reservation = wanted[i];
+        return reservation ? [{ i, update: this.noteUnit(reservation, now) }] : [];
+      });
+      try {
+        if (!notes.length) await this.db.send(new PutCommand(this.windowPut(window.version, units, now)));
+        else await this.db.send(new TransactWriteCommand({ TransactItems: [{ Put: this.windowPut(window.version, units, now) }, ...notes.map((n) => ({ Update: n.update }))] }));
+        for (const i of chunk) answers[i] = 'taken';
+        queue = queue.slice(chunk.length);
+        attempt = 0;
+        continue;
+      } catch (error) {
+        const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((reason) => reason.Code) : [];
+        const lost = notes.filter((_, k) => reasons[k + 1] === 'ConditionalCheckFailed').map((n) => n.i);
+        // Those reservations are no longer this entry's, or already carry a unit: nothing taken
+        // for them; the others try again at once (the transaction failed only because of them).
+        if (lost.length) {
+          for (const i of lost) answers[i] = 'lost';
+          queue = queue.filter((i) => !lost.includes(i));
+          continue;
+        }
+        const windowMoved = error instanceof TransactionCanceledException ? MOVED.has(reasons[0] ?? '') : isMoved(error);
+        if (!windowMoved) throw error;
+        // Another invocation took or gave back units since we read: read again, within reason.
+        if (++attempt >= WINDOW_WRITE_ATTEMPTS) {
+          for (const i of queue) answers[i] = 'busy';
+          break;
+        }
+      }
+    }
+    return answers;
+  }
+
+  /** The note on a reservation that it carries its unit of the budget (only if it is still this entry's and carries none). */
+  private noteUnit(reservation: { userId: string; entryId: string }, now: number) {
+    return {
+      TableName: this.tableName,
+      Key: LEDGER_KEYS.lastReset(reservation.userId),
+      UpdateExpression: 'SET budgetAt = :now',
+      ConditionExpression: 'entryId = :entry AND attribute_not_exists(budgetAt)',
+      ExpressionAttributeValues: { ':now': now, ':entry': reservation.entryId },
+    };
+  }
+
+  /**
+   * Give back `count` units taken for resets that did not happen (never below zero), in one
+   * write. It gives back the newest units in the window: a refund follows its own take within
+   * the same invocation, so those are these resets' units, or ones taken moments after them.
+   */
+  async refundResetBudget(count = 1): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const now = this.now();
       const window = await this.readWindow(now);
-      if (!window.units.length) return;
-      const units = [...window.units];
-      units.splice(units.lastIndexOf(Math.max(...units)), 1);
+      if (!window.units.length || count <= 0) return;
+      // Sorted oldest first (readWindow): the newest are at the end.
+      const units = window.units.slice(0, Math.max(0, window.units.length - count));
       try {
         await this.db.send(new PutCommand(this.windowPut(window.version, units, now)));
         return;

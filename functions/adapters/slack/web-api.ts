@@ -8,6 +8,7 @@ import {
 } from '@slack/web-api';
 import type { Pacer } from '../../runtime/pacing';
 import { sleep as realSleep } from '../../runtime/time';
+import { noTimeLeft } from '../../runtime/invocation-time';
 import type { AllowList } from '../../domain/allow-list';
 import type { ResetScope } from '../../domain/decision/decide';
 import { classifySlackError, SlackError, type TokenName } from './errors';
@@ -107,6 +108,12 @@ export interface SlackWebApiOptions {
    * waited for: the call fails as rate limited (code `paced`), and its message comes back then.
    */
   maxPaceWaitMs?: number;
+  /**
+   * Time left in the running invocation (invocation-time.ts), if anything bounds it: a call that
+   * could not get its answer before then (its slot's wait plus the request timeout) is not
+   * started, and its message goes to the next invocation instead of being cut off mid-call.
+   */
+  timeLeftMs?: () => number | undefined;
   sleep?: (ms: number) => Promise<void>;
   /**
    * The token directory reads use (users, groups, roles, teams): `admin` in respond, which holds
@@ -118,6 +125,8 @@ export interface SlackWebApiOptions {
 
 /** Default for maxPaceWaitMs: well inside a respond or notify invocation's 60 s. */
 const DEFAULT_MAX_PACE_WAIT_MS = 15_000;
+/** Default per-request timeout. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 
 /**
@@ -140,15 +149,17 @@ function nextCursor(page: { response_metadata?: { next_cursor?: string } }): str
 export class SlackWebApi implements SlackApi {
   private readonly client: WebClient;
   private readonly readToken: Extract<TokenName, 'admin' | 'directory'>;
+  private readonly requestTimeoutMs: number;
   private org?: Promise<OrgIdentity>;
 
   constructor(private readonly options: SlackWebApiOptions) {
     this.readToken = options.readToken ?? 'admin';
+    this.requestTimeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.client = new WebClient(undefined, {
       slackApiUrl: options.apiUrl ?? 'https://slack.com/api/',
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
-      timeout: options.timeoutMs ?? 10_000,
+      timeout: this.requestTimeoutMs,
       logLevel: LogLevel.ERROR,
       // The SDK types its own minimal fetch; the global one is what it calls by default.
       fetch: checkedFetch(options.fetch ?? globalThis.fetch) as never,
@@ -325,11 +336,18 @@ export class SlackWebApi implements SlackApi {
     }
   }
 
-  /** Wait for this call's slot in the method's shared budget, or fail as rate limited when it is too far off. */
+  /**
+   * Wait for this call's slot in the method's shared budget, or fail as rate limited when it is
+   * too far off; a call whose answer could not arrive before the invocation's deadline is not made.
+   */
   private async pace(tokenName: TokenName, method: string, channel?: string): Promise<void> {
+    // How long this call may wait for its slot: never so long that its answer would come after the invocation's deadline.
+    const timeLeft = this.options.timeLeftMs?.();
+    const maxWaitMs = Math.min(this.options.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS, timeLeft === undefined ? Infinity : timeLeft - this.requestTimeoutMs);
+    if (maxWaitMs < 0) throw noTimeLeft(method);
     const { pacer } = this.options;
     if (!pacer) return;
-    const grant = await pacer.acquire(paceKey(method, channel), budgetOf(method), this.options.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS);
+    const grant = await pacer.acquire(paceKey(method, channel), budgetOf(method), maxWaitMs);
     if (!grant.reserved) {
       throw new SlackError('paced', 'rate_limited', tokenName, method, { retryAfterSeconds: Math.ceil(grant.waitMs / 1000) });
     }

@@ -1,6 +1,7 @@
 import { SlackWebApi } from '../../../functions/adapters/slack/web-api';
 import { AuditLogsClient } from '../../../functions/adapters/slack/audit-logs-client';
 import { isSlackError } from '../../../functions/adapters/slack/errors';
+import { RetryLaterError } from '../../../functions/domain/errors';
 import { startSlackSimulator, type SlackSimulator } from '../../../tools/local/slack-simulator';
 import { InMemoryPacer } from '../../support/in-memory-pacer';
 import { FakeClock, smallScenario, tokenProvider } from './helpers';
@@ -49,6 +50,44 @@ describe('paced clients against the simulator\u2019s rate tiers', () => {
     expect(isSlackError(error, 'rate_limited') && error.code === 'paced' && error.retryAfterSeconds).toBe(61);
     expect(sim.state().calls.filter((c) => c.method === 'admin.users.session.resetBulk')).toHaveLength(20);
     expect(sim.state().rateLimited.total).toBe(0);
+  });
+
+  describe('inside an invocation with a deadline (its answer must come before it)', () => {
+    const resetCalls = () => sim.state().calls.filter((c) => c.method === 'admin.users.session.reset').length;
+
+    it('does not start a call whose answer could come after the deadline (less time left than the request timeout): sent again, nothing called', async () => {
+      const api = new SlackWebApi({ tokens: tokenProvider(sim), apiUrl: sim.apiUrl, pacer: new InMemoryPacer(clock.now), timeoutMs: 10_000, timeLeftMs: () => 9_999, sleep });
+      const error = await api.resetSessions(BOB).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RetryLaterError);
+      expect(error).toMatchObject({ waitingForBudget: true, delaySeconds: 1 });
+      expect((error as Error).message).toMatch(/No time left in this invocation for admin\.users\.session\.reset/);
+      expect(resetCalls()).toBe(0);
+    });
+
+    it('makes the call when the answer can come in time, and none once the deadline has passed', async () => {
+      let left = 10_000;
+      const api = new SlackWebApi({ tokens: tokenProvider(sim), apiUrl: sim.apiUrl, timeoutMs: 10_000, timeLeftMs: () => left });
+      await api.resetSessions(BOB);
+      left = -1;
+      await expect(api.resetSessions(BOB)).rejects.toBeInstanceOf(RetryLaterError);
+      expect(resetCalls()).toBe(1);
+    });
+
+    it('waits for a slot only as long as the deadline allows: a slot beyond it is not waited for (and not reserved)', async () => {
+      const pacer = new InMemoryPacer(clock.now);
+      // 40 s left, 10 s of them for the answer: a slot 30 s away may be waited for, one 31 s away may not.
+      const api = new SlackWebApi({ tokens: tokenProvider(sim), apiUrl: sim.apiUrl, pacer, maxPaceWaitMs: 120_000, timeoutMs: 10_000, timeLeftMs: () => 40_000, sleep });
+      for (let i = 0; i < 20; i++) await api.resetSessions(BOB);
+      clock.ms += 30_000; // the window's first slot frees 31 s from now
+      const error = await api.resetSessions(BOB).catch((e: unknown) => e);
+      expect(isSlackError(error, 'rate_limited') && error.code).toBe('paced');
+      expect(slept).toEqual([]);
+      clock.ms += 1_000; // now 30 s away: waited for
+      await api.resetSessions(BOB);
+      expect(slept).toEqual([30_000]);
+      expect(resetCalls()).toBe(21);
+      expect(sim.state().rateLimited.total).toBe(0);
+    });
   });
 
   it('paces the audit log to its own budget of ten a minute (a fifth of the org-wide Tier 3)', async () => {

@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { INVOCATION_RESERVE_MS } from '../../../functions/runtime/invocation-time';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeNotifyHandler } from '../../../functions/notify/app';
 import { DirectoryCache } from '../../../functions/notify/recipients';
@@ -15,6 +17,7 @@ const event = (bodies: string[]) => sqsEvent(bodies, 'notifications');
 function setup() {
   const sqs = mockClient(SQSClient);
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  sqs.on(SendMessageCommand).resolves({});
   const slack = new FakeSlack([person('U0OWNER'), person('U0ADMIN1')], 'U0OWNER', ['U0ADMIN1']);
   const mailer = new FakeMailer();
   const logger = new Logger({ serviceName: 'notify', logLevel: 'SILENT' });
@@ -59,5 +62,18 @@ describe('notify handler', () => {
     await t.handler(event([JSON.stringify(makeJob({ entryId: 'e-4' }))]), context);
     expect(t.sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout)).toEqual([9, 300]);
     expect(t.counted).toEqual(expect.arrayContaining([['SlackAuthFailures', 1]]));
+  });
+
+  it('starts no job once the invocation\u2019s deadline has passed: each is sent again for the next invocation, nothing half-delivered', async () => {
+    const t = setup();
+    const late = { ...context, getRemainingTimeInMillis: () => INVOCATION_RESERVE_MS } as Context;
+    const result = await t.handler(event([JSON.stringify(makeJob({ entryId: 'e-5' })), JSON.stringify(makeJob({ entryId: 'e-6' }))]), late);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(t.sqs.commandCalls(SendMessageCommand).map((c) => [JSON.parse(c.args[0].input.MessageBody!).entryId, c.args[0].input.DelaySeconds])).toEqual([
+      ['e-5', 1],
+      ['e-6', 1],
+    ]);
+    expect(t.mailer.sent).toEqual([]);
+    expect(t.slack.posted).toEqual([]);
   });
 });

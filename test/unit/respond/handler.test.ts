@@ -13,6 +13,8 @@ import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
 import { RecordingPublisher } from '../../support/recording-publisher';
 import { lambdaContext, sqsEvent } from '../../support/sqs-event';
+import { INVOCATION_RESERVE_MS, invocationTimeLeftMs } from '../../../functions/runtime/invocation-time';
+import type { Context } from 'aws-lambda';
 
 const context = lambdaContext('respond');
 
@@ -34,7 +36,8 @@ function setup(config: () => Promise<ReturnType<typeof defaultConfig>> = async (
   const metrics = new Metrics({ serviceName: 'respond', namespace: 'Test' });
   const handler = withObservability(
     makeRespondHandler({
-      deps: { config: { load: config }, decisions: ledger, resets: ledger, slack, directory: new RespondDirectory(slack, 60_000), notifications: new RecordingPublisher() },
+      // Wired as handler.ts wires it: the batch handler sets the invocation's deadline, respond reads it.
+      deps: { config: { load: config }, decisions: ledger, resets: ledger, slack, directory: new RespondDirectory(slack, 60_000), notifications: new RecordingPublisher(), timeLeftMs: invocationTimeLeftMs },
       sqs: new SQSClient({ region: 'us-east-1' }),
       queueUrl: 'http://127.0.0.1:1/queue/anomalies',
       logger,
@@ -115,5 +118,29 @@ describe('respond handler', () => {
     const line = t.logs.find((l) => l.includes('Slack refused a token'));
     expect(JSON.parse(line!)).toMatchObject({ token: 'admin', slackError: 'missing_scope', neededScope: 'admin.users:write' });
     expect(t.logs.join('\n')).not.toMatch(/xox[a-z]-/);
+  });
+
+  it('near its timeout starts no work: the batch is sent again for the next invocation (not counted as receives), nothing claimed or reset', async () => {
+    const t = setup();
+    // The reserve and less than a round's time left: nothing may start.
+    const late = { ...context, getRemainingTimeInMillis: () => INVOCATION_RESERVE_MS + 5_000 } as Context;
+    const result = await t.handler(sqsEvent([message(anomalyEntry({ id: 'a', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'b', userId: 'U0BBB00002' }))]), late);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(t.sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.DelaySeconds)).toEqual([1, 1]);
+    expect(t.slack.resets).toEqual([]);
+    expect(t.ledger.decisions.size).toBe(0);
+    // With time, the same batch acts.
+    await t.handler(sqsEvent([message(anomalyEntry({ id: 'a', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'b', userId: 'U0BBB00002' }))]), context);
+    expect(t.slack.resets.sort()).toEqual(['U0AAA00001', 'U0BBB00002']);
+  });
+
+  it('a handler still running at the function\u2019s timeout fails with an error that says so (not a bare AbortError)', async () => {
+    const logger = new Logger({ serviceName: 'respond' });
+    const metrics = new Metrics({ serviceName: 'respond', namespace: 'Test' });
+    jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // Never settles: middy gives up on it just before the timeout, whenever that comes.
+    const stuck = withObservability(() => new Promise<never>(() => undefined), logger, metrics);
+    const ending = { ...context, getRemainingTimeInMillis: () => 20 } as Context;
+    await expect(stuck(sqsEvent([]), ending)).rejects.toMatchObject({ name: 'InvocationTimedOut', message: expect.stringMatching(/ran out of time/) });
   });
 });

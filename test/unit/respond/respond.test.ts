@@ -6,6 +6,7 @@ import { respondToBatch, respondToMessage, RespondDirectory, type RespondDeps } 
 import { outcomeLabel } from '../../../functions/domain/decision/response';
 import { GROUP_EXPANSION_CONCURRENCY } from '../../../functions/respond/directory';
 import { LeaseHeldError } from '../../../functions/domain/errors';
+import { noTimeLeft } from '../../../functions/runtime/invocation-time';
 import { anomalyEntry, message } from '../../support/entries';
 import { FakeSlack } from '../../support/fake-slack';
 import { InMemoryLedger } from '../../support/in-memory-ledger';
@@ -519,6 +520,34 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetSlots.get('U0AAA00001')).toMatchObject({ entryId: 'b1', done: true });
   });
 
+  it('asks the hourly budget once per round for everyone it reserved, and after a failed bulk sign-out gives their units back in one write', async () => {
+    const t = setup({ safety: { cooldownMinutes: 30, maxSessionResetsPerHour: 3 } });
+    const take = jest.spyOn(t.ledger, 'takeResetBudget');
+    const refund = jest.spyOn(t.ledger, 'refundResetBudget');
+    t.slack.failures.resetSessionsBulk = [new SlackError('service_unavailable', 'transient', 'admin', 'admin.users.session.resetBulk')];
+    const people = ['U0AAA00001', 'U0BBB00002', 'U0CCC00003', 'U0ANA00001'];
+    const results = await respondToBatch(people.map((userId, i) => message(anomalyEntry({ id: `f${i}`, userId }))), t.deps);
+    expect(take.mock.calls).toEqual([[3, people.map((userId, i) => ({ userId, entryId: `f${i}` }))]]);
+    // Three got a unit and were in the failed bulk call; the fourth was held by the breaker.
+    expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([people.slice(0, 3)]);
+    expect(refund.mock.calls).toEqual([[3]]);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+    expect(results.map((r) => (r.ok ? r.outcome.kind === 'decided' && r.outcome.decision.reason : 'retry'))).toEqual(['retry', 'retry', 'retry', 'circuit_breaker']);
+    // Nobody is left holding a reservation: their retries (and other anomalies) may act.
+    for (const userId of people) expect(t.ledger.resetSlots.has(userId)).toBe(false);
+  });
+
+  it('retries, holding nothing, everyone whose budget could not be asked (the ledger failed)', async () => {
+    const t = setup();
+    jest.spyOn(t.ledger, 'takeResetBudget').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    const results = await respondToBatch([message(anomalyEntry({ id: 'g1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'g2', userId: 'U0BBB00002' }))], t.deps);
+    expect(results.map((r) => !r.ok && (r.error as Error).message)).toEqual(['DynamoDB unavailable', 'DynamoDB unavailable']);
+    expect(t.slack.bulkCalls).toEqual([]);
+    expect(t.ledger.resetSlots.size).toBe(0);
+    expect(t.ledger.decisions.size).toBe(0);
+    expect(t.ledger.resetBudgetUsed).toBe(0);
+  });
+
   it('falls back to one reset per person when Slack answers failed_for_some_users, recording who could not be signed out; a bot is never put in a bulk call', async () => {
     const t = setup();
     t.slack.member('U0BOT00001', { isBot: true });
@@ -535,6 +564,62 @@ describe('respondToMessage', () => {
     expect(t.ledger.resetBudgetUsed).toBe(2);
     expect(t.ledger.resetSlots.has('U0BOT00001')).toBe(false);
     expect(t.jobs().map((j) => j.type).sort()).toEqual(['action_failed', 'sessions_ended', 'sessions_ended']);
+  });
+
+  describe('near the invocation’s deadline', () => {
+    it('starts no round without time for it: nothing claimed, nobody signed out, every message sent again for the next invocation', async () => {
+      const t = setup();
+      const deps = { ...t.deps, timeLeftMs: () => 14_999 };
+      const results = await respondToBatch([message(anomalyEntry({ id: 'late-1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'late-2', userId: 'U0BBB00002' }))], deps);
+      for (const result of results) {
+        expect(result.ok).toBe(false);
+        const error = !result.ok && result.error;
+        expect(error).toBeInstanceOf(RetryLaterError);
+        // Sent again as a new message: waiting for time is not a failed attempt.
+        expect(error).toMatchObject({ waitingForBudget: true });
+      }
+      expect(t.ledger.decisions.size).toBe(0);
+      expect(t.ledger.resetSlots.size).toBe(0);
+      expect(t.slack.calls.resetSessions ?? 0).toBe(0);
+      expect(t.slack.bulkCalls).toEqual([]);
+      // The next invocation, with time, acts on both.
+      const next = await respondToBatch([message(anomalyEntry({ id: 'late-1', userId: 'U0AAA00001' })), message(anomalyEntry({ id: 'late-2', userId: 'U0BBB00002' }))], { ...t.deps, timeLeftMs: () => 45_000 });
+      expect(next.map((r) => r.ok && r.outcome.kind === 'decided' && outcomeLabel(r.outcome.outcome))).toEqual(['sessions_ended', 'sessions_ended']);
+    });
+
+    it('finishes the round it started and defers the next one when the time runs out between them', async () => {
+      const t = setup();
+      const left = [45_000, 5_000];
+      const deps = { ...t.deps, timeLeftMs: () => left.shift() ?? 5_000 };
+      // Two entries about one person: two rounds (the second learns how the first one's sign-out went).
+      const results = await respondToBatch([message(anomalyEntry({ id: 'r-1' })), message(anomalyEntry({ id: 'r-2', reasons: ['unexpected_scraping'] }))], deps);
+      expect(results[0]).toMatchObject({ ok: true, outcome: { kind: 'decided', outcome: { kind: 'sessions_ended' } } });
+      expect(results[1]).toMatchObject({ ok: false, error: { name: 'RetryLaterError', waitingForBudget: true } });
+      expect(t.slack.resets).toEqual(['U0ANA00001']);
+      expect([...t.ledger.decisions.keys()]).toEqual(['r-1']);
+    });
+
+    it('within a round, starts no entry once the time is short: those started are signed out together, the rest deferred unclaimed', async () => {
+      const t = setup();
+      const left = [45_000, 45_000, 14_999];
+      const deps = { ...t.deps, timeLeftMs: () => left.shift() ?? 14_999 };
+      const people = ['U0AAA00001', 'U0BBB00002', 'U0CCC00003'];
+      const results = await respondToBatch(people.map((userId, i) => message(anomalyEntry({ id: `w${i}`, userId }))), deps);
+      expect(results.map((r) => (r.ok ? r.outcome.kind : (r.error as Error).name))).toEqual(['decided', 'decided', 'RetryLaterError']);
+      expect(t.slack.bulkCalls.map((c) => c.userIds)).toEqual([people.slice(0, 2)]);
+      expect(t.ledger.decisions.has('w2')).toBe(false);
+      expect(t.ledger.resetSlots.has('U0CCC00003')).toBe(false);
+    });
+
+    it('gives back the reservation and budget of someone whose sign-out the Slack client did not start for want of time', async () => {
+      const t = setup();
+      t.slack.failures.resetSessions = [noTimeLeft('admin.users.session.reset')];
+      const result = await respondToBatch([message(anomalyEntry({ id: 'no-time' }))], t.deps);
+      expect(result[0]).toMatchObject({ ok: false, error: { name: 'RetryLaterError', waitingForBudget: true } });
+      expect(t.ledger.resetSlots.has('U0ANA00001')).toBe(false);
+      expect(t.ledger.resetBudgetUsed).toBe(0);
+      expect(t.ledger.decisions.has('no-time')).toBe(false);
+    });
   });
 
   it('ends the sessions once when two anomalies about one person are handled at the same moment (loop protection is atomic)', async () => {
