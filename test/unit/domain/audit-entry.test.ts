@@ -1,4 +1,15 @@
-import { BOUNDED_REASONS, BOUNDED_TEXT_LENGTH, boundedAuditEntry, CUT_MARKER, MAX_ENTRY_BYTES, MAX_ENTRY_ID_LENGTH, parseAuditEntry, type EntryParseResult } from '../../../functions/domain/audit-entry';
+import {
+  BOUNDED_REASONS,
+  BOUNDED_TEXT_LENGTH,
+  boundedAuditEntry,
+  CUT_MARKER,
+  isUsableEntryId,
+  MAX_ENTRY_BYTES,
+  MAX_ENTRY_ID_LENGTH,
+  parseAuditEntry,
+  parseSessionEvent,
+  type EntryParseResult,
+} from '../../../functions/domain/audit-entry';
 import { rawEntry } from './helpers';
 
 function ok(result: EntryParseResult) {
@@ -308,3 +319,64 @@ describe('boundedAuditEntry', () => {
   });
 });
 
+
+describe('parseAuditEntry: the ASN', () => {
+  it.each<[string, number | string | undefined, number | string | undefined, number | undefined]>([
+    ['a number', 64500, undefined, 64500],
+    ['"AS64500"', 'AS64500', undefined, 64500],
+    ['"as64500"', 'as64500', undefined, 64500],
+    ['a numeric string', '64500', undefined, 64500],
+    ['only in details', undefined, 64501, 64501],
+    ['in both: the context\u2019s', 64500, 64501, 64500],
+    ['not an ASN: none', 'AS', undefined, undefined],
+  ])('%s', (_name, inContext, inDetails, asn) => {
+    const entry = withField('context.asn', inContext);
+    if (inDetails !== undefined) (entry.details as Record<string, unknown>).asn = inDetails;
+    expect(ok(parseAuditEntry(entry)).context.asn).toBe(asn);
+  });
+});
+
+describe('isUsableEntryId: an id the ledger can key on', () => {
+  it.each<[string, unknown, boolean]>([
+    ['a UUID', '0b5c3c5e-2b53-4b3b-8d1e-0d4f3a8c9e11', true],
+    ['empty', '', false],
+    [`${MAX_ENTRY_ID_LENGTH} characters`, 'x'.repeat(MAX_ENTRY_ID_LENGTH), true],
+    [`${MAX_ENTRY_ID_LENGTH + 1} characters`, 'x'.repeat(MAX_ENTRY_ID_LENGTH + 1), false],
+    ['a space (not a control character)', 'a b', true],
+    ['a control character (unit separator)', 'a\u001fb', false],
+    ['a newline', 'a\nb', false],
+    ['DEL', 'a\u007f', false],
+    ['not a string', 42, false],
+  ])('%s: %p', (_name, id, usable) => {
+    expect(isUsableEntryId(id)).toBe(usable);
+  });
+});
+
+describe('parseSessionEvent', () => {
+  const event = (action: string, details?: unknown) => ({
+    id: 'ev-1',
+    date_create: 1764757200,
+    action,
+    actor: { type: 'user', user: { id: 'W0ADMIN01' } },
+    entity: { type: 'user', user: { id: 'W0TARGET1' } },
+    ...(details === undefined ? {} : { details }),
+  });
+  const parsed = (raw: unknown) => {
+    const result = parseSessionEvent(raw);
+    if (!result.ok) throw new Error(result.issues.join('; '));
+    return result.event;
+  };
+
+  it('says who ended the sessions for a reset, and nobody for a change of the built-in response\u2019s settings', () => {
+    expect(parsed(event('user_sessions_reset_by_anomaly_event_response')).resetBy).toBe('slack_anomaly_response');
+    expect(parsed(event('user_session_reset_by_admin')).resetBy).toBe('admin');
+    expect(parsed(event('pref.anomaly_event_response_changed', { new_value: 'off' }))).not.toHaveProperty('resetBy');
+  });
+
+  it('keeps the details as JSON, cut to 1000 characters', () => {
+    expect(parsed(event('pref.anomaly_event_response_changed', { new_value: 'off' })).details).toBe('{"new_value":"off"}');
+    const long = parsed(event('pref.anomaly_event_response_changed', { note: 'x'.repeat(5000) })).details!;
+    expect(long).toHaveLength(1000);
+    expect(long.startsWith('{"note":"xxx')).toBe(true);
+  });
+});
