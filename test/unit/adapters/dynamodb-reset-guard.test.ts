@@ -24,6 +24,13 @@ describe('ResetGuard budget window writes', () => {
     expect(put).toMatchObject({ ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': 7 } });
   });
 
+  it('gives back nothing for a refund of no units: the window is not written (a write would make concurrent takers read again)', async () => {
+    documents.on(GetCommand).resolves({ Item: { pk: 'breaker', sk: 'window', units: [NOW - 60_000, NOW - 1000], version: 7 } });
+    documents.on(PutCommand).resolves({});
+    await new ResetGuard(db, 'ledger', () => NOW).refundResetBudget(0);
+    expect(documents.commandCalls(PutCommand)).toEqual([]);
+  });
+
   it('reads again when another invocation wrote the window first, and takes the last unit only once', async () => {
     documents
       .on(GetCommand)
