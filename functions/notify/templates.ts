@@ -361,8 +361,8 @@ function settingsChangeContent(ctx: Ctx, change: NonNullable<NotificationJob['se
     severity: severityOf(job),
     subject: [job.response.dryRun ? '[dry run] ' : '', SETTINGS_CHANGED],
     title: SETTINGS_CHANGED,
-    lead: [by, ' changed the settings of Slack’s built-in anomaly event response.'],
-    when: job.occurredAt,
+    // The time in the lead itself: Slack's line after the lead says "Anomaly at", which this is not.
+    lead: [by, ' changed the settings of Slack’s built-in anomaly event response at ', { time: job.occurredAt }, '.'],
     sections: [
       {
         heading: 'What happened',

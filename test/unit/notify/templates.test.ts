@@ -300,13 +300,16 @@ describe('a change to Slack\u2019s built-in response settings', () => {
     const job = makeJob({ type: 'anomaly_response_changed', user: undefined, respondedAt: 1644428345, settingsChange: { actorId: 'W0ADMIN01', details: '{"enabled":false}' }, response: { outcome: 'recorded' } });
     const { subject, text } = renderEmail(job, 'admin', SETTINGS);
     expect(subject).toBe('[Slack security] Acme: Slack’s built-in anomaly event response settings were changed');
-    expect(text).toContain('W0ADMIN01 changed the settings of Slack’s built-in anomaly event response.');
+    expect(text).toMatch(/W0ADMIN01 changed the settings of Slack’s built-in anomaly event response at Wednesday 9 February 2022 at 17:38:25 UTC\+00:00\./);
     expect(text).toContain('Recorded in the response log.');
     expect(text).toMatch(/Details:\s+\{"enabled":false\}/);
     expect(text).toContain('Check with whoever made the change');
     const slack = renderSlackMessage(job, 'admin', SETTINGS);
     expect(slack.text).toBe('Review: Slack’s built-in anomaly event response settings were changed');
     expect(JSON.stringify(slack.blocks)).toContain('`W0ADMIN01` changed the settings');
+    // A settings change is not an anomaly: its time is told as the change's.
+    expect(JSON.stringify(slack.blocks)).not.toContain('Anomaly at');
+    expect(JSON.stringify(slack.blocks)).toContain('anomaly event response at <!date^1644428305^');
   });
 });
 
