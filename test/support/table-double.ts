@@ -24,8 +24,9 @@ import { TABLES } from '../../lib/definitions';
  * Strict, as DynamoDB is: an empty, unparsable or unsupported expression, a placeholder that is
  * undefined or unused, a key that is not exactly the table's, a duplicate key in a batch, or a
  * batch over DynamoDB's size limits is a ValidationException. It understands only the subset the
- * ledger uses (comparisons = < <= > >=, attribute_exists/attribute_not_exists, AND/OR/NOT,
- * parentheses; SET path = value, ADD path number, REMOVE path) and refuses anything else rather
+ * ledger uses (comparisons = < <= > >=, = on booleans, attribute_exists/attribute_not_exists, AND/OR/NOT,
+ * parentheses; SET path = value, ADD path number, REMOVE path; ReturnValues NONE, ALL_NEW,
+ * UPDATED_NEW; begins_with on the sort key in a Query) and refuses anything else rather
  * than guess. Held to DynamoDB Local by running the same ledger contract against both
  * (test/support/ledger-contract.ts: test/unit/adapters/dynamodb-ledger-contract.test.ts here,
  * test/integration/ledger-contract.test.ts there).
@@ -115,7 +116,8 @@ function evaluateCondition(expression: string, item: Item | undefined, p: Placeh
   };
   const valueOf = (o: Operand) => (o.kind === 'value' ? o.value : item?.[o.name]);
   const compare = (op: string, a: unknown, b: unknown): boolean => {
-    // A missing attribute, or operands of different types, make every comparison false.
+    // A missing attribute, or operands of different types, make every comparison false; booleans compare only for equality.
+    if (op === '=' && typeof a === 'boolean') return a === b;
     if (a === undefined || b === undefined || typeof a !== typeof b || (typeof a !== 'number' && typeof a !== 'string')) return false;
     const [x, y] = [a as number | string, b as number | string];
     return op === '=' ? x === y : op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
@@ -170,12 +172,11 @@ function evaluateCondition(expression: string, item: Item | undefined, p: Placeh
   return result;
 }
 
-/** Applies an update expression (SET path = value, ADD path number, REMOVE path) to a copy of `item`. */
-function applyUpdate(expression: string, item: Item, p: Placeholders, keyNames: readonly string[]): Item {
+/** Applies an update expression (SET path = value, ADD path number, REMOVE path) to a copy of `item`; `touched` gets the paths it names. */
+function applyUpdate(expression: string, item: Item, p: Placeholders, keyNames: readonly string[], touched = new Set<string>()): Item {
   const tokens = tokenize(expression, 'UpdateExpression');
   const next: Item = { ...item };
   const seenClauses = new Set<string>();
-  const touched = new Set<string>();
   const path = (token: string) => {
     if (token.startsWith(':') || !/^[#A-Za-z_]/.test(token)) invalid(`Invalid UpdateExpression: Syntax error; token: "${token}"`);
     const name = p.name(token);
@@ -321,17 +322,23 @@ export class TableDouble {
     const p = new Placeholders(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     const ok = this.holds(input.ConditionExpression, old, p);
     if (input.UpdateExpression === undefined) invalid('UpdateExpression is required');
-    const next = applyUpdate(input.UpdateExpression, old ?? { ...(input.Key as Item) }, p, [LEDGER.partitionKey.name, LEDGER.sortKey.name]);
+    const touched = new Set<string>();
+    const next = applyUpdate(input.UpdateExpression, old ?? { ...(input.Key as Item) }, p, [LEDGER.partitionKey.name, LEDGER.sortKey.name], touched);
     p.checkAllUsed();
-    return { key, old, ok, next };
+    return { key, old, ok, next, touched };
   }
 
+  /** ReturnValues NONE, ALL_NEW or UPDATED_NEW (the new values of the attributes the update named); the *_OLD ones are refused as unsupported. */
   private update(input: UpdateCommand['input']) {
     this.checkReturnValues(input.ReturnValuesOnConditionCheckFailure);
-    const { key, old, ok, next } = this.planUpdate(input as never);
+    const returnValues = input.ReturnValues ?? 'NONE';
+    if (!['NONE', 'ALL_NEW', 'UPDATED_NEW'].includes(returnValues)) invalid(`This test double supports ReturnValues NONE, ALL_NEW and UPDATED_NEW only, not ${returnValues}`);
+    const { key, old, ok, next, touched } = this.planUpdate(input as never);
     if (!ok) this.conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
     this.items.set(key, next);
-    return {};
+    if (returnValues === 'NONE') return {};
+    const names = returnValues === 'ALL_NEW' ? Object.keys(next) : [...touched].filter((name) => name in next);
+    return { Attributes: structuredClone(Object.fromEntries(names.map((name) => [name, next[name]]))) };
   }
 
   private delete(input: DeleteCommand['input']) {
@@ -411,7 +418,8 @@ export class TableDouble {
   }
 
   /**
-   * Query on the table's partition key or one of its GSIs: `<partition key> = :value` only, sorted
+   * Query on the table's partition key or one of its GSIs: `<partition key> = :value`, optionally
+   * `AND begins_with(<sort key>, :prefix)`, sorted
    * by the sort key. As DynamoDB: a page reads up to Limit items (or `queryPageItems`), then drops
    * those the FilterExpression refuses, and returns LastEvaluatedKey (the item's table and index
    * keys) when more may follow; ExclusiveStartKey resumes after that item.
@@ -422,11 +430,15 @@ export class TableDouble {
     if (!index) return invalid(`The table does not have the specified index: ${input.IndexName}`);
     const p = new Placeholders(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     const tokens = tokenize(input.KeyConditionExpression ?? '', 'KeyConditionExpression');
-    if (tokens.length !== 3 || tokens[1] !== '=') invalid('This test double supports only "<partition key> = :value" key conditions');
+    const prefixed = tokens.length === 10 && tokens.slice(3, 6).join(' ') === 'AND begins_with (' && tokens[7] === ',' && tokens[9] === ')';
+    if ((tokens.length !== 3 && !prefixed) || tokens[1] !== '=') invalid('This test double supports only "<partition key> = :value [AND begins_with(<sort key>, :prefix)]" key conditions');
     const attribute = p.name(tokens[0]);
     if (attribute !== index.partitionKey.name) invalid(`Query condition missed key schema element: ${index.partitionKey.name}`);
     const wanted = p.value(tokens[2]);
     const sortKey = index.sortKey!.name;
+    if (prefixed && p.name(tokens[6]) !== sortKey) invalid(`Query key condition not supported: begins_with takes the sort key ${sortKey}`);
+    const prefix = prefixed ? p.value(tokens[8]) : '';
+    if (typeof prefix !== 'string') invalid('Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with');
     const keyNames: string[] = [...new Set([LEDGER.partitionKey.name, LEDGER.sortKey.name, attribute, sortKey])];
     const filter = input.FilterExpression;
     if (filter !== undefined) {
@@ -440,7 +452,7 @@ export class TableDouble {
     const keyOf = (item: Item) => JSON.stringify(keyNames.map((name) => item[name]));
     // A GSI holds only the items that carry both of its key attributes (sparse).
     const matches = [...this.items.values()]
-      .filter((item) => item[attribute] === wanted && item[sortKey] !== undefined)
+      .filter((item) => item[attribute] === wanted && item[sortKey] !== undefined && String(item[sortKey]).startsWith(prefix))
       .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? -1 : String(a[sortKey]) > String(b[sortKey]) ? 1 : 0));
     const start = input.ExclusiveStartKey ? matches.findIndex((item) => keyOf(item) === keyOf(input.ExclusiveStartKey as Item)) + 1 : 0;
     if (input.ExclusiveStartKey && start === 0) invalid('The provided starting key is invalid');

@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LEDGER_KEYS } from '../../../functions/adapters/dynamodb/keys';
 import { LedgerPacer } from '../../../functions/adapters/dynamodb/pacer';
@@ -21,6 +21,7 @@ beforeEach(() => {
   table = new TableDouble('ledger');
   table.wire(documents);
 });
+afterEach(() => jest.restoreAllMocks());
 afterAll(() => documents.restore());
 
 describe('LedgerPacer on the table double', () => {
@@ -54,5 +55,32 @@ describe('LedgerPacer on the table double', () => {
     await expect(respond.acquire('users.info', rule, 0)).resolves.toEqual({ waitMs: 0, reserved: true });
     await expect(notify.acquire('users.info', rule, 0)).resolves.toEqual({ waitMs: 0, reserved: true });
     expect(table.all().map((stored) => stored.pk).sort()).toEqual(['pacer#notify#users.info', 'pacer#respond#users.info']);
+  });
+
+  it('reads the schedule strongly consistent, so a container sees the slot another just took', async () => {
+    const pacer = new LedgerPacer(db, 'ledger', 'respond', () => now, noSleep);
+    await pacer.acquire('users.info', { limit: 1, windowMs: 60_000 }, 0);
+    expect(documents.commandCalls(GetCommand).every((call) => call.args[0].input.ConsistentRead === true)).toBe(true);
+  });
+
+  it('gives up after a bounded number of lost races, pausing a jittered, growing, capped time between them', async () => {
+    // Another container always writes first.
+    documents.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const pauses: number[] = [];
+    const pacer = new LedgerPacer(db, 'ledger', 'respond', () => now, async (ms) => void pauses.push(ms));
+    await expect(pacer.acquire('users.info', { limit: 1, windowMs: 60_000 }, 0)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(documents.commandCalls(PutCommand).length).toBeGreaterThan(1);
+    // Half of 10 ms doubling per lost race, up to 160 ms: 5, 10, 20, 40, 80, then 80 each time.
+    expect(pauses.slice(0, 6)).toEqual([5, 10, 20, 40, 80, 80]);
+    expect(pauses.every((ms) => ms <= 80)).toBe(true);
+    expect(pauses).toHaveLength(documents.commandCalls(PutCommand).length - 1);
+  });
+
+  it('passes on a failure other than a lost race at once, without retrying it', async () => {
+    documents.on(PutCommand).rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' }));
+    const pacer = new LedgerPacer(db, 'ledger', 'respond', () => now, noSleep);
+    await expect(pacer.acquire('users.info', { limit: 1, windowMs: 60_000 }, 0)).rejects.toThrow(/throughput/);
+    expect(documents.commandCalls(PutCommand)).toHaveLength(1);
   });
 });
