@@ -17,18 +17,21 @@ export const GROUP_EXPANSION_CONCURRENCY = 4;
  * People come from one cached admin.users.list of the whole org (a few calls per cache period,
  * whatever the number of anomalies); only someone that list does not hold (a Slack Connect
  * person, someone who joined since) is looked up with users.info, which alone says whether they
- * are a stranger or from another org.
+ * are a stranger or from another org. An org too big to list within Slack's budget is looked
+ * up person by person instead (memberList).
  */
 export class RespondDirectory {
   private readonly members: TtlCache<ReadonlyMap<string, DirectoryUser>>;
   private readonly users: TtlCache<DirectoryUser | undefined>;
   private readonly groups: TtlCache<ReadonlySet<string>>;
   private readonly orgs: TtlCache<OrgFacts>;
+  /** Until when the member list is not asked for again (epoch ms): it could not be read within Slack's budget. */
+  private listUnreadableUntil = 0;
 
   constructor(
     private readonly slack: Pick<SlackApi, 'getUser' | 'listMembers' | 'usergroupMembers' | 'orgIdentity'>,
-    ttlMs: number,
-    now?: () => number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.members = new TtlCache(ttlMs, now);
     this.users = new TtlCache(ttlMs, now);
@@ -38,8 +41,8 @@ export class RespondDirectory {
 
   /** The directory's raw facts; what they mean (external, protected) is the domain's to judge. */
   async person(userId: string): Promise<PersonFacts> {
-    const members = await this.members.get('org', async () => new Map((await this.slack.listMembers()).map((u) => [u.id, u])));
-    const member = members.get(userId);
+    const members = await this.memberList();
+    const member = members?.get(userId);
     if (member) {
       // admin.users.list lists the org's own people: their org is ours (its `enterpriseId`).
       const org = await this.org();
@@ -48,6 +51,25 @@ export class RespondDirectory {
     const user = await this.users.get(userId, () => this.slack.getUser(userId));
     if (!user) return { found: false };
     return { found: true, isPrimaryOwner: user.isPrimaryOwner, isStranger: user.isStranger, teamId: user.teamId, enterpriseId: user.enterpriseId, isBot: user.isBot };
+  }
+
+  /**
+   * The org's member list, or undefined when it cannot be read within Slack's budget for
+   * admin.users.list (100 people a page, about 100 pages a minute: an org of more than some
+   * 10,000 people, or a 429). Paging again from the start on every try would then never end, and
+   * nobody would be signed out: people are looked up one by one (users.info) until the cache
+   * period is over, and the list is tried again after it.
+   */
+  private async memberList(): Promise<ReadonlyMap<string, DirectoryUser> | undefined> {
+    if (this.now() < this.listUnreadableUntil) return undefined;
+    try {
+      return await this.members.get('org', async () => new Map((await this.slack.listMembers()).map((u) => [u.id, u])));
+    } catch (error) {
+      // Only Slack's budget (a 429, or no slot soon enough); an invocation out of time tries again in the next.
+      if (!isSlackError(error, 'rate_limited')) throw error;
+      this.listUnreadableUntil = Math.max(this.listUnreadableUntil, this.now() + this.ttlMs);
+      return undefined;
+    }
   }
 
   org(): Promise<OrgFacts> {

@@ -484,6 +484,29 @@ describe('respondToMessage', () => {
     expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002', 'U0CCC00003']);
   });
 
+  it('looks people up one by one when the org\u2019s member list cannot be read within Slack\u2019s budget (a big org), and tries the list again after the cache period', async () => {
+    const t = setup();
+    // Page after page until the method's budget ran out: no slot soon enough.
+    t.slack.failures.listMembers = [new SlackError('paced', 'rate_limited', 'admin', 'admin.users.list', { retryAfterSeconds: 50 })];
+    await expect(respondToMessage(message(anomalyEntry({ id: 'big-1', userId: 'U0AAA00001' })), t.deps)).resolves.toMatchObject({ outcome: { kind: 'sessions_ended' } });
+    await expect(respondToMessage(message(anomalyEntry({ id: 'big-2', userId: 'U0BBB00002' })), t.deps)).resolves.toMatchObject({ outcome: { kind: 'sessions_ended' } });
+    expect(t.slack.calls.listMembers).toBe(1); // not paged again from the start for every entry
+    expect(t.slack.calls.getUser).toBe(2);
+    t.advance(61_000);
+    await respondToMessage(message(anomalyEntry({ id: 'big-3', userId: 'U0CCC00003' })), t.deps);
+    expect(t.slack.calls.listMembers).toBe(2);
+    expect(t.slack.calls.getUser).toBe(2);
+    expect(t.slack.resets).toEqual(['U0AAA00001', 'U0BBB00002', 'U0CCC00003']);
+  });
+
+  it('fails the entry (retried) when the member list fails for another reason than Slack\u2019s budget', async () => {
+    const t = setup();
+    t.slack.failures.listMembers = [new SlackError('http_503', 'transient', 'admin', 'admin.users.list')];
+    await expect(respondToMessage(message(anomalyEntry({ id: 'down-1', userId: 'U0AAA00001' })), t.deps)).rejects.toMatchObject({ code: 'http_503' });
+    expect(t.slack.calls.getUser).toBeUndefined();
+    expect(t.slack.resets).toEqual([]);
+  });
+
   it('looks up only someone the member list does not hold (users.info), and still tells a Slack Connect person apart', async () => {
     const t = setup();
     t.slack.member('U0EXT00001', { enterpriseId: 'E0OTHER001', teamId: 'T0OTHER001' });
