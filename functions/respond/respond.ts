@@ -148,11 +148,13 @@ interface PendingReset {
 /** A person whose next reset this entry holds (loop protection passed), before the hourly budget is asked. */
 type Reserved = Omit<PendingReset, 'kind'> & { kind: 'reserved' };
 
-type Prepared = { kind: 'done'; outcome: RespondOutcome } | PendingReset;
+/** An entry whose outcome this attempt has settled. */
+type Done = { kind: 'done'; outcome: RespondOutcome };
+type Prepared = Done | PendingReset;
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Everything up to the budget: a final outcome, or a person to sign out whose reset this entry holds. */
-async function prepare(body: string, deps: RespondDeps): Promise<{ kind: 'done'; outcome: RespondOutcome } | Reserved> {
+async function prepare(body: string, deps: RespondDeps): Promise<Done | Reserved> {
   const parsed = parseMessage(body);
   if (parsed.ok && 'event' in parsed) return { kind: 'done', outcome: await recordSessionEvent(parsed.event, deps) };
   if (!parsed.ok) {
@@ -276,7 +278,7 @@ async function reserveReset(
  * each other's writes of that one item. Whoever gets no unit is held back (breaker) and gives up
  * their reservation; whoever's reservation or unit cannot be settled now is retried.
  */
-async function takeBudget(round: readonly Settled<{ kind: 'done'; outcome: RespondOutcome } | Reserved>[], deps: RespondDeps): Promise<Settled<Prepared>[]> {
+async function takeBudget(round: readonly Settled<Done | Reserved>[], deps: RespondDeps): Promise<Settled<Prepared>[]> {
   const asking = round.flatMap((p) => (p.ok && p.value.kind === 'reserved' && !p.value.budgetTaken ? [p.value] : []));
   const answers = new Map<Reserved, BudgetAnswer | { error: unknown }>();
   // Grouped by limit: the config is cached, but a batch may straddle a change of it.

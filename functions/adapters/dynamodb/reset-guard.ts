@@ -10,7 +10,10 @@ export const BUDGET_WINDOW_MS = 3600_000;
 /** Optimistic writes of the window item tried before giving up (the message is retried later). */
 const WINDOW_WRITE_ATTEMPTS = 10;
 /** Reservations noted per write of the window: DynamoDB takes 100 actions a transaction, one is the window. */
-export const RESERVATIONS_PER_WRITE = 99;
+const RESERVATIONS_PER_WRITE = 99;
+
+/** A person's reset reservation (claimReset), held by one entry. */
+type Reservation = { userId: string; entryId: string };
 
 /** What taking a unit of the budget for a reservation came to (ResetGuard.takeResetBudget). */
 export type BudgetAnswer = 'taken' | 'spent' | 'lost' | 'busy';
@@ -143,7 +146,7 @@ export class ResetGuard {
    * take a second one. Throws LeaseHeldError when the reservation is not (or no longer) this
    * entry's or already carries its unit, or when the window stayed too busy to write.
    */
-  async consumeResetBudget(maxPerHour: number, forReservation?: { userId: string; entryId: string }): Promise<boolean> {
+  async consumeResetBudget(maxPerHour: number, forReservation?: Reservation): Promise<boolean> {
     const [answer] = await this.takeUnits(maxPerHour, [forReservation]);
     if (answer === 'lost') throw new LeaseHeldError(`user#${forReservation!.userId}/last-reset`);
     if (answer === 'busy') throw new LeaseHeldError(`${LEDGER_KEYS.breaker().pk}/${LEDGER_KEYS.breaker().sk}`);
@@ -158,7 +161,7 @@ export class ResetGuard {
    * `lost` (not this entry's reservation, or it already carries a unit: nothing taken), or `busy`
    * (the window stayed too busy to write: nothing taken, try again later).
    */
-  async takeResetBudget(maxPerHour: number, reservations: readonly { userId: string; entryId: string }[]): Promise<BudgetAnswer[]> {
+  async takeResetBudget(maxPerHour: number, reservations: readonly Reservation[]): Promise<BudgetAnswer[]> {
     return this.takeUnits(maxPerHour, reservations);
   }
 
@@ -169,7 +172,7 @@ export class ResetGuard {
    * wanted (`undefined`: a unit noted on no reservation) and notes each on its reservation, in
    * one transaction.
    */
-  private async takeUnits(maxPerHour: number, wanted: readonly ({ userId: string; entryId: string } | undefined)[]): Promise<BudgetAnswer[]> {
+  private async takeUnits(maxPerHour: number, wanted: readonly (Reservation | undefined)[]): Promise<BudgetAnswer[]> {
     const answers = new Array<BudgetAnswer>(wanted.length);
     let queue = wanted.map((_, i) => i);
     let attempt = 0;
@@ -193,7 +196,6 @@ export class ResetGuard {
         for (const i of chunk) answers[i] = 'taken';
         queue = queue.slice(chunk.length);
         attempt = 0;
-        continue;
       } catch (error) {
         const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((reason) => reason.Code) : [];
         const lost = notes.filter((_, k) => reasons[k + 1] === 'ConditionalCheckFailed').map((n) => n.i);
@@ -217,7 +219,7 @@ export class ResetGuard {
   }
 
   /** The note on a reservation that it carries its unit of the budget (only if it is still this entry's and carries none). */
-  private noteUnit(reservation: { userId: string; entryId: string }, now: number) {
+  private noteUnit(reservation: Reservation, now: number) {
     return {
       TableName: this.tableName,
       Key: LEDGER_KEYS.lastReset(reservation.userId),
@@ -233,10 +235,11 @@ export class ResetGuard {
    * the same invocation, so those are these resets' units, or ones taken moments after them.
    */
   async refundResetBudget(count = 1): Promise<void> {
+    if (count <= 0) return;
     for (let attempt = 1; ; attempt++) {
       const now = this.now();
       const window = await this.readWindow(now);
-      if (!window.units.length || count <= 0) return;
+      if (!window.units.length) return;
       // Sorted oldest first (readWindow): the newest are at the end.
       const units = window.units.slice(0, Math.max(0, window.units.length - count));
       try {
