@@ -412,14 +412,26 @@ class UnreadableBody extends Error {
   }
 }
 
+/** A 429 without a usable Retry-After: still Slack's rate limit, the wait left to the retry policy. */
+class RateLimitedWithoutRetryAfter extends Error {
+  constructor() {
+    super('Slack answered 429 without a usable Retry-After');
+    this.name = 'RateLimitedWithoutRetryAfter';
+  }
+}
+
 /**
  * fetch for the SDK that reads a 200's body itself: the SDK would read a non-JSON body as the
  * error code `{ ok: false, error: <body text> }`, and a body that stops arriving as a bare abort.
- * Anything else is passed on untouched (the SDK reads 429s and other statuses itself).
+ * A 429 without a usable Retry-After (Slack documents one on every 429) the SDK would report as
+ * a plain error, read as transient: it is answered as rate limited here. Anything else is passed
+ * on untouched (the SDK reads 429s with their Retry-After, and other statuses, itself).
  */
 function checkedFetch(inner: typeof fetch): typeof fetch {
   return async (input, init) => {
     const response = await inner(input, init);
+    // The SDK's own test for a usable header: an integer number of seconds.
+    if (response.status === 429 && Number.isNaN(Number.parseInt(response.headers.get('retry-after') ?? '', 10))) throw new RateLimitedWithoutRetryAfter();
     if (response.status !== 200) return response;
     let text: string;
     try {
@@ -464,6 +476,8 @@ function toSlackError(error: unknown, token: TokenName, method: string): SlackEr
       // Our fetch found the 200's body unreadable (the SDK wraps what fetch throws).
       const unreadable = error instanceof UnreadableBody ? error : (error as { original?: unknown })?.original;
       if (unreadable instanceof UnreadableBody) return new SlackError(unreadable.reason, 'transient', token, method, { status: 200 });
+      const limited = error instanceof RateLimitedWithoutRetryAfter ? error : (error as { original?: unknown })?.original;
+      if (limited instanceof RateLimitedWithoutRetryAfter) return new SlackError('ratelimited', 'rate_limited', token, method, { status: 429 });
       const name = (error as { name?: string } | undefined)?.name ?? e.original?.name;
       if (name === 'TimeoutError' || name === 'AbortError') return new SlackError('timeout', 'transient', token, method);
       return new SlackError(e.original?.code ?? e.original?.name ?? 'request_error', 'transient', token, method);

@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlackWebApi } from '../../../functions/adapters/slack/web-api';
+import { fixture } from '../../contract/fixtures';
 
 /**
  * What the Web API client makes of answers that are not Slack's: each must be a transient
@@ -65,5 +66,24 @@ describe('SlackWebApi on answers that are not Slack\u2019s', () => {
   it('Slack\u2019s own JSON error is still read as Slack\u2019s verdict', async () => {
     answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'user_not_found' }));
     await expect(api.resetSessions('W0TEST0001')).rejects.toMatchObject({ kind: 'permanent', code: 'user_not_found' });
+  });
+
+  // Slack's rate-limits page (test/contract/fixtures/web-api/rate-limited.json): over a method's
+  // limit, HTTP 429 with a Retry-After header in seconds. The responder's waits (and respond's
+  // switch to users.info for an org too big to list) rely on reading it as rate limited.
+  const rateLimited = fixture('web-api/rate-limited.json');
+
+  it('a 429 with Retry-After, as Slack documents it, is rate_limited with those seconds', async () => {
+    answer = (res) => res.writeHead(rateLimited.status, { [rateLimited.header]: '30', 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+    const error = await api.listMembers().catch((e) => e);
+    expect(error).toMatchObject({ name: 'SlackError', kind: 'rate_limited', code: 'ratelimited', method: 'admin.users.list', extra: { status: 429 } });
+    expect(error.retryAfterSeconds).toBe(30);
+  });
+
+  it('a 429 without a usable Retry-After is still rate_limited, its wait left to the retry policy', async () => {
+    answer = (res) => res.writeHead(rateLimited.status, { 'content-type': 'text/plain' }).end('Too Many Requests');
+    const error = await api.listMembers().catch((e) => e);
+    expect(error).toMatchObject({ name: 'SlackError', kind: 'rate_limited', code: 'ratelimited', method: 'admin.users.list', extra: { status: 429 } });
+    expect(error.retryAfterSeconds).toBeUndefined();
   });
 });
